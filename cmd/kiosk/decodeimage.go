@@ -1,0 +1,12 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// runDecodeImage is not written yet (placeholder owned by the helper building it).
+func runDecodeImage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return fmt.Errorf("%w: not implemented yet", errUsage)
+}

@@ -1,0 +1,97 @@
+// Package wire holds the kiosk↔HQ protocol: JSON request/response shapes of the HQ HTTP
+// API (see docs/api.md) and the Outbox interface the drainer consumes.
+package wire
+
+import "github.com/pharmachain/counter/flows"
+
+// API paths.
+const (
+	PathHealth     = "/healthz"
+	PathRecords    = "/api/v1/records"
+	PathPurchases  = "/api/v1/purchases"
+	PathHistory    = "/api/v1/customers/{customer_key}/history"
+	PathCompletion = "/api/v1/reports/completion"
+	PathPoints     = "/api/v1/points"
+	PathRoster     = "/api/v1/roster"
+	PathFollowups  = "/api/v1/followups"
+	PathAudit      = "/api/v1/audit"
+	PathMetrics    = "/metrics"
+
+	HeaderIdempotencyKey = "Idempotency-Key"
+	MaxBodyBytes         = 4 << 20 // larger bodies get 413
+	MaxBatchRecords      = 500
+	MaxBatchBytes        = 1 << 20
+)
+
+// RecordsRequest is POST /api/v1/records: a batch of service records (visits) of one store.
+type RecordsRequest struct {
+	StoreID string        `json:"store_id"`
+	Records []flows.Visit `json:"records"`
+}
+
+// IngestResponse answers POST /api/v1/records and /api/v1/purchases.
+type IngestResponse struct {
+	Accepted     int      `json:"accepted"`
+	Duplicates   int      `json:"duplicates"`
+	UnknownCodes []string `json:"unknown_codes,omitempty"` // purchases only
+}
+
+// PurchasesRequest is POST /api/v1/purchases.
+type PurchasesRequest struct {
+	Purchases []flows.Purchase `json:"purchases"`
+}
+
+// HistoryResponse answers GET /api/v1/customers/{customer_key}/history.
+type HistoryResponse struct {
+	CustomerKey string              `json:"customer_key"`
+	AsOf        flows.Day           `json:"as_of"`
+	Days        int                 `json:"days"`
+	Purchases   []flows.Purchase    `json:"purchases"`
+	Adherence   []flows.ClassResult `json:"adherence"`
+}
+
+// Funnel counts visits that reached each step.
+type Funnel struct {
+	Identified    int `json:"identified"`
+	Questionnaire int `json:"questionnaire"`
+	Recommended   int `json:"recommended"`
+	FollowUp      int `json:"followup"`
+}
+
+// CompletionRow is one row of GET /api/v1/reports/completion.
+type CompletionRow struct {
+	Key       string  `json:"key"`
+	Visits    int     `json:"visits"`
+	Completed int     `json:"completed"`
+	Rate      float64 `json:"rate"` // complete visits per 100 visits
+	Funnel    Funnel  `json:"funnel"`
+}
+
+// CompletionResponse answers GET /api/v1/reports/completion.
+type CompletionResponse struct {
+	Rows []CompletionRow `json:"rows"`
+}
+
+// PointsRow is one row of GET /api/v1/points.
+type PointsRow struct {
+	PharmacistID string `json:"pharmacist_id"`
+	StoreID      string `json:"store_id"`
+	Points       int    `json:"points"`
+}
+
+// PointsResponse answers GET /api/v1/points.
+type PointsResponse struct {
+	Rows []PointsRow `json:"rows"`
+}
+
+// RosterResponse answers GET /api/v1/roster (store token): the store's pharmacists with
+// PIN hashes, which the kiosk caches for offline sign-in.
+type RosterResponse struct {
+	StoreID     string             `json:"store_id"`
+	Pharmacists []flows.Pharmacist `json:"pharmacists"`
+}
+
+// ErrorResponse is the body of every 4xx/5xx answer.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}
