@@ -88,6 +88,9 @@ type Drug struct {
 	Ingredient     string `json:"ingredient"`
 	ATC            string `json:"atc"`
 	PackDaysSupply int    `json:"pack_days_supply"` // days one pack lasts at the usual dose; 0 unknown
+	// AltCodes are further codes of the same product: the 7-digit trace-code drug id,
+	// POS item codes, GTINs of other pack levels. Catalog.Lookup matches them too.
+	AltCodes []string `json:"alt_codes,omitempty"`
 }
 
 // Pharmacist is one member of a store's roster.
@@ -160,7 +163,9 @@ type Recommendation struct {
 	ID       string `json:"id"`
 	Title    string `json:"title"`
 	Reason   string `json:"reason"`
-	Accepted *bool  `json:"accepted,omitempty"` // nil until recorded
+	Accepted *bool  `json:"accepted,omitempty"`  // nil until recorded
+	TitleEn  string `json:"title_en,omitempty"`  // English title (UI locale en)
+	ReasonEn string `json:"reason_en,omitempty"` // English reason (UI locale en)
 }
 
 // FollowUpStep records step 4.
@@ -213,6 +218,9 @@ const (
 	LevelOK     = "ok"
 	LevelYellow = "yellow"
 	LevelRed    = "red"
+	// LevelUnknown: the class has purchases in the horizon but none whose days' supply
+	// is known, so no PDC can be computed (the alert says so).
+	LevelUnknown = "unknown"
 )
 
 // ClassResult is the PQA-style PDC over a 90-day lookback for one chronic class
@@ -226,6 +234,7 @@ type ClassResult struct {
 	DaysWithoutSupply int      `json:"days_without_supply"`
 	Fills             int      `json:"fills"`
 	Level             string   `json:"level"`
-	FillIDs           []string `json:"fill_ids,omitempty"`  // purchases the result was computed from
-	Uncounted         []string `json:"uncounted,omitempty"` // purchases of the class whose days' supply is unknown
+	FillIDs           []string `json:"fill_ids,omitempty"`      // purchases the result was computed from
+	Uncounted         []string `json:"uncounted,omitempty"`     // purchases of the class whose days' supply is unknown
+	LookbackDays      int      `json:"lookback_days,omitempty"` // L the result was computed with (90 by default)
 }

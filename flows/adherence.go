@@ -1,0 +1,496 @@
+package flows
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"sort"
+	"strings"
+)
+
+// Chronic classes (see docs/adherence.md). ClassGeneral is not an adherence class: it
+// names the questionnaire and knowledge-base scope used when no chronic class applies.
+const (
+	ClassHypertension   = "hypertension"
+	ClassDiabetes       = "diabetes"
+	ClassHyperlipidemia = "hyperlipidemia"
+	ClassGeneral        = "general"
+)
+
+// Classes lists the chronic classes in display order.
+func Classes() []string {
+	return []string{ClassHypertension, ClassDiabetes, ClassHyperlipidemia}
+}
+
+var classPrefixes = [...]struct{ prefix, class string }{
+	{"C02", ClassHypertension},
+	{"C03", ClassHypertension},
+	{"C07", ClassHypertension},
+	{"C08", ClassHypertension},
+	{"C09", ClassHypertension},
+	{"A10B", ClassDiabetes}, // insulin (A10A) is deliberately not in the class
+	{"C10", ClassHyperlipidemia},
+}
+
+// ClassOf returns the chronic class of an ATC code (case and surrounding spaces
+// ignored), or "" when the code belongs to no class.
+func ClassOf(atc string) string {
+	atc = strings.TrimSpace(atc)
+	for _, p := range classPrefixes {
+		if len(atc) >= len(p.prefix) && strings.EqualFold(atc[:len(p.prefix)], p.prefix) {
+			return p.class
+		}
+	}
+	return ""
+}
+
+func classIndex(class string) int {
+	switch class {
+	case ClassHypertension:
+		return 0
+	case ClassDiabetes:
+		return 1
+	case ClassHyperlipidemia:
+		return 2
+	}
+	return -1
+}
+
+// ClassName is the Chinese display name of a class ("高血压", "糖尿病", "高血脂",
+// "综合"); unknown classes are returned unchanged.
+func ClassName(class string) string {
+	switch class {
+	case ClassHypertension:
+		return "高血压"
+	case ClassDiabetes:
+		return "糖尿病"
+	case ClassHyperlipidemia:
+		return "高血脂"
+	case ClassGeneral:
+		return "综合"
+	}
+	return class
+}
+
+// ClassNameEn is the English display name of a class.
+func ClassNameEn(class string) string {
+	switch class {
+	case ClassHypertension:
+		return "Hypertension"
+	case ClassDiabetes:
+		return "Diabetes"
+	case ClassHyperlipidemia:
+		return "Hyperlipidemia"
+	case ClassGeneral:
+		return "General"
+	}
+	return class
+}
+
+// LevelName is the Chinese display name of an adherence level.
+func LevelName(level string) string {
+	switch level {
+	case LevelOK:
+		return "连续"
+	case LevelYellow:
+		return "存疑"
+	case LevelRed:
+		return "高风险"
+	case LevelUnknown:
+		return "无法计算"
+	}
+	return level
+}
+
+// AdherenceOptions configure the analysis. Zero or negative fields take the defaults.
+type AdherenceOptions struct {
+	LookbackDays int // L, default 90
+	HorizonDays  int // carry-in horizon before the window start, default 180
+}
+
+// DefaultAdherenceOptions returns L = 90, horizon = 180.
+func DefaultAdherenceOptions() AdherenceOptions {
+	return AdherenceOptions{LookbackDays: 90, HorizonDays: 180}
+}
+
+func (o AdherenceOptions) normalised() AdherenceOptions {
+	d := DefaultAdherenceOptions()
+	if o.LookbackDays <= 0 {
+		o.LookbackDays = d.LookbackDays
+	}
+	if o.HorizonDays <= 0 {
+		o.HorizonDays = d.HorizonDays
+	}
+	// keep the bitset bounded whatever a config file says
+	if o.LookbackDays > 3660 {
+		o.LookbackDays = 3660
+	}
+	if o.HorizonDays > 3660 {
+		o.HorizonDays = 3660
+	}
+	return o
+}
+
+// Analysis is the step-1 result for one customer.
+type Analysis struct {
+	AsOf    Day              `json:"as_of"`
+	Options AdherenceOptions `json:"-"`
+	// Classes holds one result per chronic class with a fill in the horizon, in
+	// Classes() order.
+	Classes []ClassResult `json:"classes"`
+	// Shown is every purchase dated inside the horizon [W−horizon, E], oldest first,
+	// for the pharmacist to check.
+	Shown []Purchase `json:"shown"`
+	// Lines runs parallel to Shown with what the analysis made of each purchase.
+	Lines []Line `json:"lines"`
+	// Uncounted are the shown purchases that may matter for a chronic class but could
+	// not be counted: days' supply unknown, or the drug unknown (no ATC anywhere).
+	Uncounted []Purchase `json:"uncounted,omitempty"`
+}
+
+// Line is the analysis' reading of one shown purchase.
+type Line struct {
+	PurchaseID string `json:"purchase_id"`
+	Day        Day    `json:"day"`
+	Name       string `json:"name,omitempty"`
+	Ingredient string `json:"ingredient,omitempty"`
+	ATC        string `json:"atc,omitempty"`
+	Class      string `json:"class,omitempty"`
+	DaysSupply int    `json:"days_supply"` // 0 unknown
+	Counted    bool   `json:"counted"`
+	// CoverFrom/CoverTo is the span the fill covers after same-ingredient shifting
+	// (only for counted fills).
+	CoverFrom Day `json:"cover_from,omitempty"`
+	CoverTo   Day `json:"cover_to,omitempty"`
+	// Unknown says why a purchase was not counted: "drug" (not in the catalog and no
+	// ATC on the sale) or "days_supply".
+	Unknown string `json:"unknown,omitempty"`
+}
+
+// Class returns the result for a class.
+func (a Analysis) Class(class string) (ClassResult, bool) {
+	for _, r := range a.Classes {
+		if r.Class == class {
+			return r, true
+		}
+	}
+	return ClassResult{}, false
+}
+
+// Worst returns the class result the pharmacist should address first: red before
+// yellow before unknown before ok, ties in Classes() order. ok is false when the
+// analysis has no class.
+func (a Analysis) Worst() (ClassResult, bool) {
+	best, bestRank := -1, -1
+	for i, r := range a.Classes {
+		rk := levelRank(r.Level)
+		if rk > bestRank {
+			best, bestRank = i, rk
+		}
+	}
+	if best < 0 {
+		return ClassResult{}, false
+	}
+	return a.Classes[best], true
+}
+
+// PrimaryClass is the class whose questionnaire step 2 uses: the Worst class, or
+// ClassGeneral when the customer has no chronic class.
+func (a Analysis) PrimaryClass() string {
+	if r, ok := a.Worst(); ok {
+		return r.Class
+	}
+	return ClassGeneral
+}
+
+func levelRank(level string) int {
+	switch level {
+	case LevelRed:
+		return 3
+	case LevelYellow:
+		return 2
+	case LevelUnknown:
+		return 1
+	}
+	return 0
+}
+
+type fill struct {
+	day    Day
+	supply int
+	class  int
+	ingr   string
+	line   int // index into Lines/Shown
+}
+
+// Analyze computes the PQA-style PDC over a 90-day lookback for every chronic class of
+// the customer's purchases as of asOf (see docs/adherence.md). Days' supply comes from
+// the purchase, else quantity × the catalog's pack days' supply; the purchase's own
+// ingredient and ATC override the catalog's. A purchase whose days' supply cannot be
+// known is shown but not counted. cat may be nil.
+func Analyze(purchases []Purchase, cat *Catalog, asOf Day, opt AdherenceOptions) Analysis {
+	opt = opt.normalised()
+	E := asOf
+	W := E - Day(opt.LookbackDays-1)
+	H := W - Day(opt.HorizonDays)
+	a := Analysis{AsOf: E, Options: opt}
+
+	// Collect purchases in the horizon, oldest first (stable on input order).
+	type dated struct {
+		d Day
+		i int
+	}
+	var stack [64]dated
+	in := stack[:0]
+	for i := range purchases {
+		d := DayOf(purchases[i].SoldAt)
+		if d < H || d > E {
+			continue
+		}
+		in = append(in, dated{d, i})
+	}
+	sort.SliceStable(in, func(x, y int) bool { return in[x].d < in[y].d })
+
+	a.Shown = make([]Purchase, len(in))
+	a.Lines = make([]Line, len(in))
+	fills := make([]fill, 0, len(in))
+	var uncountedByClass [3][]string
+	var anyFill [3]bool
+	for k, dp := range in {
+		p := purchases[dp.i]
+		a.Shown[k] = p
+		ln := Line{PurchaseID: p.ID, Day: dp.d, Name: p.Name, Ingredient: strings.TrimSpace(p.Ingredient), ATC: strings.TrimSpace(p.ATC), DaysSupply: p.DaysSupply}
+		drug, known := cat.Lookup(p.DrugCode)
+		if known {
+			if ln.Name == "" {
+				ln.Name = drug.Name
+			}
+			if ln.Ingredient == "" {
+				ln.Ingredient = drug.Ingredient
+			}
+			if ln.ATC == "" {
+				ln.ATC = drug.ATC
+			}
+		}
+		ln.Class = ClassOf(ln.ATC)
+		if ln.DaysSupply <= 0 {
+			ln.DaysSupply = 0
+			if known && drug.PackDaysSupply > 0 && p.Quantity > 0 && !math.IsInf(p.Quantity, 0) {
+				ds := math.Round(p.Quantity * float64(drug.PackDaysSupply))
+				if ds < 1 {
+					ds = 1
+				}
+				if ds > 3660 {
+					ds = 3660
+				}
+				ln.DaysSupply = int(ds)
+			}
+		}
+		ci := classIndex(ln.Class)
+		switch {
+		case ln.ATC == "":
+			// Unknown drug: it may be a chronic medicine we cannot attribute.
+			ln.Unknown = "drug"
+			a.Uncounted = append(a.Uncounted, p)
+		case ci < 0:
+			// Known, but not a chronic class: shown only.
+		case ln.DaysSupply == 0:
+			ln.Unknown = "days_supply"
+			a.Uncounted = append(a.Uncounted, p)
+			uncountedByClass[ci] = append(uncountedByClass[ci], p.ID)
+		default:
+			ln.Counted = true
+			ingr := strings.ToLower(ln.Ingredient)
+			if ingr == "" {
+				ingr = strings.ToUpper(ln.ATC) // a full ATC code names one substance
+			}
+			fills = append(fills, fill{day: dp.d, supply: ln.DaysSupply, class: ci, ingr: ingr, line: k})
+			anyFill[ci] = true
+		}
+		a.Lines[k] = ln
+	}
+
+	// Group by class, then ingredient, then date (input is already date-sorted, so a
+	// stable sort keeps same-day fills in input order).
+	sort.SliceStable(fills, func(x, y int) bool {
+		if fills[x].class != fills[y].class {
+			return fills[x].class < fills[y].class
+		}
+		return fills[x].ingr < fills[y].ingr
+	})
+
+	L := opt.LookbackDays
+	words := (L + 63) / 64
+	var bstack [4]uint64
+	var cov []uint64
+	if words <= len(bstack) {
+		cov = bstack[:words]
+	} else {
+		cov = make([]uint64, words)
+	}
+	classes := Classes()
+	for ci := 0; ci < 3; ci++ {
+		if !anyFill[ci] && len(uncountedByClass[ci]) == 0 {
+			continue
+		}
+		r := ClassResult{Class: classes[ci], LookbackDays: L, Uncounted: uncountedByClass[ci]}
+		if !anyFill[ci] {
+			r.Level = LevelUnknown
+			a.Classes = append(a.Classes, r)
+			continue
+		}
+		clear(cov)
+		S := E + 1
+		lastCov := Day(math.MinInt32)
+		var cursor Day
+		prevIngr := "\x00"
+		for fi := range fills {
+			f := &fills[fi]
+			if f.class != ci {
+				continue
+			}
+			if f.ingr != prevIngr {
+				prevIngr = f.ingr
+				cursor = math.MinInt32
+			}
+			if f.day < S {
+				S = f.day
+			}
+			start := max(f.day, cursor)
+			end := start + Day(f.supply) - 1
+			cursor = end + 1
+			ln := &a.Lines[f.line]
+			ln.CoverFrom, ln.CoverTo = start, end
+			r.Fills++
+			r.FillIDs = append(r.FillIDs, a.Shown[f.line].ID)
+			if start > E {
+				continue
+			}
+			if e := min(end, E); e > lastCov {
+				lastCov = e
+			}
+			lo, hi := max(start, W), min(end, E)
+			if lo <= hi {
+				setRange(cov, int(lo-W), int(hi-W))
+			}
+		}
+		if S < W {
+			S = W
+		}
+		r.PeriodStart = S
+		r.PeriodDays = int(E-S) + 1
+		// Only [S, E] counts; bits before S are never set because no fill starts
+		// before S unless S == W.
+		for _, w := range cov {
+			r.CoveredDays += bits.OnesCount64(w)
+		}
+		r.PDC = float64(r.CoveredDays) / float64(r.PeriodDays)
+		r.DaysWithoutSupply = int(E - lastCov)
+		r.Level = levelOf(r.CoveredDays, r.PeriodDays, r.DaysWithoutSupply)
+		a.Classes = append(a.Classes, r)
+	}
+	return a
+}
+
+// setRange sets bits lo..hi inclusive.
+func setRange(b []uint64, lo, hi int) {
+	for lo <= hi {
+		w, o := lo/64, lo%64
+		n := min(hi-lo+1, 64-o)
+		var m uint64
+		if n == 64 {
+			m = ^uint64(0)
+		} else {
+			m = ((uint64(1) << n) - 1) << o
+		}
+		b[w] |= m
+		lo += n
+	}
+}
+
+// levelOf applies the thresholds with integer arithmetic, so boundaries are exact:
+// red if gap > 14 or (period ≥ 30 and pdc < 0.5); yellow if gap ≥ 4 or
+// (period ≥ 30 and pdc < 0.8); ok otherwise.
+func levelOf(covered, period, gap int) string {
+	judged := period >= 30
+	switch {
+	case gap > 14 || (judged && covered*2 < period):
+		return LevelRed
+	case gap >= 4 || (judged && covered*5 < period*4):
+		return LevelYellow
+	}
+	return LevelOK
+}
+
+// Percent is the pdc as a whole percentage for display. It is rounded, but never
+// rounded up across a level threshold (a pdc of 0.797 shows 79%, not 80%).
+func Percent(r ClassResult) int {
+	p := int(math.Round(r.PDC * 100))
+	if r.PeriodDays > 0 {
+		if r.CoveredDays*5 < r.PeriodDays*4 && p >= 80 {
+			p = 79
+		}
+		if r.CoveredDays*2 < r.PeriodDays && p >= 50 {
+			p = 49
+		}
+	}
+	return p
+}
+
+// AlertText is the counter's alert for one class, e.g.
+// "高血压用药连续性存疑：近90天覆盖率 67%，已断药 12 天" for yellow/red. For ok it is ""
+// unless some purchases of the class could not be counted, in which case only that
+// note is returned. The note is appended to yellow/red alerts too.
+func AlertText(r ClassResult) string {
+	L := r.LookbackDays
+	if L <= 0 {
+		L = 90
+	}
+	name := ClassName(r.Class)
+	var s string
+	switch r.Level {
+	case LevelYellow, LevelRed:
+		s = fmt.Sprintf("%s用药连续性存疑：近%d天覆盖率 %d%%，已断药 %d 天", name, L, Percent(r), r.DaysWithoutSupply)
+	case LevelUnknown:
+		return fmt.Sprintf("%s用药连续性无法计算：%d 笔购药缺少用药天数，未计入覆盖率", name, len(r.Uncounted))
+	}
+	if n := len(r.Uncounted); n > 0 {
+		note := fmt.Sprintf("另有 %d 笔购药缺少用药天数，未计入覆盖率", n)
+		if s == "" {
+			return name + "用药：" + note
+		}
+		s += "（" + note + "）"
+	}
+	return s
+}
+
+// AlertTexts returns every non-empty class alert of an analysis in class order, plus a
+// final note when purchases of unknown drugs could not be attributed to any class.
+func AlertTexts(a Analysis) []string {
+	var out []string
+	for _, r := range a.Classes {
+		if s := AlertText(r); s != "" {
+			out = append(out, s)
+		}
+	}
+	if s := UnknownDrugsText(a); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// UnknownDrugsText is a note for shown purchases whose drug is unknown (not in the
+// catalog and no ATC on the sale), so they could not be counted for any class; "" if
+// there are none.
+func UnknownDrugsText(a Analysis) string {
+	n := 0
+	for _, ln := range a.Lines {
+		if ln.Unknown == "drug" {
+			n++
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("另有 %d 笔购药无法识别药品，未计入覆盖率", n)
+}

@@ -1,0 +1,162 @@
+package flows
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Catalog is an immutable drug catalog indexed by every code a drug can be scanned or
+// sold under: its GTIN (any of GTIN-8/12/13/14, normalised to 14 digits), the 7-digit
+// drug id of a 20-digit trace code (药品追溯码) and POS item codes. It is safe for
+// concurrent use because it is never modified after construction.
+type Catalog struct {
+	drugs []Drug
+	index map[string]int // normalised code → index into drugs
+}
+
+// NewCatalog builds a catalog. Later drugs do not replace earlier ones: the first drug
+// registered under a code wins (LoadCatalog rejects duplicates instead).
+func NewCatalog(drugs []Drug) *Catalog {
+	c := &Catalog{drugs: append([]Drug(nil), drugs...), index: make(map[string]int, len(drugs)*2)}
+	for i, d := range c.drugs {
+		for _, code := range drugCodes(d) {
+			k := normaliseCode(code)
+			if k == "" {
+				continue
+			}
+			if _, dup := c.index[k]; !dup {
+				c.index[k] = i
+			}
+		}
+	}
+	return c
+}
+
+func drugCodes(d Drug) []string {
+	return append([]string{d.Code}, d.AltCodes...)
+}
+
+// LoadCatalog parses a JSON array of Drug and validates it: every drug needs a code, a
+// name and an ATC code; a code that looks like a GTIN must carry a valid GS1 check digit;
+// pack_days_supply must be ≥ 0; no code may be used by two drugs.
+func LoadCatalog(data []byte) (*Catalog, error) {
+	var drugs []Drug
+	if err := json.Unmarshal(data, &drugs); err != nil {
+		return nil, fmt.Errorf("drug catalog: %w", err)
+	}
+	seen := make(map[string]string, len(drugs)*2)
+	for i, d := range drugs {
+		where := fmt.Sprintf("drug catalog: entry %d (code %q)", i, d.Code)
+		if strings.TrimSpace(d.Code) == "" {
+			return nil, fmt.Errorf("drug catalog: entry %d: field code is empty", i)
+		}
+		if strings.TrimSpace(d.Name) == "" {
+			return nil, fmt.Errorf("%s: field name is empty", where)
+		}
+		if strings.TrimSpace(d.ATC) == "" {
+			return nil, fmt.Errorf("%s: field atc is empty", where)
+		}
+		if d.PackDaysSupply < 0 {
+			return nil, fmt.Errorf("%s: field pack_days_supply is %d, want ≥ 0", where, d.PackDaysSupply)
+		}
+		for _, code := range drugCodes(d) {
+			if isDigits(code) && isGTINLength(len(code)) && !ValidGTIN(code) {
+				return nil, fmt.Errorf("%s: code %q has a wrong GS1 check digit", where, code)
+			}
+			k := normaliseCode(code)
+			if k == "" {
+				return nil, fmt.Errorf("%s: empty code in alt_codes", where)
+			}
+			if other, dup := seen[k]; dup {
+				return nil, fmt.Errorf("%s: code %q already used by drug %q", where, code, other)
+			}
+			seen[k] = d.Code
+		}
+	}
+	return NewCatalog(drugs), nil
+}
+
+// Lookup finds a drug by any code: a GTIN-8/12/13/14 (leading zeros of a GTIN-14 are
+// normalised, so 06901234567892 finds 6901234567892), a 20-digit trace code (the drug is
+// identified by its first 7 digits) or a POS code (exact, surrounding spaces ignored).
+func (c *Catalog) Lookup(code string) (Drug, bool) {
+	if c == nil {
+		return Drug{}, false
+	}
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return Drug{}, false
+	}
+	if i, ok := c.index[normaliseCode(code)]; ok {
+		return c.drugs[i], true
+	}
+	if len(code) == 20 && isDigits(code) {
+		if i, ok := c.index[code[:7]]; ok {
+			return c.drugs[i], true
+		}
+	}
+	return Drug{}, false
+}
+
+// All returns a copy of every drug in catalog order.
+func (c *Catalog) All() []Drug {
+	if c == nil {
+		return nil
+	}
+	return append([]Drug(nil), c.drugs...)
+}
+
+// Len is the number of drugs.
+func (c *Catalog) Len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.drugs)
+}
+
+// normaliseCode maps a GTIN of any length to its 14-digit form; other codes are trimmed.
+func normaliseCode(code string) string {
+	code = strings.TrimSpace(code)
+	if isDigits(code) && isGTINLength(len(code)) {
+		return strings.Repeat("0", 14-len(code)) + code
+	}
+	return code
+}
+
+func isGTINLength(n int) bool { return n == 8 || n == 12 || n == 13 || n == 14 }
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// GS1CheckDigit returns the GS1 mod-10 check digit for the data digits (a GTIN without
+// its last digit). It returns -1 if data is not all digits.
+func GS1CheckDigit(data string) int {
+	if !isDigits(data) {
+		return -1
+	}
+	sum := 0
+	w := 3
+	for i := len(data) - 1; i >= 0; i-- {
+		sum += int(data[i]-'0') * w
+		w = 4 - w // 3,1,3,1…
+	}
+	return (10 - sum%10) % 10
+}
+
+// ValidGTIN reports whether code is a GTIN-8/12/13/14 with a correct GS1 check digit.
+func ValidGTIN(code string) bool {
+	if !isDigits(code) || !isGTINLength(len(code)) {
+		return false
+	}
+	return GS1CheckDigit(code[:len(code)-1]) == int(code[len(code)-1]-'0')
+}
