@@ -98,6 +98,8 @@ func LevelName(level string) string {
 		return "高风险"
 	case LevelUnknown:
 		return "无法计算"
+	case "":
+		return "未评估"
 	}
 	return level
 }

@@ -1,0 +1,334 @@
+package flows
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// RecommendationsPerVisit is how many items step 3 offers: always exactly two.
+const RecommendationsPerVisit = 2
+
+// KnowledgeBase holds the non-prescription adjunct services and products step 3
+// (方案推荐) chooses from, with scoring rules over class, level and answers.
+type KnowledgeBase struct {
+	Version int      `json:"version"`
+	Items   []KBItem `json:"items"`
+}
+
+// KBItem is one service or product. It is a candidate for a class if Classes is empty
+// (universal) or lists the class. Its score is Base plus the Weight of every matching
+// rule; the two highest-scoring candidates win, ties broken by item order in the file.
+type KBItem struct {
+	ID       string   `json:"id"`
+	Kind     string   `json:"kind"` // service | product
+	Title    string   `json:"title"`
+	TitleEn  string   `json:"title_en"`
+	Classes  []string `json:"classes,omitempty"`
+	Base     int      `json:"base"`
+	Reason   string   `json:"reason"`    // default reason template (Chinese)
+	ReasonEn string   `json:"reason_en"` // default reason template (English)
+	Rules    []KBRule `json:"rules,omitempty"`
+}
+
+// KBRule adds Weight to its item's score when all its conditions hold. The reason of
+// the highest-weight matching rule (first in file order on ties) replaces the item's
+// default reason if it has one.
+type KBRule struct {
+	Classes  []string            `json:"classes,omitempty"` // any of these classes (empty: any)
+	Levels   []string            `json:"levels,omitempty"`  // any of these levels (empty: any)
+	Answers  map[string][]string `json:"answers,omitempty"` // for every question: answer is one of the choices
+	Weight   int                 `json:"weight"`
+	Reason   string              `json:"reason,omitempty"`
+	ReasonEn string              `json:"reason_en,omitempty"`
+}
+
+// Reason templates may use these placeholders.
+var reasonPlaceholders = map[string]bool{"{class}": true, "{level}": true}
+
+var knownLevels = map[string]bool{LevelOK: true, LevelYellow: true, LevelRed: true, LevelUnknown: true}
+
+func knownClass(c string) bool {
+	return c == ClassHypertension || c == ClassDiabetes || c == ClassHyperlipidemia || c == ClassGeneral
+}
+
+// LoadKnowledgeBase decodes and validates a knowledge base (JSON, unknown fields
+// rejected): unique item ids, titles and reasons in both languages, known classes and
+// levels, weights within ±1000, reason templates using only {class} and {level}, and at
+// least two universal items so that exactly two recommendations exist for any class.
+func LoadKnowledgeBase(data []byte) (*KnowledgeBase, error) {
+	var kb KnowledgeBase
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&kb); err != nil {
+		return nil, fmt.Errorf("knowledge base: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("knowledge base: trailing data after the JSON object")
+	}
+	if err := kb.check(); err != nil {
+		return nil, err
+	}
+	return &kb, nil
+}
+
+func checkTemplate(where, field, s string) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("%s: field %s is empty", where, field)
+	}
+	rest := s
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return fmt.Errorf("%s: field %s: unclosed placeholder", where, field)
+		}
+		ph := rest[i : i+j+1]
+		if !reasonPlaceholders[ph] {
+			return fmt.Errorf("%s: field %s: unknown placeholder %s (want {class} or {level})", where, field, ph)
+		}
+		rest = rest[i+j+1:]
+	}
+	return nil
+}
+
+func (kb *KnowledgeBase) check() error {
+	if len(kb.Items) == 0 {
+		return errors.New("knowledge base: field items is empty")
+	}
+	ids := make(map[string]bool, len(kb.Items))
+	universal := 0
+	for i, it := range kb.Items {
+		where := fmt.Sprintf("knowledge base: items[%d] (id %q)", i, it.ID)
+		if !validID(it.ID) {
+			return fmt.Errorf("%s: field id must be 1–64 of [a-z0-9_-]", where)
+		}
+		if ids[it.ID] {
+			return fmt.Errorf("%s: duplicate id", where)
+		}
+		ids[it.ID] = true
+		if it.Kind != "service" && it.Kind != "product" {
+			return fmt.Errorf("%s: field kind %q, want service or product", where, it.Kind)
+		}
+		if strings.TrimSpace(it.Title) == "" || strings.TrimSpace(it.TitleEn) == "" {
+			return fmt.Errorf("%s: fields title and title_en are required", where)
+		}
+		if err := checkTemplate(where, "reason", it.Reason); err != nil {
+			return err
+		}
+		if err := checkTemplate(where, "reason_en", it.ReasonEn); err != nil {
+			return err
+		}
+		if it.Base < -1000 || it.Base > 1000 {
+			return fmt.Errorf("%s: field base %d outside ±1000", where, it.Base)
+		}
+		for _, c := range it.Classes {
+			if !knownClass(c) {
+				return fmt.Errorf("%s: field classes: unknown class %q", where, c)
+			}
+		}
+		if len(it.Classes) == 0 {
+			universal++
+		}
+		for j, r := range it.Rules {
+			rw := fmt.Sprintf("%s: rules[%d]", where, j)
+			for _, c := range r.Classes {
+				if !knownClass(c) {
+					return fmt.Errorf("%s: field classes: unknown class %q", rw, c)
+				}
+			}
+			for _, l := range r.Levels {
+				if !knownLevels[l] {
+					return fmt.Errorf("%s: field levels: unknown level %q (want ok, yellow, red or unknown)", rw, l)
+				}
+			}
+			for _, q := range sortedKeys(r.Answers) {
+				if !validID(q) {
+					return fmt.Errorf("%s: field answers: bad question id %q", rw, q)
+				}
+				if len(r.Answers[q]) == 0 {
+					return fmt.Errorf("%s: field answers[%q] lists no choices", rw, q)
+				}
+			}
+			if r.Weight < -1000 || r.Weight > 1000 {
+				return fmt.Errorf("%s: field weight %d outside ±1000", rw, r.Weight)
+			}
+			if (r.Reason == "") != (r.ReasonEn == "") {
+				return fmt.Errorf("%s: give both reason and reason_en, or neither", rw)
+			}
+			if r.Reason != "" {
+				if err := checkTemplate(rw, "reason", r.Reason); err != nil {
+					return err
+				}
+				if err := checkTemplate(rw, "reason_en", r.ReasonEn); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if universal < RecommendationsPerVisit {
+		return fmt.Errorf("knowledge base: %d universal items (no classes), need at least %d so every class gets exactly %d recommendations",
+			universal, RecommendationsPerVisit, RecommendationsPerVisit)
+	}
+	return nil
+}
+
+// CheckAgainst verifies that every answers condition names a question and choices that
+// exist in the questionnaire of the class the rule (or its item) applies to, catching
+// typos that would make a rule silently never match.
+func (kb *KnowledgeBase) CheckAgainst(qs QuestionnaireSet) error {
+	for i, it := range kb.Items {
+		for j, r := range it.Rules {
+			classes := r.Classes
+			if len(classes) == 0 {
+				classes = it.Classes
+			}
+			if len(classes) == 0 {
+				classes = append(Classes(), ClassGeneral)
+			}
+			for _, qid := range sortedKeys(r.Answers) {
+				found := false
+				for _, c := range classes {
+					if !qs.Has(c) && c != ClassGeneral {
+						continue
+					}
+					qu, ok := qs.For(c).Question(qid)
+					if !ok {
+						continue
+					}
+					found = true
+					for _, cid := range r.Answers[qid] {
+						if _, ok := qu.Choice(cid); !ok {
+							return fmt.Errorf("knowledge base: items[%d] (id %q): rules[%d]: question %q of class %q has no choice %q", i, it.ID, j, qid, c, cid)
+						}
+					}
+				}
+				if !found {
+					return fmt.Errorf("knowledge base: items[%d] (id %q): rules[%d]: no questionnaire of classes %v has question %q", i, it.ID, j, classes, qid)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func containsOrEmpty(list []string, v string) bool {
+	if len(list) == 0 {
+		return true
+	}
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (r KBRule) matches(class, level string, answers map[string]string) bool {
+	if !containsOrEmpty(r.Classes, class) || !containsOrEmpty(r.Levels, level) {
+		return false
+	}
+	for q, ids := range r.Answers {
+		a, ok := answers[q]
+		if !ok {
+			return false
+		}
+		found := false
+		for _, id := range ids {
+			if id == a {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Recommend returns exactly two distinct items for the class, level and step-2 answers,
+// each with its reason filled in. It is deterministic: scores, then file order. class
+// "" means ClassGeneral; level may be "" (no class result).
+func (kb *KnowledgeBase) Recommend(class, level string, answers map[string]string) ([]Recommendation, error) {
+	if kb == nil {
+		return nil, errors.New("recommend: no knowledge base")
+	}
+	if class == "" {
+		class = ClassGeneral
+	}
+	type cand struct {
+		i, score   int
+		reason, en string
+	}
+	cands := make([]cand, 0, len(kb.Items))
+	for i, it := range kb.Items {
+		if !containsOrEmpty(it.Classes, class) {
+			continue
+		}
+		c := cand{i: i, score: it.Base, reason: it.Reason, en: it.ReasonEn}
+		best := 0
+		bestSet := false
+		for _, r := range it.Rules {
+			if !r.matches(class, level, answers) {
+				continue
+			}
+			c.score += r.Weight
+			if r.Reason != "" && (!bestSet || r.Weight > best) {
+				best, bestSet = r.Weight, true
+				c.reason, c.en = r.Reason, r.ReasonEn
+			}
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) < RecommendationsPerVisit {
+		return nil, fmt.Errorf("recommend: only %d knowledge-base items apply to class %q", len(cands), class)
+	}
+	sort.SliceStable(cands, func(a, b int) bool { return cands[a].score > cands[b].score })
+	out := make([]Recommendation, RecommendationsPerVisit)
+	for k := range out {
+		it := kb.Items[cands[k].i]
+		out[k] = Recommendation{
+			ID:       it.ID,
+			Title:    it.Title,
+			TitleEn:  it.TitleEn,
+			Reason:   fillReason(cands[k].reason, ClassName(class), LevelName(level)),
+			ReasonEn: fillReason(cands[k].en, ClassNameEn(class), levelNameEn(level)),
+		}
+	}
+	return out, nil
+}
+
+func fillReason(tmpl, class, level string) string {
+	return strings.NewReplacer("{class}", class, "{level}", level).Replace(tmpl)
+}
+
+func levelNameEn(level string) string {
+	switch level {
+	case LevelOK:
+		return "continuous"
+	case LevelYellow:
+		return "doubtful"
+	case LevelRed:
+		return "at risk"
+	case LevelUnknown:
+		return "not computable"
+	}
+	return "not assessed"
+}
+
+// Item returns the knowledge-base item with the given id.
+func (kb *KnowledgeBase) Item(id string) (KBItem, bool) {
+	for _, it := range kb.Items {
+		if it.ID == id {
+			return it, true
+		}
+	}
+	return KBItem{}, false
+}
