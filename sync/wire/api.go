@@ -60,7 +60,11 @@ type Funnel struct {
 
 // CompletionRow is one row of GET /api/v1/reports/completion.
 type CompletionRow struct {
-	Key       string  `json:"key"`
+	Key          string `json:"key"`                     // store id, "store/pharmacist" or YYYY-MM-DD per group_by
+	StoreID      string `json:"store_id,omitempty"`      // group_by store or pharmacist
+	PharmacistID string `json:"pharmacist_id,omitempty"` // group_by pharmacist
+	Day          string `json:"day,omitempty"`           // group_by day
+
 	Visits    int     `json:"visits"`
 	Completed int     `json:"completed"`
 	Rate      float64 `json:"rate"` // complete visits per 100 visits

@@ -1,0 +1,519 @@
+package hq
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/wire"
+)
+
+// errBadRequest, errForbidden and errTooLarge classify request problems.
+var (
+	errBadRequest = errors.New("bad request")
+	errForbidden  = errors.New("forbidden")
+	errTooLarge   = errors.New("request body too large")
+)
+
+func badf(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, a...))
+}
+
+func forbiddenf(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", errForbidden, fmt.Sprintf(format, a...))
+}
+
+// fail answers an error with its status: 400/403/413 for request problems (the text
+// names the field), 500 for the rest (details only in the log).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, errTooLarge):
+		WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", wire.MaxBodyBytes))
+	case errors.Is(err, errForbidden):
+		WriteError(w, http.StatusForbidden, strings.TrimPrefix(msg, errForbidden.Error()+": "))
+	case errors.Is(err, errBadRequest):
+		WriteError(w, http.StatusBadRequest, strings.TrimPrefix(msg, errBadRequest.Error()+": "))
+	case errors.Is(err, ErrInvalid):
+		WriteError(w, http.StatusBadRequest, msg)
+	default:
+		s.log.Error("request failed", "route", r.Pattern, "err", err)
+		WriteError(w, http.StatusInternalServerError, "internal error; see HQ log")
+	}
+}
+
+// readBody reads the whole body, at most wire.MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, badf("read body: %v", err)
+	}
+	return body, nil
+}
+
+// decodeStrict decodes one JSON value into v: unknown fields and trailing data are
+// errors, and every error names the field (prefixed with path).
+func decodeStrict(data []byte, v any, path string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.More() {
+			return badf("%s: trailing data after the JSON value", orBody(path))
+		}
+		return nil
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var pe *time.ParseError
+	switch {
+	case errors.As(err, &syn):
+		return badf("%s: invalid JSON at byte %d: %v", orBody(path), syn.Offset, syn)
+	case errors.As(err, &typ):
+		return badf("%s: wrong type %s, want %s", joinPath(path, typ.Field), typ.Value, typ.Type)
+	case errors.As(err, &pe):
+		return badf("%s: bad date/time %q: want RFC 3339 (e.g. 2026-06-30T09:15:00+08:00)", joinPath(path, badTimeField(data)), pe.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badf("%s: unknown field", joinPath(path, f))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return badf("%s: empty or truncated JSON", orBody(path))
+	default:
+		return badf("%s: %v", orBody(path), err)
+	}
+}
+
+func orBody(path string) string {
+	if path == "" {
+		return "body"
+	}
+	return path
+}
+
+func joinPath(path, field string) string {
+	switch {
+	case path == "":
+		return field
+	case field == "":
+		return path
+	}
+	return path + "." + field
+}
+
+// badTimeField finds the dotted path of the first string field that should hold an
+// RFC 3339 time (named "at" or "*_at") but does not parse.
+func badTimeField(data []byte) string {
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return ""
+	}
+	var walk func(v any, path string) string
+	walk = func(v any, path string) string {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && (k == "at" || strings.HasSuffix(k, "_at")) {
+					if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+						return joinPath(path, k)
+					}
+				}
+				if p := walk(e, joinPath(path, k)); p != "" {
+					return p
+				}
+			}
+		case []any:
+			for i, e := range x {
+				if p := walk(e, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+					return p
+				}
+			}
+		}
+		return ""
+	}
+	return walk(v, "")
+}
+
+// rawRecords is the first decoding stage of a records batch: each record is decoded
+// separately so errors name "records[i].field".
+type rawRecords struct {
+	StoreID string            `json:"store_id"`
+	Records []json.RawMessage `json:"records"`
+}
+
+func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Principal) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := s.parseRecords(body, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	batch := make([]VisitIngest, len(req.Records))
+	oldest := time.Time{}
+	for i, v := range req.Records {
+		batch[i] = VisitIngest{Visit: v, Points: s.opts.VisitPoints(v)}
+		if t := v.UpdatedAt; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+	}
+	res, err := s.st.IngestVisits(r.Context(), req.StoreID, batch)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.metrics.ingested.WithLabelValues(wire.KindVisit, req.StoreID).Add(float64(res.Accepted))
+	s.metrics.duplicates.WithLabelValues(wire.KindVisit, req.StoreID).Add(float64(res.Duplicates))
+	if !oldest.IsZero() {
+		s.metrics.lag.WithLabelValues(req.StoreID).Set(math.Max(0, s.opts.Now().Sub(oldest).Seconds()))
+	}
+	s.log.Info("records ingested", "store", req.StoreID, "accepted", res.Accepted, "duplicates", res.Duplicates,
+		"idempotency_key", r.Header.Get(wire.HeaderIdempotencyKey))
+	WriteJSON(w, http.StatusOK, wire.IngestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates})
+}
+
+// parseRecords decodes and validates a records batch for principal p.
+func (s *Server) parseRecords(body []byte, p Principal) (wire.RecordsRequest, error) {
+	var raw rawRecords
+	if err := decodeStrict(body, &raw, ""); err != nil {
+		return wire.RecordsRequest{}, err
+	}
+	if raw.StoreID == "" {
+		return wire.RecordsRequest{}, badf("store_id: missing")
+	}
+	if !p.CanAccessStore(raw.StoreID) {
+		return wire.RecordsRequest{}, forbiddenf("store_id: token of store %s may not send records of store %s", p.StoreID, raw.StoreID)
+	}
+	if raw.Records == nil {
+		return wire.RecordsRequest{}, badf("records: missing")
+	}
+	if len(raw.Records) > wire.MaxBatchRecords*4 {
+		return wire.RecordsRequest{}, badf("records: %d records, at most %d per batch", len(raw.Records), wire.MaxBatchRecords*4)
+	}
+	req := wire.RecordsRequest{StoreID: raw.StoreID, Records: make([]flows.Visit, len(raw.Records))}
+	seen := make(map[string]bool, len(raw.Records))
+	for i, rec := range raw.Records {
+		path := fmt.Sprintf("records[%d]", i)
+		v := &req.Records[i]
+		if err := decodeStrict(rec, v, path); err != nil {
+			return wire.RecordsRequest{}, err
+		}
+		switch {
+		case strings.TrimSpace(v.ID) == "":
+			return wire.RecordsRequest{}, badf("%s.id: missing", path)
+		case v.StoreID == "":
+			return wire.RecordsRequest{}, badf("%s.store_id: missing", path)
+		case v.StoreID != raw.StoreID && !p.Admin:
+			return wire.RecordsRequest{}, forbiddenf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, raw.StoreID)
+		case v.StoreID != raw.StoreID:
+			return wire.RecordsRequest{}, badf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, raw.StoreID)
+		case v.PharmacistID == "":
+			return wire.RecordsRequest{}, badf("%s.pharmacist_id: missing", path)
+		case v.StartedAt.IsZero():
+			return wire.RecordsRequest{}, badf("%s.started_at: missing", path)
+		}
+		switch v.Outcome {
+		case flows.OutcomeComplete, flows.OutcomeAbandoned, flows.OutcomeInProgress:
+		default:
+			return wire.RecordsRequest{}, badf("%s.outcome: %q is not one of complete, abandoned, in_progress", path, v.Outcome)
+		}
+		if seen[v.ID] {
+			continue // a repeat inside the batch is a duplicate, counted by the store
+		}
+		seen[v.ID] = true
+	}
+	return req, nil
+}
+
+type rawPurchases struct {
+	Purchases []json.RawMessage `json:"purchases"`
+}
+
+func (s *Server) handlePurchases(w http.ResponseWriter, r *http.Request, p Principal) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var raw rawPurchases
+	if err := decodeStrict(body, &raw, ""); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if raw.Purchases == nil {
+		s.fail(w, r, badf("purchases: missing"))
+		return
+	}
+	ps := make([]flows.Purchase, len(raw.Purchases))
+	var unknown []string
+	seenUnknown := map[string]bool{}
+	stores := map[string]bool{}
+	for i, rec := range raw.Purchases {
+		path := fmt.Sprintf("purchases[%d]", i)
+		if err := decodeStrict(rec, &ps[i], path); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := validatePurchase(&ps[i], path, p); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !s.resolve(&ps[i]) && !seenUnknown[ps[i].DrugCode] {
+			seenUnknown[ps[i].DrugCode] = true
+			unknown = append(unknown, ps[i].DrugCode)
+		}
+		stores[ps[i].StoreID] = true
+	}
+	res, err := s.st.IngestPurchases(r.Context(), ps)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	label := p.StoreID
+	if p.Admin {
+		label = "admin"
+	}
+	s.metrics.ingested.WithLabelValues(wire.KindPurchase, label).Add(float64(res.Accepted))
+	s.metrics.duplicates.WithLabelValues(wire.KindPurchase, label).Add(float64(res.Duplicates))
+	s.log.Info("purchases ingested", "by", label, "stores", len(stores), "accepted", res.Accepted,
+		"duplicates", res.Duplicates, "unknown_codes", len(unknown))
+	WriteJSON(w, http.StatusOK, wire.IngestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates, UnknownCodes: unknown})
+}
+
+func validatePurchase(pu *flows.Purchase, path string, p Principal) error {
+	switch {
+	case strings.TrimSpace(pu.ID) == "":
+		return badf("%s.id: missing", path)
+	case !validKey(pu.CustomerKey):
+		return badf("%s.customer_key: want 32 lower-case hex characters", path)
+	case pu.StoreID == "":
+		return badf("%s.store_id: missing", path)
+	case !p.CanAccessStore(pu.StoreID):
+		return forbiddenf("%s.store_id: token of store %s may not send purchases of store %s", path, p.StoreID, pu.StoreID)
+	case pu.SoldAt.IsZero():
+		return badf("%s.sold_at: missing", path)
+	case strings.TrimSpace(pu.DrugCode) == "":
+		return badf("%s.drug_code: missing", path)
+	case !(pu.Quantity > 0) || math.IsInf(pu.Quantity, 0):
+		return badf("%s.quantity: must be a positive number", path)
+	case pu.DaysSupply < 0:
+		return badf("%s.days_supply: must not be negative", path)
+	}
+	return nil
+}
+
+// resolve fills a purchase's name, ingredient, ATC and days' supply from the catalog
+// where the sale did not give them (given fields win). It reports whether the drug is
+// known: in the catalog, or described by the sale itself (ingredient and ATC).
+func (s *Server) resolve(p *flows.Purchase) bool {
+	d, ok := s.opts.Catalog.Lookup(p.DrugCode)
+	if ok {
+		if p.Name == "" {
+			p.Name = d.Name
+		}
+		if p.Ingredient == "" {
+			p.Ingredient = d.Ingredient
+		}
+		if p.ATC == "" {
+			p.ATC = d.ATC
+		}
+		if p.DaysSupply == 0 && d.PackDaysSupply > 0 {
+			p.DaysSupply = int(math.Round(p.Quantity * float64(d.PackDaysSupply)))
+		}
+		return true
+	}
+	return p.Ingredient != "" && p.ATC != ""
+}
+
+func validKey(k string) bool {
+	if len(k) != 32 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkQuery rejects query parameters the route does not know (a typo must not
+// silently widen a report).
+func checkQuery(q url.Values, known ...string) error {
+	for k := range q {
+		ok := false
+		for _, n := range known {
+			ok = ok || k == n
+		}
+		if !ok {
+			return badf("%s: unknown query parameter (known: %s)", k, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p Principal) {
+	key := r.PathValue("customer_key")
+	q := r.URL.Query()
+	if err := checkQuery(q, "days", "as_of"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !validKey(key) {
+		s.fail(w, r, badf("customer_key: want 32 lower-case hex characters"))
+		return
+	}
+	days := 90
+	if v := q.Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 366 {
+			s.fail(w, r, badf("days: %q is not a whole number of days in 1..366", v))
+			return
+		}
+		days = n
+	}
+	asOf := flows.DayOf(s.opts.Now())
+	if v := q.Get("as_of"); v != "" {
+		d, err := flows.ParseDay(v)
+		if err != nil {
+			s.fail(w, r, badf("as_of: %q: want YYYY-MM-DD", v))
+			return
+		}
+		asOf = d
+	}
+	opt := s.opts.Adherence
+	opt.LookbackDays = days
+	horizon := opt.HorizonDays
+	if horizon <= 0 {
+		horizon = flows.DefaultAdherenceOptions().HorizonDays
+	}
+	from := asOf - flows.Day(days-1) - flows.Day(horizon)
+	ps, err := s.st.History(r.Context(), key, from, asOf)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := flows.Analyze(ps, s.opts.Catalog, asOf, opt)
+	resp := wire.HistoryResponse{CustomerKey: key, AsOf: asOf, Days: days, Purchases: ps, Adherence: a.Classes}
+	if resp.Purchases == nil {
+		resp.Purchases = []flows.Purchase{}
+	}
+	if resp.Adherence == nil {
+		resp.Adherence = []flows.ClassResult{}
+	}
+	WriteJSON(w, http.StatusOK, resp)
+}
+
+func parseDayParam(q url.Values, name string) (flows.Day, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := flows.ParseDay(v)
+	if err != nil {
+		return 0, badf("%s: %q: want YYYY-MM-DD", name, v)
+	}
+	return d, nil
+}
+
+func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, p Principal) {
+	q := r.URL.Query()
+	if err := checkQuery(q, "store_id", "pharmacist_id", "from", "to", "group_by"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	store, err := p.ScopeStore(q.Get("store_id"))
+	if err != nil {
+		s.fail(w, r, forbiddenf("store_id: %v", err))
+		return
+	}
+	from, err := parseDayParam(q, "from")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	to, err := parseDayParam(q, "to")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if from != 0 && to != 0 && to < from {
+		s.fail(w, r, badf("to: %s is before from %s", to, from))
+		return
+	}
+	group := q.Get("group_by")
+	switch group {
+	case "":
+		group = GroupByStore
+	case GroupByStore, GroupByPharmacist, GroupByDay:
+	default:
+		s.fail(w, r, badf("group_by: %q is not one of store, pharmacist, day", group))
+		return
+	}
+	rows, err := s.st.Completion(r.Context(), CompletionQuery{StoreID: store, PharmacistID: q.Get("pharmacist_id"), From: from, To: to, GroupBy: group})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rows == nil {
+		rows = []wire.CompletionRow{}
+	}
+	WriteJSON(w, http.StatusOK, wire.CompletionResponse{Rows: rows})
+}
+
+func (s *Server) handlePoints(w http.ResponseWriter, r *http.Request, p Principal) {
+	q := r.URL.Query()
+	if err := checkQuery(q, "store_id", "pharmacist_id"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	store, err := p.ScopeStore(q.Get("store_id"))
+	if err != nil {
+		s.fail(w, r, forbiddenf("store_id: %v", err))
+		return
+	}
+	rows, err := s.st.Points(r.Context(), store, q.Get("pharmacist_id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, wire.PointsResponse{Rows: rows})
+}
+
+func (s *Server) handleRoster(w http.ResponseWriter, r *http.Request, p Principal) {
+	q := r.URL.Query()
+	if err := checkQuery(q, "store_id"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	store, err := p.ScopeStore(q.Get("store_id"))
+	if err != nil {
+		s.fail(w, r, forbiddenf("store_id: %v", err))
+		return
+	}
+	if store == "" {
+		s.fail(w, r, badf("store_id: required with an admin token"))
+		return
+	}
+	ps, err := s.st.Roster(r.Context(), store)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, wire.RosterResponse{StoreID: store, Pharmacists: ps})
+}

@@ -1,0 +1,177 @@
+// Package hq is the HQ server: idempotent ingest of the stores' service records and
+// purchases, chain-wide purchase history with continuity (PDC) analysis, points and
+// completion reports, the store roster, and Prometheus metrics. Storage sits behind
+// the Store interface (sync/hq/boltstore is the embedded default). See docs/api.md
+// and docs/hq.md.
+package hq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/wire"
+)
+
+// VisitPoints derives the points events a newly ingested visit earns. The events are
+// credited in the ingest transaction, idempotently by event id.
+type VisitPoints func(v flows.Visit) []flows.PointsEvent
+
+// CompletedVisitPoints is the default rule: a completed visit earns its pharmacist n
+// points, as event "<visit id>:visit_complete".
+func CompletedVisitPoints(n int) VisitPoints {
+	return func(v flows.Visit) []flows.PointsEvent {
+		if v.Outcome != flows.OutcomeComplete || v.PharmacistID == "" || n == 0 {
+			return nil
+		}
+		at := v.EndedAt
+		if at.IsZero() {
+			at = v.UpdatedAt
+		}
+		return []flows.PointsEvent{{
+			ID: v.ID + ":" + flows.PointsVisitComplete, StoreID: v.StoreID, PharmacistID: v.PharmacistID,
+			Kind: flows.PointsVisitComplete, Points: n, At: at, Ref: v.ID,
+		}}
+	}
+}
+
+// Options configures a Server. Zero values take sensible defaults.
+type Options struct {
+	// Logger receives request and ingest logs; nil: discard.
+	Logger *slog.Logger
+	// Now is the clock (history's default as_of, lag gauge); nil: time.Now.
+	Now func() time.Time
+	// Catalog resolves purchases' drug codes and feeds the continuity analysis; nil: empty.
+	Catalog *flows.Catalog
+	// VisitPoints is the points rule for ingested visits; nil: CompletedVisitPoints(1).
+	VisitPoints VisitPoints
+	// Adherence configures the continuity analysis (horizon); zero: flows defaults.
+	Adherence flows.AdherenceOptions
+	// Registry receives the metrics; nil: a fresh registry (served at /metrics).
+	Registry *prometheus.Registry
+	// Mount, if set, is called with the mux after the built-in routes are registered,
+	// so other HQ parts (follow-ups, dashboard, demo gateway) add their routes. Use
+	// s.RequireAuth to protect /api/ routes.
+	Mount func(mux *http.ServeMux, s *Server)
+}
+
+// Server is the HQ HTTP API. It implements http.Handler.
+type Server struct {
+	st      Store
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds the server on st.
+func New(st Store, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Catalog == nil {
+		opts.Catalog = flows.NewCatalog(nil)
+	}
+	if opts.VisitPoints == nil {
+		opts.VisitPoints = CompletedVisitPoints(1)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{st: st, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s.metrics = newMetrics(opts.Registry)
+	for _, err := range s.metrics.registerErrs {
+		s.log.Warn("metrics registration", "err", err)
+	}
+	s.routes()
+	if opts.Mount != nil {
+		opts.Mount(s.mux, s)
+	}
+	s.handler = s.instrument(s.mux)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Store returns the storage the server runs on.
+func (s *Server) Store() Store { return s.st }
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.log }
+
+// Now returns the server clock's current time.
+func (s *Server) Now() time.Time { return s.opts.Now() }
+
+// Registry returns the Prometheus registry the server's metrics live in.
+func (s *Server) Registry() *prometheus.Registry { return s.opts.Registry }
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET "+wire.PathHealth, s.handleHealth)
+	s.mux.Handle("POST "+wire.PathRecords, s.RequireAuth(s.handleRecords))
+	s.mux.Handle("POST "+wire.PathPurchases, s.RequireAuth(s.handlePurchases))
+	s.mux.Handle("GET "+wire.PathHistory, s.RequireAuth(s.handleHistory))
+	s.mux.Handle("GET "+wire.PathCompletion, s.RequireAuth(s.handleCompletion))
+	s.mux.Handle("GET "+wire.PathPoints, s.RequireAuth(s.handlePoints))
+	s.mux.Handle("GET "+wire.PathRoster, s.RequireAuth(s.handleRoster))
+	s.mux.Handle("GET "+wire.PathMetrics, s.metricsHandler())
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	})
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// HTTPServer wraps a handler in an http.Server with timeouts that defeat slow clients
+// (slow-loris headers, trickled bodies, idle keep-alives).
+func HTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve runs srv on ln until ctx ends, then shuts down gracefully: the listener closes,
+// in-flight requests get up to grace to finish. It returns nil after a clean shutdown.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		<-errc
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
