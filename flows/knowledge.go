@@ -179,9 +179,9 @@ func (kb *KnowledgeBase) check() error {
 	return nil
 }
 
-// CheckAgainst verifies that every answers condition names a question and choices that
-// exist in the questionnaire of the class the rule (or its item) applies to, catching
-// typos that would make a rule silently never match.
+// CheckAgainst verifies that every answers condition names a question that exists in a
+// questionnaire of a class the rule (or its item) applies to, and choices that question
+// has in at least one of them, catching typos that would make a rule never match.
 func (kb *KnowledgeBase) CheckAgainst(qs QuestionnaireSet) error {
 	for i, it := range kb.Items {
 		for j, r := range it.Rules {
@@ -194,8 +194,9 @@ func (kb *KnowledgeBase) CheckAgainst(qs QuestionnaireSet) error {
 			}
 			for _, qid := range sortedKeys(r.Answers) {
 				found := false
+				choices := map[string]bool{}
 				for _, c := range classes {
-					if !qs.Has(c) && c != ClassGeneral {
+					if !qs.Has(c) {
 						continue
 					}
 					qu, ok := qs.For(c).Question(qid)
@@ -203,14 +204,17 @@ func (kb *KnowledgeBase) CheckAgainst(qs QuestionnaireSet) error {
 						continue
 					}
 					found = true
-					for _, cid := range r.Answers[qid] {
-						if _, ok := qu.Choice(cid); !ok {
-							return fmt.Errorf("knowledge base: items[%d] (id %q): rules[%d]: question %q of class %q has no choice %q", i, it.ID, j, qid, c, cid)
-						}
+					for _, ch := range qu.Choices {
+						choices[ch.ID] = true
 					}
 				}
 				if !found {
 					return fmt.Errorf("knowledge base: items[%d] (id %q): rules[%d]: no questionnaire of classes %v has question %q", i, it.ID, j, classes, qid)
+				}
+				for _, cid := range r.Answers[qid] {
+					if !choices[cid] {
+						return fmt.Errorf("knowledge base: items[%d] (id %q): rules[%d]: question %q has no choice %q in any questionnaire of classes %v", i, it.ID, j, qid, cid, classes)
+					}
 				}
 			}
 		}
