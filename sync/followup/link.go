@@ -1,0 +1,425 @@
+package followup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pharmachain/counter/flows"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Booking time slots offered on the page.
+var Slots = []struct{ ID, Label string }{
+	{"am", "上午 09:00–12:00"},
+	{"pm", "下午 14:00–17:00"},
+	{"eve", "晚上 18:00–20:00"},
+}
+
+func slotLabel(id string) (string, bool) {
+	for _, s := range Slots {
+		if s.ID == id {
+			return s.Label, true
+		}
+	}
+	return "", false
+}
+
+// LinkConfig configures LinkHandler.
+type LinkConfig struct {
+	Store  *Store       // required
+	Signer *Signer      // required
+	Ledger PointsLedger // required; a TxPointsLedger credits in the click's own transaction
+	Points PointsRules  // default DefaultPointsRules
+	Logger *slog.Logger // default slog.Default()
+	Now    func() time.Time
+	// Rate and Burst: token bucket per client address (default 0.5/s, burst 10).
+	Rate  float64
+	Burst int
+	// TrustForwardedFor takes the client address from the last X-Forwarded-For entry
+	// (only behind a reverse proxy HQ trusts).
+	TrustForwardedFor bool
+	// BookingDays: how far ahead a revisit can be booked (default 30 days).
+	BookingDays int
+	// StoreName gives a store's display name for the page (nil: the store id).
+	StoreName func(storeID string) string
+}
+
+type linkHandler struct {
+	cfg     LinkConfig
+	limiter *limiter
+	mux     *http.ServeMux
+}
+
+// LinkHandler serves the tracked link: GET /f/{token} (first valid open records the
+// click, credits link_opened and shows the reminder with a booking form) and POST
+// /f/{token}/book (books once, credits revisit_booked). Forged, altered, expired or
+// repeated tokens earn nothing and get a plain page. Requests are rate limited per client
+// address. Mount it at "/f/".
+func LinkHandler(cfg LinkConfig) (http.Handler, error) {
+	if cfg.Store == nil || cfg.Signer == nil || cfg.Ledger == nil {
+		return nil, errors.New("followup: link handler needs a store, a signer and a points ledger")
+	}
+	if cfg.Points == nil {
+		cfg.Points = DefaultPointsRules
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = 0.5
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 10
+	}
+	if cfg.BookingDays <= 0 {
+		cfg.BookingDays = 30
+	}
+	if cfg.StoreName == nil {
+		cfg.StoreName = func(id string) string { return id }
+	}
+	h := &linkHandler{cfg: cfg, limiter: newLimiter(cfg.Rate, cfg.Burst, cfg.Now), mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /f/{token}", h.open)
+	h.mux.HandleFunc("POST /f/{token}/book", h.book)
+	return h, nil
+}
+
+func (h *linkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("X-Robots-Tag", "noindex")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	if !h.limiter.allow(h.clientAddr(r)) {
+		w.Header().Set("Retry-After", "10")
+		h.plain(w, http.StatusTooManyRequests, "请求过于频繁", "请稍后再试。")
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *linkHandler) clientAddr(r *http.Request) string {
+	if h.cfg.TrustForwardedFor {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			if a := strings.TrimSpace(parts[len(parts)-1]); a != "" {
+				return a
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// verify checks the token; on failure it writes the plain page and audits the reject.
+func (h *linkHandler) verify(w http.ResponseWriter, r *http.Request) (string, bool) {
+	now := h.cfg.Now()
+	id, _, err := h.cfg.Signer.Verify(r.PathValue("token"), now)
+	if err == nil {
+		return id, true
+	}
+	reason := "invalid"
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		reason = "expired"
+		h.plain(w, http.StatusGone, "链接已过期", "此提醒链接已过期。如需预约复诊，请联系门店药师。")
+	default:
+		if errors.Is(err, ErrTokenForged) {
+			reason = "forged"
+		}
+		h.plain(w, http.StatusNotFound, "链接无效", "无法识别此链接。")
+	}
+	detail := "reason=" + reason
+	if id != "" {
+		detail += " followup=" + id
+	}
+	_ = h.cfg.Store.Audit(r.Context(), "customer-link", "link.reject", detail, now)
+	return "", false
+}
+
+func (h *linkHandler) event(fu flows.FollowUp, kind string, at time.Time) flows.PointsEvent {
+	return flows.PointsEvent{ID: fu.ID + ":" + kind, StoreID: fu.StoreID, PharmacistID: fu.PharmacistID,
+		Kind: kind, Points: h.cfg.Points(kind), At: at, Ref: fu.ID}
+}
+
+// credit credits ev inside tx if the ledger supports it (returns done=true).
+func (h *linkHandler) creditTx(tx *bolt.Tx, ev flows.PointsEvent) (done bool, err error) {
+	if ev.Points == 0 {
+		return true, nil
+	}
+	if tl, ok := h.cfg.Ledger.(TxPointsLedger); ok {
+		if _, err := tl.CreditTx(tx, ev); err != nil {
+			return false, fmt.Errorf("credit %s: %w", ev.ID, err)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.verify(w, r)
+	if !ok {
+		return
+	}
+	now := h.cfg.Now()
+	var it Item
+	var found, first, credited bool
+	err := h.cfg.Store.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		it, found, err = getItem(tx, id)
+		if err != nil || !found || !it.OpenedAt.IsZero() {
+			return err
+		}
+		first = true
+		it.OpenedAt = now
+		ev := h.event(it.FollowUp, flows.PointsLinkOpened, now)
+		if credited, err = h.creditTx(tx, ev); err != nil {
+			return err
+		}
+		if err := putItem(tx, it); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketOpen).Delete([]byte(id)); err != nil {
+			return err
+		}
+		c := Click{FollowUpID: id, At: now, Credited: credited}
+		if err := putJSON(tx.Bucket(bucketClicks), []byte(id), c); err != nil {
+			return err
+		}
+		return h.cfg.Store.AuditTx(tx, "customer-link", "link.click",
+			fmt.Sprintf("followup=%s pharmacist=%s points=%d", id, it.FollowUp.PharmacistID, ev.Points), now)
+	})
+	if err != nil {
+		h.cfg.Logger.Error("record link open", "followup", id, "err", err)
+		h.plain(w, http.StatusInternalServerError, "暂时无法打开", "服务暂时不可用，请稍后再试。")
+		return
+	}
+	if !found {
+		h.plain(w, http.StatusNotFound, "链接无效", "无法识别此链接。")
+		return
+	}
+	if !first {
+		_ = h.cfg.Store.Audit(r.Context(), "customer-link", "link.repeat", "followup="+id, now)
+		h.plain(w, http.StatusOK, "提醒已查看", "此提醒链接已打开过。如需预约复诊，请联系门店药师。")
+		return
+	}
+	if !credited {
+		h.creditLater(r.Context(), bucketClicks, it.FollowUp, flows.PointsLinkOpened, now)
+	}
+	today := flows.DayOf(now)
+	h.render(w, http.StatusOK, pageData{
+		Title:    "用药提醒",
+		Reminder: it.FollowUp.Text,
+		Store:    h.cfg.StoreName(it.FollowUp.StoreID),
+		Action:   "/f/" + r.PathValue("token") + "/book",
+		MinDate:  (today + 1).String(),
+		MaxDate:  (today + flows.Day(h.cfg.BookingDays)).String(),
+		Slots:    Slots,
+	})
+}
+
+// creditLater credits through a non-transactional ledger after the click or booking
+// committed, then marks the record credited. If HQ stops in between, ReconcilePoints
+// finishes the credit (the ledger is idempotent by event id).
+func (h *linkHandler) creditLater(ctx context.Context, bucket []byte, fu flows.FollowUp, kind string, at time.Time) {
+	ev := h.event(fu, kind, at)
+	if _, err := h.cfg.Ledger.Credit(ctx, ev); err != nil {
+		h.cfg.Logger.Error("credit points (will be reconciled)", "event", ev.ID, "err", err)
+		return
+	}
+	if err := h.cfg.Store.markCredited(bucket, fu.ID); err != nil {
+		h.cfg.Logger.Error("mark points credited", "event", ev.ID, "err", err)
+	}
+}
+
+func (h *linkHandler) book(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.verify(w, r)
+	if !ok {
+		return
+	}
+	now := h.cfg.Now()
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil {
+		h.plain(w, http.StatusBadRequest, "预约失败", "表单无法识别，请返回重试。")
+		return
+	}
+	today := flows.DayOf(now)
+	date, err := flows.ParseDay(r.PostForm.Get("date"))
+	if err != nil || date <= today || date > today+flows.Day(h.cfg.BookingDays) {
+		h.plain(w, http.StatusBadRequest, "预约失败", fmt.Sprintf("请选择 %s 至 %s 之间的日期。", today+1, today+flows.Day(h.cfg.BookingDays)))
+		return
+	}
+	slot := r.PostForm.Get("slot")
+	label, ok := slotLabel(slot)
+	if !ok {
+		h.plain(w, http.StatusBadRequest, "预约失败", "请选择预约时段。")
+		return
+	}
+	var it Item
+	var found, opened, first, credited bool
+	err = h.cfg.Store.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		it, found, err = getItem(tx, id)
+		if err != nil || !found {
+			return err
+		}
+		opened = !it.OpenedAt.IsZero()
+		if !opened || tx.Bucket(bucketBookings).Get([]byte(id)) != nil {
+			return nil
+		}
+		first = true
+		it.BookedAt = now
+		ev := h.event(it.FollowUp, flows.PointsRevisitBooked, now)
+		if credited, err = h.creditTx(tx, ev); err != nil {
+			return err
+		}
+		if err := putItem(tx, it); err != nil {
+			return err
+		}
+		b := Booking{FollowUpID: id, StoreID: it.FollowUp.StoreID, Date: date, Slot: slot, At: now, Credited: credited}
+		if err := putJSON(tx.Bucket(bucketBookings), []byte(id), b); err != nil {
+			return err
+		}
+		return h.cfg.Store.AuditTx(tx, "customer-link", "link.book",
+			fmt.Sprintf("followup=%s date=%s slot=%s points=%d", id, date, slot, ev.Points), now)
+	})
+	switch {
+	case err != nil:
+		h.cfg.Logger.Error("record booking", "followup", id, "err", err)
+		h.plain(w, http.StatusInternalServerError, "预约失败", "服务暂时不可用，请稍后再试。")
+	case !found:
+		h.plain(w, http.StatusNotFound, "链接无效", "无法识别此链接。")
+	case !opened:
+		h.plain(w, http.StatusConflict, "预约失败", "请先打开提醒链接。")
+	case !first:
+		h.plain(w, http.StatusOK, "已预约", "此链接已完成预约，无需重复提交。")
+	default:
+		if !credited {
+			h.creditLater(r.Context(), bucketBookings, it.FollowUp, flows.PointsRevisitBooked, now)
+		}
+		h.render(w, http.StatusOK, pageData{Title: "预约成功", Store: h.cfg.StoreName(it.FollowUp.StoreID),
+			Booked: fmt.Sprintf("%s %s", date, label)})
+	}
+}
+
+// pageData feeds the page template. It never holds customer identity.
+type pageData struct {
+	Title    string
+	Message  string // plain pages
+	Reminder string
+	Store    string
+	Action   string
+	MinDate  string
+	MaxDate  string
+	Slots    []struct{ ID, Label string }
+	Booked   string
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body{margin:0;font-family:-apple-system,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;background:#f4f6f8;color:#1f2933;font-size:17px;line-height:1.6}
+main{max-width:34rem;margin:0 auto;padding:1.2rem}
+h1{font-size:1.35rem;margin:.4rem 0 1rem;color:#0b6e4f}
+.card{background:#fff;border-radius:12px;padding:1rem 1.1rem;margin-bottom:1rem;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+.reminder{white-space:pre-wrap}
+label{display:block;margin:.6rem 0 .25rem;font-weight:600}
+input,select,button{font-size:1rem;width:100%;box-sizing:border-box;padding:.7rem;border:1px solid #cbd2d9;border-radius:8px;background:#fff}
+button{margin-top:1rem;background:#0b6e4f;color:#fff;border:none;font-weight:600}
+.muted{color:#616e7c;font-size:.9rem}
+</style></head><body><main>
+<h1>{{.Title}}</h1>
+{{if .Message}}<div class="card"><p>{{.Message}}</p></div>{{end}}
+{{if .Reminder}}<div class="card"><p class="reminder">{{.Reminder}}</p>{{if .Store}}<p class="muted">来自门店 {{.Store}} 的药师</p>{{end}}</div>{{end}}
+{{if .Action}}<form class="card" method="post" action="{{.Action}}">
+<strong>预约复诊</strong>
+<label for="date">日期</label><input id="date" name="date" type="date" min="{{.MinDate}}" max="{{.MaxDate}}" required>
+<label for="slot">时段</label><select id="slot" name="slot" required>{{range .Slots}}<option value="{{.ID}}">{{.Label}}</option>{{end}}</select>
+<button type="submit">提交预约</button>
+</form>{{end}}
+{{if .Booked}}<div class="card"><p>已为您预约复诊：{{.Booked}}</p>{{if .Store}}<p class="muted">门店 {{.Store}} 的药师会为您做好准备。</p>{{end}}</div>{{end}}
+</main></body></html>
+`))
+
+func (h *linkHandler) render(w http.ResponseWriter, code int, d pageData) {
+	var buf bytes.Buffer
+	if err := pageTmpl.Execute(&buf, d); err != nil {
+		h.cfg.Logger.Error("render link page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (h *linkHandler) plain(w http.ResponseWriter, code int, title, msg string) {
+	h.render(w, code, pageData{Title: title, Message: msg})
+}
+
+// limiter is a token bucket per client address, held by the handler.
+type limiter struct {
+	rate  float64
+	burst float64
+	now   func() time.Time
+	mu    sync.Mutex
+	m     map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+const limiterMaxKeys = 10000
+
+func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), now: now, m: map[string]*bucket{}}
+}
+
+func (l *limiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if len(l.m) >= limiterMaxKeys {
+		full := time.Duration(l.burst / l.rate * float64(time.Second))
+		for k, b := range l.m {
+			if now.Sub(b.last) > full {
+				delete(l.m, k)
+			}
+		}
+		if len(l.m) >= limiterMaxKeys {
+			return false // under a flood of addresses, refuse rather than grow without bound
+		}
+	}
+	b, ok := l.m[key]
+	if !ok {
+		b = &bucket{tokens: l.burst, last: now}
+		l.m[key] = b
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(l.burst, b.tokens+el*l.rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
