@@ -1,10 +1,11 @@
 package flows
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -251,7 +252,10 @@ func Analyze(purchases []Purchase, cat *Catalog, asOf Day, opt AdherenceOptions)
 		}
 		in = append(in, dated{d, i})
 	}
-	sort.SliceStable(in, func(x, y int) bool { return in[x].d < in[y].d })
+	byDay := func(x, y dated) int { return cmp.Compare(x.d, y.d) }
+	if !slices.IsSortedFunc(in, byDay) { // a store's history usually comes in order
+		slices.SortStableFunc(in, byDay)
+	}
 
 	a.Shown = make([]Purchase, len(in))
 	a.Lines = make([]Line, len(in))
@@ -314,11 +318,11 @@ func Analyze(purchases []Purchase, cat *Catalog, asOf Day, opt AdherenceOptions)
 
 	// Group by class, then ingredient, then date (input is already date-sorted, so a
 	// stable sort keeps same-day fills in input order).
-	sort.SliceStable(fills, func(x, y int) bool {
-		if fills[x].class != fills[y].class {
-			return fills[x].class < fills[y].class
+	slices.SortStableFunc(fills, func(x, y fill) int {
+		if c := cmp.Compare(x.class, y.class); c != 0 {
+			return c
 		}
-		return fills[x].ingr < fills[y].ingr
+		return strings.Compare(x.ingr, y.ingr)
 	})
 
 	L := opt.LookbackDays
