@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -85,12 +86,12 @@ func decodeStrict(data []byte, v any, path string) error {
 	case errors.As(err, &typ):
 		return badf("%s: wrong type %s, want %s", joinPath(path, typ.Field), typ.Value, typ.Type)
 	case errors.As(err, &pe):
-		return badf("%s: bad date/time %q: want RFC 3339 (e.g. 2026-06-30T09:15:00+08:00)", joinPath(path, badTimeField(data)), pe.Value)
+		return badf("%s: bad date/time %q: want RFC 3339 (e.g. 2026-06-30T09:15:00+08:00)", joinPath(path, fieldWithValue(data, pe.Value)), pe.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return badf("%s: unknown field", joinPath(path, f))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return badf("%s: empty or truncated JSON", orBody(path))
+		return badf("%s: invalid JSON: empty or truncated", orBody(path))
 	default:
 		return badf("%s: %v", orBody(path), err)
 	}
@@ -113,9 +114,9 @@ func joinPath(path, field string) string {
 	return path + "." + field
 }
 
-// badTimeField finds the dotted path of the first string field that should hold an
-// RFC 3339 time (named "at" or "*_at") but does not parse.
-func badTimeField(data []byte) string {
+// fieldWithValue finds the dotted path of the first string field whose value is val
+// (the text a date/time parser refused).
+func fieldWithValue(data []byte, val string) string {
 	var v any
 	if json.Unmarshal(data, &v) != nil {
 		return ""
@@ -124,13 +125,16 @@ func badTimeField(data []byte) string {
 	walk = func(v any, path string) string {
 		switch x := v.(type) {
 		case map[string]any:
-			for k, e := range x {
-				if s, ok := e.(string); ok && (k == "at" || strings.HasSuffix(k, "_at")) {
-					if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-						return joinPath(path, k)
-					}
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if s, ok := x[k].(string); ok && s == val {
+					return joinPath(path, k)
 				}
-				if p := walk(e, joinPath(path, k)); p != "" {
+				if p := walk(x[k], joinPath(path, k)); p != "" {
 					return p
 				}
 			}
@@ -167,7 +171,15 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Princip
 	batch := make([]VisitIngest, len(req.Records))
 	oldest := time.Time{}
 	for i, v := range req.Records {
-		batch[i] = VisitIngest{Visit: v, Points: s.opts.VisitPoints(v)}
+		batch[i] = VisitIngest{Visit: v}
+		ev, ok, err := s.opts.PointsRules.CompletionEvent(v)
+		if err != nil {
+			s.fail(w, r, badf("records[%d]: points: %v", i, err))
+			return
+		}
+		if ok {
+			batch[i].Points = []flows.PointsEvent{ev}
+		}
 		if t := v.UpdatedAt; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
 			oldest = t
 		}
@@ -465,13 +477,14 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, p Prin
 		s.fail(w, r, badf("group_by: %q is not one of store, pharmacist, day", group))
 		return
 	}
-	rows, err := s.st.Completion(r.Context(), CompletionQuery{StoreID: store, PharmacistID: q.Get("pharmacist_id"), From: from, To: to, GroupBy: group})
+	groups, err := s.st.Completion(r.Context(), CompletionQuery{StoreID: store, PharmacistID: q.Get("pharmacist_id"), From: from, To: to, GroupBy: group})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if rows == nil {
-		rows = []wire.CompletionRow{}
+	rows := make([]wire.CompletionRow, len(groups))
+	for i, g := range groups {
+		rows[i] = g.Row()
 	}
 	WriteJSON(w, http.StatusOK, wire.CompletionResponse{Rows: rows})
 }

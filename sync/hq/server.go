@@ -20,28 +20,6 @@ import (
 	"github.com/pharmachain/counter/sync/wire"
 )
 
-// VisitPoints derives the points events a newly ingested visit earns. The events are
-// credited in the ingest transaction, idempotently by event id.
-type VisitPoints func(v flows.Visit) []flows.PointsEvent
-
-// CompletedVisitPoints is the default rule: a completed visit earns its pharmacist n
-// points, as event "<visit id>:visit_complete".
-func CompletedVisitPoints(n int) VisitPoints {
-	return func(v flows.Visit) []flows.PointsEvent {
-		if v.Outcome != flows.OutcomeComplete || v.PharmacistID == "" || n == 0 {
-			return nil
-		}
-		at := v.EndedAt
-		if at.IsZero() {
-			at = v.UpdatedAt
-		}
-		return []flows.PointsEvent{{
-			ID: v.ID + ":" + flows.PointsVisitComplete, StoreID: v.StoreID, PharmacistID: v.PharmacistID,
-			Kind: flows.PointsVisitComplete, Points: n, At: at, Ref: v.ID,
-		}}
-	}
-}
-
 // Options configures a Server. Zero values take sensible defaults.
 type Options struct {
 	// Logger receives request and ingest logs; nil: discard.
@@ -50,8 +28,9 @@ type Options struct {
 	Now func() time.Time
 	// Catalog resolves purchases' drug codes and feeds the continuity analysis; nil: empty.
 	Catalog *flows.Catalog
-	// VisitPoints is the points rule for ingested visits; nil: CompletedVisitPoints(1).
-	VisitPoints VisitPoints
+	// PointsRules prices points events (a complete visit earns "visit_complete");
+	// nil: flows.DefaultPointsRules().
+	PointsRules flows.PointsRules
 	// Adherence configures the continuity analysis (horizon); zero: flows defaults.
 	Adherence flows.AdherenceOptions
 	// Registry receives the metrics; nil: a fresh registry (served at /metrics).
@@ -83,8 +62,8 @@ func New(st Store, opts Options) *Server {
 	if opts.Catalog == nil {
 		opts.Catalog = flows.NewCatalog(nil)
 	}
-	if opts.VisitPoints == nil {
-		opts.VisitPoints = CompletedVisitPoints(1)
+	if opts.PointsRules == nil {
+		opts.PointsRules = flows.DefaultPointsRules()
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()

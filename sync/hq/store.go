@@ -3,6 +3,7 @@ package hq
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
@@ -48,6 +49,28 @@ type CompletionQuery struct {
 	GroupBy      string // "store", "pharmacist" or "day"
 }
 
+// CompletionGroup is one group of the completion report: the merged flows.Rollup
+// (visits, completed, funnel, stalled steps, step durations) of its days.
+type CompletionGroup struct {
+	Key          string // store id, "store/pharmacist" or YYYY-MM-DD per GroupBy
+	StoreID      string // GroupBy store or pharmacist
+	PharmacistID string // GroupBy pharmacist
+	Day          flows.Day
+	Rollup       flows.Rollup
+}
+
+// Row turns the group into the API's report row.
+func (g CompletionGroup) Row() wire.CompletionRow {
+	r := g.Rollup
+	row := wire.CompletionRow{Key: g.Key, StoreID: g.StoreID, PharmacistID: g.PharmacistID,
+		Visits: r.Visits, Completed: r.Completed, Rate: math.Round(r.Rate()*100) / 100,
+		Funnel: wire.Funnel{Identified: r.Funnel[0], Questionnaire: r.Funnel[1], Recommended: r.Funnel[2], FollowUp: r.Funnel[3]}}
+	if g.Day != 0 {
+		row.Day = g.Day.String()
+	}
+	return row
+}
+
 // Group-by values of the completion report.
 const (
 	GroupByStore      = "store"
@@ -73,8 +96,9 @@ type Store interface {
 	// History returns a customer's purchases sold on local days [from, to], oldest first.
 	History(ctx context.Context, customerKey string, from, to flows.Day) ([]flows.Purchase, error)
 
-	// Completion aggregates the daily rollups into report rows, sorted by key.
-	Completion(ctx context.Context, q CompletionQuery) ([]wire.CompletionRow, error)
+	// Completion merges the daily rollups selected by q into one group per
+	// q.GroupBy key, sorted by key.
+	Completion(ctx context.Context, q CompletionQuery) ([]CompletionGroup, error)
 	// CreditPoints credits one points event once: credited is false when its id was
 	// credited before.
 	CreditPoints(ctx context.Context, ev flows.PointsEvent) (credited bool, err error)

@@ -146,7 +146,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 	err := s.update(ctx, "ingest visits", func(tx *bolt.Tx) error {
 		res = hq.IngestResult{}
 		vb := tx.Bucket(bVisits)
-		deltas := map[string]*Counts{}
+		deltas := map[string]*flows.Rollup{}
 		for i := range batch {
 			v := &batch[i].Visit
 			if v.ID == "" {
@@ -166,10 +166,10 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			k := string(rollupKey(storeID, VisitDay(*v), v.PharmacistID))
 			c := deltas[k]
 			if c == nil {
-				c = &Counts{}
+				c = &flows.Rollup{}
 				deltas[k] = c
 			}
-			c.Add(VisitCounts(*v))
+			c.Merge(flows.VisitContribution(*v))
 			for _, ev := range batch[i].Points {
 				if _, err := CreditPointsTx(tx, ev); err != nil {
 					return err
@@ -257,14 +257,13 @@ func (s *Store) History(ctx context.Context, customerKey string, from, to flows.
 }
 
 // Completion implements hq.Store.
-func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]wire.CompletionRow, error) {
+func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.CompletionGroup, error) {
 	to := q.To
 	if to == 0 {
 		to = math.MaxInt32 - 1
 	}
 	from := q.From
-	groups := map[string]*wire.CompletionRow{}
-	counts := map[string]*Counts{}
+	groups := map[string]*hq.CompletionGroup{}
 	err := s.view(ctx, "completion report", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bRollups).Cursor()
 		var k, v []byte
@@ -291,26 +290,29 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]wire.Co
 			}
 			if q.PharmacistID == "" || pharm == q.PharmacistID {
 				var key string
-				row := wire.CompletionRow{}
+				var g hq.CompletionGroup
 				switch q.GroupBy {
 				case hq.GroupByPharmacist:
 					key = store + "/" + pharm
-					row.StoreID, row.PharmacistID = store, pharm
+					g.StoreID, g.PharmacistID = store, pharm
 				case hq.GroupByDay:
 					key = day.String()
-					row.Day = key
+					g.Day = day
 				default:
 					key = store
-					row.StoreID = store
+					g.StoreID = store
 				}
-				cnt := counts[key]
-				if cnt == nil {
-					cnt = &Counts{}
-					counts[key] = cnt
-					row.Key = key
-					groups[key] = &row
+				gp := groups[key]
+				if gp == nil {
+					g.Key = key
+					gp = &g
+					groups[key] = gp
 				}
-				cnt.Add(decodeCounts(v))
+				r, err := decodeRollup(v)
+				if err != nil {
+					return fmt.Errorf("rollup %q: %w", k, err)
+				}
+				gp.Rollup.Merge(r)
 			}
 			k, v = c.Next()
 		}
@@ -319,20 +321,12 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]wire.Co
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]wire.CompletionRow, 0, len(groups))
-	for key, r := range groups {
-		cnt := counts[key]
-		r.Visits = int(cnt.Visits)
-		r.Completed = int(cnt.Completed)
-		if cnt.Visits > 0 {
-			r.Rate = math.Round(float64(cnt.Completed)*10000/float64(cnt.Visits)) / 100
-		}
-		r.Funnel = wire.Funnel{Identified: int(cnt.Identified), Questionnaire: int(cnt.Questionnaire),
-			Recommended: int(cnt.Recommended), FollowUp: int(cnt.FollowUp)}
-		rows = append(rows, *r)
+	out := make([]hq.CompletionGroup, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, *g)
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
-	return rows, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
 }
 
 // CreditPoints implements hq.Store: credits ev once, in its own transaction.
@@ -450,44 +444,6 @@ func (s *Store) Visit(ctx context.Context, id string) (flows.Visit, error) {
 	return v, err
 }
 
-// Counts are one rollup's counters.
-type Counts struct {
-	Visits, Completed                                uint32
-	Identified, Questionnaire, Recommended, FollowUp uint32
-}
-
-// Add adds o to c.
-func (c *Counts) Add(o Counts) {
-	c.Visits += o.Visits
-	c.Completed += o.Completed
-	c.Identified += o.Identified
-	c.Questionnaire += o.Questionnaire
-	c.Recommended += o.Recommended
-	c.FollowUp += o.FollowUp
-}
-
-// VisitCounts is what one visit adds to its day's rollup: one visit, completed if its
-// outcome is complete, and one per step it reached.
-func VisitCounts(v flows.Visit) Counts {
-	c := Counts{Visits: 1}
-	if v.Outcome == flows.OutcomeComplete {
-		c.Completed = 1
-	}
-	if v.Identify != nil {
-		c.Identified = 1
-	}
-	if v.Questionnaire != nil {
-		c.Questionnaire = 1
-	}
-	if v.Recommend != nil {
-		c.Recommended = 1
-	}
-	if v.FollowUp != nil {
-		c.FollowUp = 1
-	}
-	return c
-}
-
 // VisitDay is the local day a visit counts on: the day it started (Asia/Shanghai).
 func VisitDay(v flows.Visit) flows.Day { return flows.DayOf(v.StartedAt) }
 
@@ -495,14 +451,14 @@ func VisitDay(v flows.Visit) flows.Day { return flows.DayOf(v.StartedAt) }
 type Rollup struct {
 	StoreID, PharmacistID string
 	Day                   flows.Day
-	Counts                Counts
+	Rollup                flows.Rollup
 }
 
 // AddRollups merges pre-aggregated rows into the daily rollups in one transaction,
 // through the same code path record ingest uses. It serves bulk loads (migrating a
 // chain's history, benchmark data sets); it stores no visits and credits no points.
 func (s *Store) AddRollups(ctx context.Context, rows []Rollup) error {
-	deltas := make(map[string]*Counts, len(rows))
+	deltas := make(map[string]*flows.Rollup, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		if r.StoreID == "" {
@@ -511,15 +467,15 @@ func (s *Store) AddRollups(ctx context.Context, rows []Rollup) error {
 		k := string(rollupKey(r.StoreID, r.Day, r.PharmacistID))
 		c := deltas[k]
 		if c == nil {
-			c = &Counts{}
+			c = &flows.Rollup{}
 			deltas[k] = c
 		}
-		c.Add(r.Counts)
+		c.Merge(r.Rollup)
 	}
 	return s.update(ctx, "add rollups", func(tx *bolt.Tx) error { return applyRollups(tx, deltas) })
 }
 
-func applyRollups(tx *bolt.Tx, deltas map[string]*Counts) error {
+func applyRollups(tx *bolt.Tx, deltas map[string]*flows.Rollup) error {
 	rb := tx.Bucket(bRollups)
 	keys := make([]string, 0, len(deltas))
 	for k := range deltas {
@@ -527,29 +483,55 @@ func applyRollups(tx *bolt.Tx, deltas map[string]*Counts) error {
 	}
 	sort.Strings(keys) // sorted puts touch each page once
 	for _, k := range keys {
-		c := decodeCounts(rb.Get([]byte(k)))
-		c.Add(*deltas[k])
-		if err := rb.Put([]byte(k), encodeCounts(c)); err != nil {
+		var cur flows.Rollup
+		if v := rb.Get([]byte(k)); v != nil {
+			var err error
+			if cur, err = decodeRollup(v); err != nil {
+				return fmt.Errorf("rollup %q: %w", k, err)
+			}
+		}
+		cur.Merge(*deltas[k])
+		if err := rb.Put([]byte(k), encodeRollup(cur)); err != nil {
 			return fmt.Errorf("put rollup: %w", err)
 		}
 	}
 	return nil
 }
 
-func encodeCounts(c Counts) []byte {
-	b := make([]byte, 24)
-	for i, v := range []uint32{c.Visits, c.Completed, c.Identified, c.Questionnaire, c.Recommended, c.FollowUp} {
-		binary.BigEndian.PutUint32(b[i*4:], v)
+// rollupLen is the fixed encoding of a flows.Rollup: 16 int64 counters and 4 float64.
+const rollupLen = 20 * 8
+
+func encodeRollup(r flows.Rollup) []byte {
+	b := make([]byte, 0, rollupLen)
+	ints := []int{r.Visits, r.Completed, r.Abandoned, r.InProgress}
+	ints = append(ints, r.Funnel[:]...)
+	ints = append(ints, r.Stalled[:]...)
+	ints = append(ints, r.StepTimed[:]...)
+	for _, n := range ints {
+		b = binary.BigEndian.AppendUint64(b, uint64(int64(n)))
+	}
+	for _, f := range r.StepSeconds {
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(f))
 	}
 	return b
 }
 
-func decodeCounts(b []byte) Counts {
-	if len(b) != 24 {
-		return Counts{}
+var errCorruptRollup = errors.New("corrupt rollup encoding")
+
+func decodeRollup(b []byte) (flows.Rollup, error) {
+	var r flows.Rollup
+	if len(b) != rollupLen {
+		return r, errCorruptRollup
 	}
-	u := func(i int) uint32 { return binary.BigEndian.Uint32(b[i*4:]) }
-	return Counts{u(0), u(1), u(2), u(3), u(4), u(5)}
+	n := func(i int) int { return int(int64(binary.BigEndian.Uint64(b[i*8:]))) }
+	r.Visits, r.Completed, r.Abandoned, r.InProgress = n(0), n(1), n(2), n(3)
+	for i := 0; i < 4; i++ {
+		r.Funnel[i] = n(4 + i)
+		r.Stalled[i] = n(8 + i)
+		r.StepTimed[i] = n(12 + i)
+		r.StepSeconds[i] = math.Float64frombits(binary.BigEndian.Uint64(b[(16+i)*8:]))
+	}
+	return r, nil
 }
 
 // dayBytes encodes a day so that byte order is numeric order (sign bit flipped).
