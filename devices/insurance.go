@@ -168,3 +168,22 @@ func DemoGatewayHandler(ids map[string]string, names map[string]string) http.Han
 		_ = json.NewEncoder(w).Encode(resolveResponse{IDNumber: id, Name: name})
 	})
 }
+
+// DemoInsuranceData returns demo tokens (token → ID number) and names (ID number → name) for
+// DemoGatewayHandler in `make run`. The ID numbers are the public GB 11643 examples; the tokens
+// match DefaultInsurancePattern.
+func DemoInsuranceData() (ids, names map[string]string) {
+	ids = map[string]string{
+		"YBDEMO0000000000000001": "11010519491231002X",
+		"YBDEMO0000000000000002": "440524188001010014",
+		"YBDEMO0000000000000003": "34052419800101001X",
+		"YBDEMO0000000000000004": "513101198201130014",
+	}
+	names = map[string]string{
+		"11010519491231002X": "张三",
+		"440524188001010014": "李四",
+		"34052419800101001X": "王五",
+		"513101198201130014": "赵六",
+	}
+	return ids, names
+}

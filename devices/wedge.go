@@ -28,10 +28,10 @@ type WedgeConfig struct {
 // reports a scan, the UI should discard the runes it echoed into a text field. Not safe for
 // concurrent use; UI toolkits deliver keys on one goroutine.
 type Wedge struct {
-	cfg   WedgeConfig
-	buf   []byte
-	n     int // runes in buf
-	last  time.Time
+	cfg  WedgeConfig
+	buf  []byte
+	n    int // runes in buf
+	last time.Time
 }
 
 // NewWedge returns a Wedge with cfg (defaults for zero fields).
