@@ -69,7 +69,7 @@ func (s *Signer) Verify(token string, now time.Time) (id string, expiry time.Tim
 	if len(token) > 2*(9+maxIDLen+macLen) {
 		return "", time.Time{}, ErrTokenMalformed
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%w: %v", ErrTokenMalformed, err)
 	}
