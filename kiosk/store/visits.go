@@ -1,0 +1,211 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/pharmachain/counter/flows"
+)
+
+func dayIndexKey(day flows.Day, id string) []byte {
+	d := dayBytes(int32(day))
+	k := make([]byte, 0, 4+len(id))
+	k = append(k, d[:]...)
+	return append(k, id...)
+}
+
+func checkVisit(v *flows.Visit) error {
+	switch {
+	case v.ID == "":
+		return fmt.Errorf("visit without id")
+	case len(v.ID) > 128:
+		return fmt.Errorf("visit id longer than 128 bytes")
+	case v.StartedAt.IsZero():
+		return fmt.Errorf("visit %s: no start time", v.ID)
+	case v.CustomerKey != "" && !ValidCustomerKey(v.CustomerKey):
+		return fmt.Errorf("visit %s: customer key must be 32 lower-case hex characters", v.ID)
+	}
+	switch v.Outcome {
+	case flows.OutcomeInProgress, flows.OutcomeComplete, flows.OutcomeAbandoned:
+	default:
+		return fmt.Errorf("visit %s: outcome %q is not in_progress, complete or abandoned", v.ID, v.Outcome)
+	}
+	return nil
+}
+
+func finished(outcome string) bool {
+	return outcome == flows.OutcomeComplete || outcome == flows.OutcomeAbandoned
+}
+
+// SaveVisit saves the visit as it is now; the counter app calls it after every step, so a
+// crash loses at most the step being typed. When the visit is finished (complete or
+// abandoned) the same transaction appends its outbox entry (kind "visit", body the visit
+// JSON). A finished visit is final: saving it again with identical content is a no-op
+// (no second outbox entry), saving different content fails with ErrVisitFinished.
+func (s *Store) SaveVisit(ctx context.Context, v flows.Visit) error {
+	if err := checkVisit(&v); err != nil {
+		return fmt.Errorf("save visit: %w: %w", ErrInvalid, err)
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("save visit %s: encode: %w", v.ID, err)
+	}
+	id := []byte(v.ID)
+	day := flows.DayOf(v.StartedAt)
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		vs, vsync := tx.Bucket(bVisits), tx.Bucket(bVisitSync)
+		if old := vs.Get(id); old != nil {
+			if vsync.Get(id) != nil { // finished before
+				if bytes.Equal(old, body) {
+					return nil
+				}
+				return fmt.Errorf("%w: %s was saved as finished; it cannot change any more", ErrVisitFinished, v.ID)
+			}
+			var prev struct {
+				StartedAt time.Time `json:"started_at"`
+			}
+			if err := json.Unmarshal(old, &prev); err != nil {
+				return fmt.Errorf("decode stored visit: %w", err)
+			}
+			if od := flows.DayOf(prev.StartedAt); od != day {
+				if err := tx.Bucket(bVisitsByDay).Delete(dayIndexKey(od, v.ID)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := vs.Put(id, body); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bVisitsByDay).Put(dayIndexKey(day, v.ID), nil); err != nil {
+			return err
+		}
+		open := tx.Bucket(bVisitsOpen)
+		if !finished(v.Outcome) {
+			if open.Get(id) != nil {
+				return nil
+			}
+			return open.Put(id, nil)
+		}
+		if err := open.Delete(id); err != nil {
+			return err
+		}
+		seq, err := appendEntry(tx, kindVisit, v.ID, body)
+		if err != nil {
+			return err
+		}
+		return vsync.Put(id, syncValue(seq, syncQueued))
+	})
+	if err != nil {
+		return fmt.Errorf("save visit %s: %w", v.ID, err)
+	}
+	return nil
+}
+
+// Visit returns one visit by id (ErrNotFound if absent).
+func (s *Store) Visit(ctx context.Context, id string) (flows.Visit, error) {
+	var v flows.Visit
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bVisits).Get([]byte(id))
+		if b == nil {
+			return fmt.Errorf("%w: visit %s", ErrNotFound, id)
+		}
+		return json.Unmarshal(b, &v)
+	})
+	if err != nil {
+		return flows.Visit{}, fmt.Errorf("visit %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// Visits returns the visits started from..to (inclusive local dates), in start-day order.
+func (s *Store) Visits(ctx context.Context, from, to flows.Day) ([]flows.Visit, error) {
+	var out []flows.Visit
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if from > to {
+			return nil
+		}
+		vs := tx.Bucket(bVisits)
+		end := dayBytes(int32(to))
+		c := tx.Bucket(bVisitsByDay).Cursor()
+		start := dayBytes(int32(from))
+		for k, _ := c.Seek(start[:]); k != nil && len(k) >= 4 && bytes.Compare(k[:4], end[:]) <= 0; k, _ = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			b := vs.Get(k[4:])
+			if b == nil {
+				return fmt.Errorf("day index names missing visit %s", k[4:])
+			}
+			var v flows.Visit
+			if err := json.Unmarshal(b, &v); err != nil {
+				return fmt.Errorf("decode visit %s: %w", k[4:], err)
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("visits %s..%s: %w", from, to, err)
+	}
+	return out, nil
+}
+
+// OpenVisits returns the visits still in progress (after a crash the app resumes them or
+// saves them as abandoned).
+func (s *Store) OpenVisits(ctx context.Context) ([]flows.Visit, error) {
+	var out []flows.Visit
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		vs := tx.Bucket(bVisits)
+		return tx.Bucket(bVisitsOpen).ForEach(func(k, _ []byte) error {
+			b := vs.Get(k)
+			if b == nil {
+				return fmt.Errorf("open index names missing visit %s", k)
+			}
+			var v flows.Visit
+			if err := json.Unmarshal(b, &v); err != nil {
+				return fmt.Errorf("decode visit %s: %w", k, err)
+			}
+			out = append(out, v)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open visits: %w", err)
+	}
+	return out, nil
+}
+
+// VisitSyncState tells whether a visit has reached HQ.
+type VisitSyncState string
+
+// Visit sync states.
+const (
+	VisitNotFinished VisitSyncState = "not_finished" // in progress: nothing queued yet
+	VisitQueued      VisitSyncState = "queued"       // outbox entry pending or parked
+	VisitSynced      VisitSyncState = "synced"       // HQ acknowledged it
+)
+
+// VisitSync returns whether the visit's outbox entry is still queued or acknowledged.
+func (s *Store) VisitSync(ctx context.Context, id string) (VisitSyncState, error) {
+	st := VisitNotFinished
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bVisits).Get([]byte(id)) == nil {
+			return fmt.Errorf("%w: visit %s", ErrNotFound, id)
+		}
+		v := tx.Bucket(bVisitSync).Get([]byte(id))
+		switch {
+		case len(v) != 9:
+		case v[8] == syncAcked:
+			st = VisitSynced
+		default:
+			st = VisitQueued
+		}
+		return nil
+	})
+	return st, err
+}
