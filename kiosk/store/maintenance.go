@@ -323,4 +323,3 @@ func scrubVisit(v *flows.Visit, key string) bool {
 	}
 	return hit
 }
-

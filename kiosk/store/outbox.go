@@ -351,4 +351,3 @@ func (s *Store) LastSyncAttempt(ctx context.Context) (time.Time, error) {
 	})
 	return t, err
 }
-
