@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +28,13 @@ type HQ struct {
 	HTTP   *httptest.Server
 	Admin  string            // admin token
 	Tokens map[string]string // store id → store token
+
+	handler atomic.Pointer[http.Handler]
 }
+
+// SetHandler replaces what the loopback server runs (e.g. a fault-injecting wrapper
+// around h.Server); safe while requests are in flight.
+func (h *HQ) SetHandler(x http.Handler) { h.handler.Store(&x) }
 
 // Catalog is a small catalog for tests (amlodipine, valsartan, metformin, atorvastatin).
 func Catalog() *flows.Catalog {
@@ -51,8 +58,12 @@ func Start(t testing.TB, opts hq.Options, stores ...string) *HQ {
 		opts.Catalog = Catalog()
 	}
 	srv := hq.New(st, opts)
-	ts := httptest.NewServer(srv)
-	h := &HQ{URL: ts.URL, Store: st, Server: srv, HTTP: ts, Tokens: map[string]string{}}
+	h := &HQ{Store: st, Server: srv, Tokens: map[string]string{}}
+	h.SetHandler(srv)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*h.handler.Load()).ServeHTTP(w, r)
+	}))
+	h.URL, h.HTTP = ts.URL, ts
 	t.Cleanup(func() {
 		ts.Close()
 		if err := st.Close(); err != nil {
