@@ -1,0 +1,83 @@
+package hqclient_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hqclient"
+	"github.com/pharmachain/counter/sync/internal/hqtest"
+	"github.com/pharmachain/counter/sync/wire"
+)
+
+func TestHistoryRosterPoints(t *testing.T) {
+	h := hqtest.Start(t, hq.Options{}, "S001", "S002")
+	ctx := context.Background()
+	key := hqtest.Key("c1")
+	sold := time.Date(2026, 6, 20, 10, 0, 0, 0, flows.Shanghai)
+	if _, err := h.Store.IngestPurchases(ctx, []flows.Purchase{{ID: "S002-1-1", CustomerKey: key, StoreID: "S002", SoldAt: sold, DrugCode: "POS-AML5", Ingredient: "amlodipine", ATC: "C08CA01", Quantity: 1, DaysSupply: 30}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Store.PutPharmacist(ctx, flows.Pharmacist{ID: "P01", StoreID: "S001", Name: "李娜", PINHash: "$2a$10$x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Store.CreditPoints(ctx, flows.PointsEvent{ID: "e1", StoreID: "S001", PharmacistID: "P01", Points: 3}); err != nil {
+		t.Fatal(err)
+	}
+	c := hqclient.New(h.URL, h.Tokens["S001"], 0)
+	r, offline, err := c.HistoryOrOffline(ctx, key, 90, flows.DayOf(sold))
+	if err != nil || offline {
+		t.Fatal(err)
+	}
+	if len(r.Purchases) != 1 || r.Purchases[0].StoreID != "S002" || len(r.Adherence) != 1 || r.Adherence[0].Class != flows.ClassHypertension {
+		t.Fatalf("history from another store: %+v", r)
+	}
+	ro, err := c.Roster(ctx)
+	if err != nil || len(ro.Pharmacists) != 1 || ro.Pharmacists[0].PINHash == "" {
+		t.Fatalf("roster: %+v %v", ro, err)
+	}
+	pts, err := c.Points(ctx)
+	if err != nil || len(pts.Rows) != 1 || pts.Rows[0].Points != 3 {
+		t.Fatalf("points: %+v %v", pts, err)
+	}
+	// A bad token is an HQ answer, not "offline".
+	_, err = hqclient.New(h.URL, "bad", 0).Roster(ctx)
+	var he *hqclient.Error
+	if !errors.As(err, &he) || he.Status != 401 || errors.Is(err, hqclient.ErrOffline) {
+		t.Fatalf("bad token: %v", err)
+	}
+}
+
+func TestHistoryOfflineWithinBudget(t *testing.T) {
+	h := hqtest.Start(t, hq.Options{}, "S001")
+	release := make(chan struct{})
+	h.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // HQ hangs
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer close(release)
+	c := hqclient.New(h.URL, h.Tokens["S001"], 0)
+	start := time.Now()
+	_, offline, err := c.HistoryOrOffline(context.Background(), hqtest.Key("x"), 90, 0)
+	el := time.Since(start)
+	if !offline || !errors.Is(err, hqclient.ErrOffline) {
+		t.Fatalf("offline %v err %v", offline, err)
+	}
+	if el < 700*time.Millisecond || el > 1500*time.Millisecond {
+		t.Fatalf("gave up after %v, want ≈ 800 ms", el)
+	}
+	// HQ not even listening: fails fast.
+	h.HTTP.Close()
+	start = time.Now()
+	_, offline, _ = c.HistoryOrOffline(context.Background(), hqtest.Key("x"), 90, 0)
+	if !offline || time.Since(start) > time.Second {
+		t.Fatalf("closed HQ: offline %v after %v", offline, time.Since(start))
+	}
+	_ = wire.PathHistory
+}
