@@ -35,11 +35,11 @@ func slotLabel(id string) (string, bool) {
 
 // LinkConfig configures LinkHandler.
 type LinkConfig struct {
-	Store  *Store       // required
-	Signer *Signer      // required
-	Ledger PointsLedger // required; a TxPointsLedger credits in the click's own transaction
-	Points PointsRules  // default DefaultPointsRules
-	Logger *slog.Logger // default slog.Default()
+	Store  *Store            // required
+	Signer *Signer           // required
+	Ledger PointsLedger      // required; a TxPointsLedger credits in the click's own transaction
+	Points flows.PointsRules // default flows.DefaultPointsRules()
+	Logger *slog.Logger      // default slog.Default()
 	Now    func() time.Time
 	// Rate and Burst: token bucket per client address (default 0.5/s, burst 10).
 	Rate  float64
@@ -69,7 +69,7 @@ func LinkHandler(cfg LinkConfig) (http.Handler, error) {
 		return nil, errors.New("followup: link handler needs a store, a signer and a points ledger")
 	}
 	if cfg.Points == nil {
-		cfg.Points = DefaultPointsRules
+		cfg.Points = flows.DefaultPointsRules()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -152,8 +152,7 @@ func (h *linkHandler) verify(w http.ResponseWriter, r *http.Request) (string, bo
 }
 
 func (h *linkHandler) event(fu flows.FollowUp, kind string, at time.Time) flows.PointsEvent {
-	return flows.PointsEvent{ID: fu.ID + ":" + kind, StoreID: fu.StoreID, PharmacistID: fu.PharmacistID,
-		Kind: kind, Points: h.cfg.Points(kind), At: at, Ref: fu.ID}
+	return pointsEvent(h.cfg.Points, fu, kind, at)
 }
 
 // credit credits ev inside tx if the ledger supports it (returns done=true).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pharmachain/counter/flows"
 	bolt "go.etcd.io/bbolt"
@@ -26,21 +27,39 @@ type TxPointsLedger interface {
 	CreditTx(tx *bolt.Tx, ev flows.PointsEvent) (credited bool, err error)
 }
 
-// PointsRules gives the points of an event kind (0: the kind earns nothing).
-type PointsRules func(kind string) int
+// LedgerFunc adapts a credit function (e.g. the HQ store's CreditPoints) to PointsLedger.
+type LedgerFunc func(ctx context.Context, ev flows.PointsEvent) (bool, error)
 
-// DefaultPointsRules are the defaults of shared/reference: a link opened +2, a revisit
-// booked +3, a completed visit +1.
-func DefaultPointsRules(kind string) int {
-	switch kind {
-	case flows.PointsVisitComplete:
-		return 1
-	case flows.PointsLinkOpened:
-		return 2
-	case flows.PointsRevisitBooked:
-		return 3
+// Credit implements PointsLedger.
+func (f LedgerFunc) Credit(ctx context.Context, ev flows.PointsEvent) (bool, error) {
+	return f(ctx, ev)
+}
+
+// TxLedger adapts a pair of functions to TxPointsLedger, e.g.
+// TxLedger{Fn: hqStore.CreditPoints, TxFn: boltstore.CreditPointsTx} for the HQ's ledger
+// living in the same bbolt file.
+type TxLedger struct {
+	Fn   func(ctx context.Context, ev flows.PointsEvent) (bool, error)
+	TxFn func(tx *bolt.Tx, ev flows.PointsEvent) (bool, error)
+}
+
+// Credit implements PointsLedger.
+func (l TxLedger) Credit(ctx context.Context, ev flows.PointsEvent) (bool, error) {
+	return l.Fn(ctx, ev)
+}
+
+// CreditTx implements TxPointsLedger.
+func (l TxLedger) CreditTx(tx *bolt.Tx, ev flows.PointsEvent) (bool, error) { return l.TxFn(tx, ev) }
+
+// pointsEvent builds the event of kind for a follow-up under rules (flows.PointsRules:
+// id = follow-up id + ":" + kind). A kind the rules do not price earns 0.
+func pointsEvent(rules flows.PointsRules, fu flows.FollowUp, kind string, at time.Time) flows.PointsEvent {
+	ev, err := rules.Event(kind, fu.StoreID, fu.PharmacistID, fu.ID, at)
+	if err != nil {
+		return flows.PointsEvent{ID: flows.PointsEventID(fu.ID, kind), StoreID: fu.StoreID,
+			PharmacistID: fu.PharmacistID, Kind: kind, At: at, Ref: fu.ID}
 	}
-	return 0
+	return ev
 }
 
 var (

@@ -381,9 +381,9 @@ func (s *Store) markCredited(bucket []byte, id string) error {
 // ReconcilePoints credits clicks and bookings whose points were not yet confirmed
 // (HQ stopped between recording them and crediting a non-transactional ledger). The
 // ledger is idempotent by event id, so this is safe to run at any time (e.g. at start-up).
-func (s *Store) ReconcilePoints(ctx context.Context, ledger PointsLedger, rules PointsRules) (int, error) {
+func (s *Store) ReconcilePoints(ctx context.Context, ledger PointsLedger, rules flows.PointsRules) (int, error) {
 	if rules == nil {
-		rules = DefaultPointsRules
+		rules = flows.DefaultPointsRules()
 	}
 	type pending struct {
 		bucket []byte
@@ -420,8 +420,7 @@ func (s *Store) ReconcilePoints(ctx context.Context, ledger PointsLedger, rules 
 			return n, fmt.Errorf("reconcile points: %w", err)
 		}
 		fu := it.FollowUp
-		ev := flows.PointsEvent{ID: fu.ID + ":" + p.kind, StoreID: fu.StoreID, PharmacistID: fu.PharmacistID,
-			Kind: p.kind, Points: rules(p.kind), At: p.at, Ref: fu.ID}
+		ev := pointsEvent(rules, fu, p.kind, p.at)
 		if ev.Points != 0 {
 			if _, err := ledger.Credit(ctx, ev); err != nil {
 				return n, fmt.Errorf("reconcile points %s: %w", ev.ID, err)
