@@ -1,0 +1,309 @@
+// Package dashboard is the HQ dashboard (GET /): admin sign-in with the admin token,
+// a server-side cookie session, CSRF-protected forms, the chain completion rate, a
+// per-store table sortable by rate, the step funnel, a pharmacist × step heat map, the
+// 30-day trend, the points leaderboard, overdue follow-ups and CSV export of every
+// table. Server-rendered html/template, embedded CSS, charts as inline SVG; no CDN and
+// no script. See docs/dashboard.md.
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/pharmachain/counter/flows"
+)
+
+//go:embed templates/*.html
+var templatesFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Cookie names.
+const (
+	SessionCookie = "hq_session"
+	preCSRFCookie = "hq_login_csrf"
+)
+
+// Config configures the dashboard.
+type Config struct {
+	Data Data // required
+	// Verify reports whether token is an admin token (the HQ owns token verification).
+	Verify func(ctx context.Context, token string) bool
+	// Audit records sign-ins and exports (may be nil), e.g. (*followup.Store).Audit.
+	Audit  func(ctx context.Context, actor, action, detail string, at time.Time) error
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
+	// SecureCookie sets the Secure flag (HQ behind TLS). Also set when the request came
+	// over TLS.
+	SecureCookie bool
+	SessionTTL   time.Duration // default 8 h
+	// MaxFailures per client address per minute on sign-in (default 10).
+	MaxFailures int
+}
+
+type session struct {
+	csrf    string
+	expires time.Time
+}
+
+// Handler is the dashboard. It implements http.Handler; mount it at "/".
+type Handler struct {
+	cfg      Config
+	tmpl     *template.Template
+	mux      *http.ServeMux
+	mu       sync.Mutex
+	sessions map[string]session
+	failures map[string][]time.Time
+}
+
+// New builds the dashboard handler.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Data == nil || cfg.Verify == nil {
+		return nil, errors.New("dashboard: Data and Verify are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 8 * time.Hour
+	}
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = 10
+	}
+	tmpl, err := template.New("").Funcs(funcs).ParseFS(templatesFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: templates: %w", err)
+	}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), sessions: map[string]session{}, failures: map[string][]time.Time{}}
+	static, _ := fs.Sub(staticFS, "static")
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET /{$}", h.index)
+	h.mux.HandleFunc("POST /login", h.login)
+	h.mux.HandleFunc("POST /logout", h.logout)
+	h.mux.HandleFunc("GET /export/{table}", h.export)
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	h.mux.ServeHTTP(w, r)
+}
+
+func randomID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (h *Handler) secure(r *http.Request) bool { return h.cfg.SecureCookie || r.TLS != nil }
+
+// current returns the request's live session.
+func (h *Handler) current(r *http.Request) (string, session, bool) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return "", session{}, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.sessions[c.Value]
+	if !ok {
+		return "", session{}, false
+	}
+	if !h.cfg.Now().Before(s.expires) {
+		delete(h.sessions, c.Value)
+		return "", session{}, false
+	}
+	return c.Value, s, true
+}
+
+func (h *Handler) audit(ctx context.Context, action, detail string) {
+	if h.cfg.Audit == nil {
+		return
+	}
+	if err := h.cfg.Audit(ctx, "admin", action, detail, h.cfg.Now()); err != nil {
+		h.cfg.Logger.Error("dashboard audit", "action", action, "err", err)
+	}
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// tooManyFailures reports (and with add records) sign-in failures of addr in the last minute.
+func (h *Handler) tooManyFailures(addr string, add bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.cfg.Now()
+	var keep []time.Time
+	for _, t := range h.failures[addr] {
+		if now.Sub(t) < time.Minute {
+			keep = append(keep, t)
+		}
+	}
+	if add {
+		keep = append(keep, now)
+	}
+	if len(keep) == 0 {
+		delete(h.failures, addr)
+	} else {
+		h.failures[addr] = keep
+	}
+	if len(h.failures) > 10000 { // bounded memory under an address flood
+		clear(h.failures)
+	}
+	return len(keep) >= h.cfg.MaxFailures
+}
+
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	tok := randomID()
+	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: tok, Path: "/login", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: h.secure(r), MaxAge: 3600})
+	h.render(w, code, "login.html", map[string]any{"CSRF": tok, "Error": msg})
+}
+
+func (h *Handler) render(w http.ResponseWriter, code int, name string, data any) {
+	var buf bytes.Buffer
+	if err := h.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		h.cfg.Logger.Error("dashboard render", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		h.renderLogin(w, r, http.StatusBadRequest, "表单无法识别")
+		return
+	}
+	c, err := r.Cookie(preCSRFCookie)
+	form := r.PostForm.Get("csrf")
+	if err != nil || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 {
+		h.renderLogin(w, r, http.StatusForbidden, "表单已失效，请重新登录")
+		return
+	}
+	addr := clientAddr(r)
+	if h.tooManyFailures(addr, false) {
+		h.renderLogin(w, r, http.StatusTooManyRequests, "尝试次数过多，请一分钟后再试")
+		return
+	}
+	if !h.cfg.Verify(r.Context(), r.PostForm.Get("token")) {
+		h.tooManyFailures(addr, true)
+		h.audit(r.Context(), "dashboard.signin_failed", "addr="+addr)
+		h.renderLogin(w, r, http.StatusUnauthorized, "管理员令牌无效")
+		return
+	}
+	id := randomID()
+	now := h.cfg.Now()
+	h.mu.Lock()
+	for k, s := range h.sessions {
+		if !now.Before(s.expires) {
+			delete(h.sessions, k)
+		}
+	}
+	h.sessions[id] = session{csrf: randomID(), expires: now.Add(h.cfg.SessionTTL)}
+	h.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: h.secure(r), MaxAge: int(h.cfg.SessionTTL.Seconds())})
+	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	h.audit(r.Context(), "dashboard.signin", "addr="+addr)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	id, s, ok := h.current(r)
+	if !ok {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.csrf)) != 1 {
+		http.Error(w, "CSRF token mismatch", http.StatusForbidden)
+		return
+	}
+	h.mu.Lock()
+	delete(h.sessions, id)
+	h.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	h.audit(r.Context(), "dashboard.signout", "")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// period reads ?from=&to= (YYYY-MM-DD), defaulting to the 30 days ending today.
+func (h *Handler) period(r *http.Request) (flows.Day, flows.Day, error) {
+	to := flows.DayOf(h.cfg.Now())
+	from := to - 29
+	q := r.URL.Query()
+	if s := q.Get("to"); s != "" {
+		d, err := flows.ParseDay(s)
+		if err != nil {
+			return 0, 0, fmt.Errorf("to: %w", err)
+		}
+		to = d
+		from = to - 29
+	}
+	if s := q.Get("from"); s != "" {
+		d, err := flows.ParseDay(s)
+		if err != nil {
+			return 0, 0, fmt.Errorf("from: %w", err)
+		}
+		from = d
+	}
+	if from > to {
+		return 0, 0, errors.New("from is after to")
+	}
+	if to-from > 366 {
+		return 0, 0, errors.New("period longer than a year")
+	}
+	return from, to, nil
+}
+
+func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
+	_, s, ok := h.current(r)
+	if !ok {
+		h.renderLogin(w, r, http.StatusOK, "")
+		return
+	}
+	from, to, err := h.period(r)
+	if err != nil {
+		http.Error(w, "bad period: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	v, err := h.build(r.Context(), from, to, r.URL.Query().Get("sort"), r.URL.Query().Get("dir"))
+	if err != nil {
+		h.cfg.Logger.Error("dashboard data", "err", err)
+		http.Error(w, "dashboard data unavailable", http.StatusInternalServerError)
+		return
+	}
+	v.CSRF = s.csrf
+	h.render(w, http.StatusOK, "dashboard.html", v)
+}

@@ -1,0 +1,73 @@
+package dashboard
+
+import (
+	"context"
+	"time"
+
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/followup"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/wire"
+)
+
+// Query selects completion rows: local days [From, To], one store (empty: all), grouped
+// by "store", "pharmacist" or "day".
+type Query struct {
+	From, To flows.Day
+	StoreID  string
+	GroupBy  string
+}
+
+// Data is what the dashboard reads. The HQ store and the follow-up store satisfy it
+// through HQData.
+type Data interface {
+	// Completion returns the completion report rows (as GET /api/v1/reports/completion).
+	Completion(ctx context.Context, q Query) ([]wire.CompletionRow, error)
+	// Points returns every pharmacist's points total.
+	Points(ctx context.Context) ([]wire.PointsRow, error)
+	// Overdue returns the overdue follow-ups of all stores at now.
+	Overdue(ctx context.Context, now time.Time) ([]followup.OverdueRow, error)
+}
+
+// HQData adapts the HQ storage (completion rollups, points) and the follow-up store
+// (overdue follow-ups) to Data.
+func HQData(st hq.Store, fu *followup.Store) Data { return hqData{st: st, fu: fu} }
+
+type hqData struct {
+	st hq.Store
+	fu *followup.Store
+}
+
+func (d hqData) Completion(ctx context.Context, q Query) ([]wire.CompletionRow, error) {
+	groups, err := d.st.Completion(ctx, hq.CompletionQuery{StoreID: q.StoreID, From: q.From, To: q.To, GroupBy: q.GroupBy})
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]wire.CompletionRow, len(groups))
+	for i, g := range groups {
+		rows[i] = g.Row()
+	}
+	return rows, nil
+}
+
+func (d hqData) Points(ctx context.Context) ([]wire.PointsRow, error) {
+	return d.st.Points(ctx, "", "")
+}
+
+func (d hqData) Overdue(ctx context.Context, now time.Time) ([]followup.OverdueRow, error) {
+	if d.fu == nil {
+		return nil, nil
+	}
+	return d.fu.Overdue(ctx, "", now)
+}
+
+// AdminVerifier returns a Verify function that accepts exactly the HQ's admin tokens.
+func AdminVerifier(st hq.Store) func(ctx context.Context, token string) bool {
+	return func(ctx context.Context, token string) bool {
+		if token == "" {
+			return false
+		}
+		p, err := st.LookupToken(ctx, hq.HashToken(token))
+		return err == nil && p.Admin
+	}
+}
