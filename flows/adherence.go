@@ -166,7 +166,8 @@ type Line struct {
 	CoverFrom Day `json:"cover_from,omitempty"`
 	CoverTo   Day `json:"cover_to,omitempty"`
 	// Unknown says why a purchase was not counted: "drug" (not in the catalog and no
-	// ATC on the sale) or "days_supply".
+	// ATC on the sale), "days_supply" (no way to know it) or "return" (negative
+	// quantity: a refund line, never counted).
 	Unknown string `json:"unknown,omitempty"`
 }
 
@@ -217,6 +218,10 @@ func levelRank(level string) int {
 	}
 	return 0
 }
+
+// maxDaysSupply bounds one fill's days' supply (ten years); larger values are data
+// errors and would overflow day arithmetic.
+const maxDaysSupply = 3660
 
 type fill struct {
 	day    Day
@@ -279,6 +284,9 @@ func Analyze(purchases []Purchase, cat *Catalog, asOf Day, opt AdherenceOptions)
 			}
 		}
 		ln.Class = ClassOf(ln.ATC)
+		if ln.DaysSupply > maxDaysSupply {
+			ln.DaysSupply = maxDaysSupply
+		}
 		if ln.DaysSupply <= 0 {
 			ln.DaysSupply = 0
 			if known && drug.PackDaysSupply > 0 && p.Quantity > 0 && !math.IsInf(p.Quantity, 0) {
@@ -286,14 +294,18 @@ func Analyze(purchases []Purchase, cat *Catalog, asOf Day, opt AdherenceOptions)
 				if ds < 1 {
 					ds = 1
 				}
-				if ds > 3660 {
-					ds = 3660
+				if ds > maxDaysSupply {
+					ds = maxDaysSupply
 				}
 				ln.DaysSupply = int(ds)
 			}
 		}
 		ci := classIndex(ln.Class)
 		switch {
+		case p.Quantity < 0:
+			// A return line: shown, never counted, not a missing-data problem.
+			ln.Unknown = "return"
+			ln.DaysSupply = 0
 		case ln.ATC == "":
 			// Unknown drug: it may be a chronic medicine we cannot attribute.
 			ln.Unknown = "drug"

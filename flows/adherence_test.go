@@ -421,3 +421,65 @@ func BenchmarkAnalyze(b *testing.B) {
 		_ = AlertTexts(a)
 	}
 }
+
+func TestReturnsAndAbsurdSupply(t *testing.T) {
+	E := day(t, "2026-06-30")
+	p := mkFills(t, "06-01 amlodipine 30", "06-02 amlodipine 30")
+	p[1].Quantity = -1 // refund line
+	a := Analyze(p, nil, E, DefaultAdherenceOptions())
+	check(t, a, want{ClassHypertension, "2026-06-01", 30, 30, 1, 0, 1, LevelOK, 0})
+	if a.Lines[1].Unknown != "return" || len(a.Uncounted) != 0 || len(a.Shown) != 2 {
+		t.Errorf("return line %+v, uncounted %d", a.Lines[1], len(a.Uncounted))
+	}
+	p = mkFills(t, "06-01 amlodipine 1")
+	p[0].DaysSupply = math.MaxInt
+	a = Analyze(p, nil, E, DefaultAdherenceOptions())
+	check(t, a, want{ClassHypertension, "2026-06-01", 30, 30, 1, 0, 1, LevelOK, 0})
+	if a.Lines[0].DaysSupply != maxDaysSupply {
+		t.Errorf("days supply not clamped: %d", a.Lines[0].DaysSupply)
+	}
+}
+
+// FuzzAnalyze feeds arbitrary fills and checks the invariants of every class result.
+func FuzzAnalyze(f *testing.F) {
+	f.Add([]byte{0, 30, 1, 20, 30, 2, 85, 7, 3}, uint8(90))
+	f.Add([]byte{200, 255, 4, 0, 0, 0, 1, 1, 5}, uint8(7))
+	cat := testCatalog()
+	codes := []string{"6901234567892", "POS-MET", "POS-ATOR", "POS-INS", "POS-AMOX", "??"}
+	ingr := []string{"", "amlodipine", "valsartan", "metformin", "atorvastatin"}
+	f.Fuzz(func(t *testing.T, data []byte, lookback uint8) {
+		E := DayFromDate(2026, 6, 30)
+		var ps []Purchase
+		for i := 0; i+2 < len(data) && len(ps) < 64; i += 3 {
+			d := E - Day(int(data[i])*2) + 20 // some after E
+			ps = append(ps, Purchase{
+				ID: fmt.Sprint(i), SoldAt: d.Time().Add(time.Duration(data[i+2]) * time.Hour),
+				DrugCode: codes[int(data[i+2])%len(codes)], Ingredient: ingr[int(data[i+1])%len(ingr)],
+				Quantity: float64(int(data[i+2])%5) - 1, DaysSupply: int(data[i+1]) - 10,
+			})
+		}
+		a := Analyze(ps, cat, E, AdherenceOptions{LookbackDays: int(lookback)})
+		if len(a.Shown) != len(a.Lines) {
+			t.Fatal("shown and lines differ")
+		}
+		for _, r := range a.Classes {
+			if r.Level == LevelUnknown {
+				if len(r.Uncounted) == 0 || r.Fills != 0 {
+					t.Fatalf("unknown level without uncounted: %+v", r)
+				}
+				continue
+			}
+			if r.CoveredDays < 0 || r.CoveredDays > r.PeriodDays || r.PeriodDays < 1 || r.PeriodDays > a.Options.LookbackDays ||
+				r.DaysWithoutSupply < 0 || r.DaysWithoutSupply > a.Options.LookbackDays+a.Options.HorizonDays ||
+				r.PDC < 0 || r.PDC > 1 || r.Fills != len(r.FillIDs) || r.Fills == 0 {
+				t.Fatalf("broken result %+v", r)
+			}
+			if r.DaysWithoutSupply == 0 && r.CoveredDays == 0 {
+				t.Fatalf("E covered but no covered days: %+v", r)
+			}
+			if s := AlertText(r); (r.Level == LevelOK) != (s == "" || strings.HasPrefix(s, ClassName(r.Class)+"用药：")) {
+				t.Fatalf("alert %q for level %s", s, r.Level)
+			}
+		}
+	})
+}
