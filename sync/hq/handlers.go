@@ -329,11 +329,14 @@ func validatePurchase(pu *flows.Purchase, path string, p Principal) error {
 	return nil
 }
 
-// resolve fills a purchase's name, ingredient, ATC and days' supply from the catalog
-// where the sale did not give them (given fields win). It reports whether the drug is
-// known: in the catalog, or described by the sale itself (ingredient and ATC).
-func (s *Server) resolve(p *flows.Purchase) bool {
-	d, ok := s.opts.Catalog.Lookup(p.DrugCode)
+func (s *Server) resolve(p *flows.Purchase) bool { return ResolvePurchase(s.opts.Catalog, p) }
+
+// ResolvePurchase fills a purchase's name, ingredient, ATC and days' supply (quantity ×
+// pack days) from the catalog where the sale did not give them (given fields win). It
+// reports whether the drug is known: in the catalog, or described by the sale itself
+// (ingredient and ATC). An unknown drug's purchase is still kept.
+func ResolvePurchase(cat *flows.Catalog, p *flows.Purchase) bool {
+	d, ok := cat.Lookup(p.DrugCode)
 	if ok {
 		if p.Name == "" {
 			p.Name = d.Name

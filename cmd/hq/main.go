@@ -1,0 +1,113 @@
+// Command hq is the chain's HQ service: `hq serve` runs the HTTP API the kiosks sync
+// to; the other verbs administer its data directory. Each verb lives in its own file.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/pharmachain/counter/sync/hq/boltstore"
+)
+
+// verb is one sub-command: it parses its own flags from args.
+type verb struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func verbs() []verb {
+	return []verb{
+		{"serve", "run the HQ HTTP API (--data DIR --addr HOST:PORT [--catalog FILE] [--demo])", runServe},
+		{"token", "token create --data DIR (--store ID | --admin): print a new bearer token", runToken},
+		{"import-purchases", "import a POS export CSV (raw ID numbers hashed on read)", runImportPurchases},
+		{"pharmacist", "pharmacist add --data DIR --store ID --id P01 --name NAME [--pin PIN] [--manager] [--badge B]", runPharmacist},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a verb and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, v := range verbs() {
+		if v.name == args[0] {
+			return exitCode(v.run(ctx, args[1:], stdout, stderr), stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "hq: unknown command %q\n\n", args[0])
+	printUsage(stderr)
+	return 2
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "hq:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "hq:", err)
+		return 1
+	}
+}
+
+// errUsage marks a command-line mistake (exit code 2).
+var errUsage = errors.New("usage")
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: hq COMMAND [flags]")
+	for _, v := range verbs() {
+		fmt.Fprintf(w, "  %-17s %s\n", v.name, v.usage)
+	}
+}
+
+// newFlags makes a verb's flag set that reports errors instead of exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hq "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+// DBFile is the HQ database's name inside --data DIR.
+const DBFile = "hq.db"
+
+// openStore opens DIR/hq.db, creating DIR if needed.
+func openStore(dir string, opts boltstore.Options) (*boltstore.Store, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: --data DIR is required", errUsage)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return boltstore.Open(filepath.Join(dir, DBFile), opts)
+}
