@@ -148,3 +148,10 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+// DemoSecret returns the demo chain secret used by `make run` and by `kiosk scan-test` without
+// --secret-file. It is public: customer keys made with it protect nothing and do not match a
+// real chain's HQ. Never deploy it.
+func DemoSecret() []byte {
+	return []byte("DEMO-ONLY-pharmachain-chain-secret-not-for-production")
+}
