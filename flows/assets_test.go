@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // The embedded defaults live in ../assets/data; flows must not import assets, so the
@@ -219,5 +220,35 @@ func TestRecommendPersonalised(t *testing.T) {
 	again, _ := kb.Recommend(ClassHypertension, LevelRed, ans)
 	if again[0] != recs[0] || again[1] != recs[1] {
 		t.Error("Recommend is not deterministic")
+	}
+}
+
+func TestLoadData(t *testing.T) {
+	d, err := LoadData(assetFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Catalog.Len() < 35 || !d.Questionnaires.Has(ClassDiabetes) || len(d.Knowledge.Items) < 10 || d.Points[PointsRevisitBooked] != 3 {
+		t.Fatalf("LoadData %+v", d)
+	}
+	// A broken override names its file.
+	over := fstest.MapFS{}
+	for _, name := range []string{CatalogFile, KnowledgeFile, PointsFile, "questionnaires/general.json", "questionnaires/hypertension.json"} {
+		b, err := fs.ReadFile(assetFS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		over[name] = &fstest.MapFile{Data: b}
+	}
+	if _, err := LoadData(over); err != nil {
+		t.Fatalf("override with two questionnaires: %v", err)
+	}
+	over[PointsFile] = &fstest.MapFile{Data: []byte(`{"visit_complete":1}`)}
+	if _, err := LoadData(over); err == nil || !strings.Contains(err.Error(), PointsFile) {
+		t.Fatalf("bad points file: %v", err)
+	}
+	delete(over, CatalogFile)
+	if _, err := LoadData(over); err == nil || !strings.Contains(err.Error(), CatalogFile) {
+		t.Fatalf("missing catalog: %v", err)
 	}
 }

@@ -181,7 +181,8 @@ func (kb *KnowledgeBase) check() error {
 
 // CheckAgainst verifies that every answers condition names a question that exists in a
 // questionnaire of a class the rule (or its item) applies to, and choices that question
-// has in at least one of them, catching typos that would make a rule never match.
+// has in at least one of them, catching typos that would make a rule never match. Rules
+// of a class without its own questionnaire in qs are skipped.
 func (kb *KnowledgeBase) CheckAgainst(qs QuestionnaireSet) error {
 	for i, it := range kb.Items {
 		for j, r := range it.Rules {
@@ -191,6 +192,15 @@ func (kb *KnowledgeBase) CheckAgainst(qs QuestionnaireSet) error {
 			}
 			if len(classes) == 0 {
 				classes = append(Classes(), ClassGeneral)
+			}
+			complete := true
+			for _, c := range classes {
+				complete = complete && qs.Has(c)
+			}
+			if !complete {
+				// A class of the rule uses the general questionnaire (a chain's override
+				// dropped its own); its answers cannot be checked, so neither can the rule.
+				continue
 			}
 			for _, qid := range sortedKeys(r.Answers) {
 				found := false
