@@ -284,6 +284,7 @@ type MissingAnswersError struct {
 	Texts []string // their Chinese texts, parallel to IDs
 }
 
+// Error lists the missing question ids with their texts.
 func (e *MissingAnswersError) Error() string {
 	parts := make([]string, len(e.IDs))
 	for i, id := range e.IDs {

@@ -17,6 +17,7 @@ type StepOrderError struct {
 	Next int // the step that must be recorded next
 }
 
+// Error names the step tried and the step that must come first.
 func (e *StepOrderError) Error() string {
 	return fmt.Sprintf("step %d (%s) cannot be recorded yet: step %d (%s) comes first", e.Step, StepName(e.Step), e.Next, StepName(e.Next))
 }
