@@ -34,8 +34,9 @@ type fixture struct {
 
 func rollup(visits, completed int) flows.Rollup {
 	r := flows.Rollup{Visits: visits, Completed: completed}
-	// everyone is identified; 80 % answer the questionnaire; 60 % get recommendations
-	r.Funnel = [4]int{visits, visits * 8 / 10, visits * 6 / 10, completed}
+	// everyone is identified; most answer the questionnaire and get recommendations;
+	// the completed ones did all four steps.
+	r.Funnel = [4]int{visits, max(completed, visits*9/10), max(completed, visits*7/10), completed}
 	return r
 }
 
@@ -57,8 +58,8 @@ func newFixture(t testing.TB) *fixture {
 	today := flows.DayOf(fixedNow)
 	// S001 strong (~90 %), S002 medium (~60 %), S003 weak (~25 %).
 	plan := []struct {
-		store string
-		pharm []string
+		store       string
+		pharm       []string
 		perDay, pct int
 	}{
 		{"S001", []string{"P01", "P02"}, 10, 90},

@@ -203,16 +203,16 @@ func reasonZh(r string) string {
 func esc(s string) string { return html.EscapeString(s) }
 
 func funnelSVG(bars []funnelBar) template.HTML {
-	const w, rowH, labelW = 560, 34, 110
+	const w, rowH, labelW = 600, 34, 110
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" role="img" aria-label="步骤漏斗" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, w, rowH*len(bars)+8)
 	for i, bar := range bars {
 		y := 4 + i*rowH
-		bw := (w - labelW - 90) * int(math.Round(bar.Pct*10)) / 1000
+		bw := (w - labelW - 120) * int(math.Round(bar.Pct*10)) / 1000
 		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="13" fill="#1f2933">%s</text>`, y+20, esc(bar.Label))
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="24" rx="3" fill="#e4e7eb"/>`, labelW, y+4, w-labelW-90)
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="24" rx="3" fill="#e4e7eb"/>`, labelW, y+4, w-labelW-120)
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="24" rx="3" fill="#0b6e4f"><title>%s: %d (%.1f%%)</title></rect>`, labelW, y+4, bw, esc(bar.Label), bar.Count, bar.Pct)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" fill="#1f2933">%d · %.1f%%</text>`, w-84, y+20, bar.Count, bar.Pct)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="13" fill="#1f2933">%d · %.1f%%</text>`, w-112, y+20, bar.Count, bar.Pct)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -226,17 +226,17 @@ func heatColor(p float64) string {
 }
 
 func heatSVG(rows []heatRow) template.HTML {
-	const labelW, cellW, cellH, top = 130, 100, 26, 24
+	const labelW, cellW, cellH, top = 170, 180, 30, 26
 	w := labelW + cellW*4
 	hgt := top + cellH*len(rows) + 4
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" role="img" aria-label="药师×步骤热力图" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, w, hgt)
 	for j, l := range stepLabels {
-		fmt.Fprintf(&b, `<text x="%d" y="16" font-size="12" text-anchor="middle" fill="#1f2933">%s</text>`, labelW+j*cellW+cellW/2, esc(l))
+		fmt.Fprintf(&b, `<text x="%d" y="17" font-size="14" text-anchor="middle" fill="#1f2933">%s</text>`, labelW+j*cellW+cellW/2, esc(l))
 	}
 	for i, r := range rows {
 		y := top + i*cellH
-		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="12" fill="#1f2933">%s</text>`, y+17, esc(r.Key))
+		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="14" fill="#1f2933">%s</text>`, y+20, esc(r.Key))
 		for j, p := range r.Pct {
 			fill := heatColor(p)
 			text := "#1f2933"
@@ -245,7 +245,7 @@ func heatSVG(rows []heatRow) template.HTML {
 			}
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#ffffff"><title>%s %s: %.1f%%</title></rect>`,
 				labelW+j*cellW, y, cellW, cellH, fill, esc(r.Key), esc(stepLabels[j]), p)
-			fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" text-anchor="middle" fill="%s">%.0f%%</text>`, labelW+j*cellW+cellW/2, y+17, text, p)
+			fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="14" text-anchor="middle" fill="%s">%.0f%%</text>`, labelW+j*cellW+cellW/2, y+20, text, p)
 		}
 	}
 	b.WriteString(`</svg>`)
@@ -269,7 +269,7 @@ func trendSVG(days []wire.CompletionRow) template.HTML {
 	var pts []string
 	for i, d := range days {
 		x := float64(left) + step*float64(i)
-		if i%7 == 0 || i == n-1 {
+		if (i%7 == 0 && n-1-i >= 4) || i == n-1 {
 			label := d.Day
 			if len(label) == 10 {
 				label = label[5:]
