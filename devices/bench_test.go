@@ -28,3 +28,13 @@ func BenchmarkFrameToEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCustomerKey is the baseline for BenchmarkFrameToEvent: the HMAC alone.
+func BenchmarkCustomerKey(b *testing.B) {
+	secret := []byte("bench-chain-secret-0123456789")
+	for b.Loop() {
+		if len(CustomerKey(secret, "11010519491231002X")) != 32 {
+			b.Fatal("key length")
+		}
+	}
+}
