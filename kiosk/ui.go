@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"image/color"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
@@ -33,7 +34,8 @@ import (
 // HQ is what the counter asks HQ (sync/hqclient implements it). Every call is made with
 // a context that expires after HQBudget (800 ms): the counter never waits longer.
 type HQ interface {
-	// History returns the customer's chain-wide purchases of the last days days as of asOf.
+	// History returns the customer's chain-wide purchases for a days-long lookback as of
+	// asOf (including the carry-in horizon before it).
 	History(ctx context.Context, customerKey string, days int, asOf flows.Day) (wire.HistoryResponse, error)
 	// Roster returns the store's pharmacists (with PIN hashes) for offline sign-in.
 	Roster(ctx context.Context) (wire.RosterResponse, error)
@@ -587,8 +589,8 @@ func lookbackDays() int {
 // it uses the local store only (offline). Purchases learned from HQ are cached locally.
 // It runs off the UI goroutine.
 func (u *UI) loadHistory(key string, asOf flows.Day) (flows.Analysis, bool, string) {
-	days := lookbackDays()
-	from := asOf - flows.Day(days)
+	opt := flows.DefaultAdherenceOptions()
+	from := asOf - flows.Day(lookbackDays())
 	local, err := u.deps.Store.History(u.ctx, key, from, asOf)
 	if err != nil {
 		u.log.Warn("local history", "err", err)
@@ -601,7 +603,7 @@ func (u *UI) loadHistory(key string, asOf flows.Day) (flows.Analysis, bool, stri
 	}
 	if u.deps.HQ != nil {
 		ctx, cancel := context.WithTimeout(u.ctx, HQBudget)
-		resp, err := u.deps.HQ.History(ctx, key, days, asOf)
+		resp, err := u.deps.HQ.History(ctx, key, opt.LookbackDays, asOf) // HQ adds the carry-in horizon
 		cancel()
 		if err != nil {
 			hqErr = err.Error()
@@ -626,7 +628,8 @@ func (u *UI) loadHistory(key string, asOf flows.Day) (flows.Analysis, bool, stri
 	for _, p := range byID {
 		all = append(all, p)
 	}
-	return flows.Analyze(all, u.deps.Catalog, asOf, flows.DefaultAdherenceOptions()), offline, hqErr
+	sort.Slice(all, func(i, j int) bool { return all[i].SoldAt.Before(all[j].SoldAt) })
+	return flows.Analyze(all, u.deps.Catalog, asOf, opt), offline, hqErr
 }
 
 // saveVisit writes the visit as it is now (after every step) and kicks the drainer once

@@ -1,0 +1,103 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/boltstore"
+)
+
+// InsurancePath is where the demo HQ serves the stand-in insurance gateway.
+const InsurancePath = "/demo/insurance/resolve"
+
+// HQ is an in-process HQ server for the demo: the real sync/hq handler on a bbolt file,
+// listening on 127.0.0.1 (real HTTP), seeded with the demo store's token, roster and the
+// chain-wide purchases of the demo customers (including the sister store's).
+type HQ struct {
+	URL     string // http://127.0.0.1:PORT
+	srv     *http.Server
+	st      *boltstore.Store
+	done    chan error
+	stopped bool
+}
+
+// StartHQ starts the demo HQ with its data in dir/hq.db.
+func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time, log *slog.Logger) (*HQ, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st, err := boltstore.Open(filepath.Join(dir, "hq.db"), boltstore.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("demo HQ: %w", err)
+	}
+	if err := seedHQ(ctx, st, cat, now); err != nil {
+		st.Close()
+		return nil, err
+	}
+	ids, names := devices.DemoInsuranceData()
+	h := hq.New(st, hq.Options{Logger: log, Catalog: cat, Mount: func(mux *http.ServeMux, _ *hq.Server) {
+		mux.Handle("POST "+InsurancePath, devices.DemoGatewayHandler(ids, names))
+	}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("demo HQ: listen: %w", err)
+	}
+	d := &HQ{URL: "http://" + ln.Addr().String(), st: st, done: make(chan error, 1)}
+	d.srv = hq.HTTPServer(ln.Addr().String(), h, log)
+	go func() { d.done <- d.srv.Serve(ln) }()
+	return d, nil
+}
+
+func seedHQ(ctx context.Context, st *boltstore.Store, cat *flows.Catalog, now time.Time) error {
+	if err := st.PutToken(ctx, hq.HashToken(StoreToken), hq.Principal{StoreID: StoreID, Label: "demo", CreatedAt: now}); err != nil {
+		return fmt.Errorf("demo HQ seed: %w", err)
+	}
+	if err := st.PutToken(ctx, hq.HashToken(AdminToken), hq.Principal{Admin: true, Label: "demo", CreatedAt: now}); err != nil {
+		return fmt.Errorf("demo HQ seed: %w", err)
+	}
+	roster, err := Roster()
+	if err != nil {
+		return err
+	}
+	for _, p := range roster {
+		if err := st.PutPharmacist(ctx, p); err != nil {
+			return fmt.Errorf("demo HQ seed: %w", err)
+		}
+	}
+	ps, err := Purchases([]byte(Secret), cat, now)
+	if err != nil {
+		return err
+	}
+	if _, err := st.IngestPurchases(ctx, ps); err != nil {
+		return fmt.Errorf("demo HQ seed: %w", err)
+	}
+	return nil
+}
+
+// Stop shuts the server down (in-flight requests finish) and closes its store.
+func (d *HQ) Stop() error {
+	if d.stopped {
+		return nil
+	}
+	d.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := d.srv.Shutdown(ctx)
+	if serr := <-d.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if cerr := d.st.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,270 @@
+package kiosk
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/pharmachain/counter/assets"
+	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/kiosk/demo"
+	"github.com/pharmachain/counter/kiosk/store"
+	"github.com/pharmachain/counter/sync/hqclient"
+)
+
+func TestMain(m *testing.M) {
+	if err := SetupTranslations(LocaleZh); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
+// clock is a settable test clock (UI goroutine only).
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time          { return c.t }
+func (c *clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// harness drives a real counter app headless: real bbolt store in t.TempDir(), the demo
+// data set, optionally the demo HQ over real HTTP, and the window's key handlers.
+type harness struct {
+	t       *testing.T
+	u       *UI
+	w       fyne.Window
+	st      *store.Store
+	clk     *clock
+	q       chan func()
+	dom     Domain
+	cls     *devices.Classifier
+	presses int
+	hq      *demo.HQ
+}
+
+type harnessOpts struct {
+	hq      bool   // start the demo HQ
+	hqDown  bool   // configure an HQ URL nobody listens on
+	noSeed  bool   // empty store (no roster, no visits)
+	dataDir string // reuse a data dir
+}
+
+// testNow is a fixed Thursday morning in Shanghai.
+var testNow = time.Date(2026, 11, 26, 10, 0, 0, 0, flows.Shanghai)
+
+func newHarness(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	a := test.NewTempApp(t)
+	dir := o.dataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	h := &harness{t: t, clk: &clock{t: testNow}, q: make(chan func(), 1000)}
+	st, err := store.Open(store.DefaultPath(dir), store.Options{Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h.st = st
+	dom, err := LoadDomain(assets.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.dom = dom
+	ctx := context.Background()
+	if !o.noSeed {
+		if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.KB, testNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.cls = &devices.Classifier{Secret: []byte(demo.Secret), Now: h.clk.Now}
+	var hqc HQ
+	if o.hq {
+		d, err := demo.StartHQ(ctx, t.TempDir(), dom.Catalog, testNow, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Stop() })
+		h.hq = d
+		hqc = hqclient.New(d.URL, demo.StoreToken, HQBudget)
+	}
+	if o.hqDown {
+		hqc = hqclient.New("http://127.0.0.1:1", demo.StoreToken, HQBudget)
+	}
+	cfg := DefaultConfig()
+	cfg.DataDir = dir
+	deps := Deps{Store: st, HQ: hqc, Classifier: h.cls, Catalog: dom.Catalog, Questionnaires: dom.Questionnaires,
+		KB: dom.KB, Now: h.clk.Now, Do: func(f func()) { h.q <- f }, NoTimers: true}
+	w, u, err := Create(a, cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.Close)
+	w.Resize(fyne.NewSize(1280, 800))
+	h.u, h.w = u, w
+	h.settle()
+	return h
+}
+
+// settle runs everything posted to the UI goroutine until nothing is left for 50 ms.
+func (h *harness) settle() {
+	idle := time.NewTimer(50 * time.Millisecond)
+	defer idle.Stop()
+	for {
+		select {
+		case f := <-h.q:
+			f()
+			idle.Reset(50 * time.Millisecond)
+		case <-idle.C:
+			return
+		}
+	}
+}
+
+// waitFor runs posted work until cond holds (or fails after 5 s).
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s; screen shows:\n%s", what, strings.Join(h.texts(), " | "))
+		}
+		select {
+		case f := <-h.q:
+			f()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// typeRune presses one key a person types (a digit …): delivered after the wedge gap.
+func (h *harness) typeRune(r rune) {
+	h.presses++
+	h.w.Canvas().OnTypedRune()(r)
+	h.clk.Advance(time.Second)
+	h.u.keys.tick(h.clk.Now())
+	h.settle()
+}
+
+func (h *harness) typeString(s string) {
+	for _, r := range s {
+		h.typeRune(r)
+	}
+}
+
+// key presses a named key (Enter, Backspace, Escape, F-keys).
+func (h *harness) key(k fyne.KeyName) {
+	h.presses++
+	h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: k})
+	h.clk.Advance(time.Second)
+	h.settle()
+}
+
+// serialScan delivers a frame as the serial reader would (event from another goroutine).
+func (h *harness) serialScan(code string) {
+	s := h.cls.Classify(devices.MakeFrame([]byte(code), h.clk.Now()))
+	go h.u.DeviceEvent(devices.Event{Type: devices.EventScan, Scan: &s, At: h.clk.Now()})
+	h.waitFor("scan delivered", func() bool { return h.u.lastInput.Equal(h.clk.Now()) || h.u.visit != nil })
+	h.settle()
+}
+
+// wedgeScan types a code as a keyboard-wedge scanner does: 5 ms per key, then Enter.
+func (h *harness) wedgeScan(code string) {
+	for _, r := range code {
+		h.w.Canvas().OnTypedRune()(r)
+		h.clk.Advance(5 * time.Millisecond)
+	}
+	h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.clk.Advance(time.Second)
+	h.settle()
+}
+
+// signIn picks the n-th pharmacist of the roster and types the PIN.
+func (h *harness) signIn(n int, pin string) {
+	h.t.Helper()
+	h.typeRune(rune('0' + n))
+	h.typeString(pin)
+	h.key(fyne.KeyReturn)
+	if h.u.pharmacist == nil {
+		h.t.Fatalf("sign-in failed; screen: %s", strings.Join(h.texts(), " | "))
+	}
+}
+
+// texts returns every text on the window, in tree order.
+func (h *harness) texts() []string { return collectTexts(h.w.Content()) }
+
+func (h *harness) screenHas(s string) bool {
+	for _, t := range h.texts() {
+		if strings.Contains(t, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *harness) mustShow(s string) {
+	h.t.Helper()
+	if !h.screenHas(s) {
+		h.t.Fatalf("screen does not show %q; it shows:\n%s", s, strings.Join(h.texts(), " | "))
+	}
+}
+
+func (h *harness) mustNotShow(s string) {
+	h.t.Helper()
+	if h.screenHas(s) {
+		h.t.Fatalf("screen shows %q but should not", s)
+	}
+}
+
+func collectTexts(o fyne.CanvasObject) []string {
+	var out []string
+	switch x := o.(type) {
+	case *canvas.Text:
+		if x.Text != "" {
+			out = append(out, x.Text)
+		}
+		return out
+	case *widget.Button:
+		out = append(out, x.Text)
+		return out
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			out = append(out, collectTexts(c)...)
+		}
+		return out
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			out = append(out, collectTexts(c)...)
+		}
+	}
+	return out
+}
+
+func (h *harness) visits() []flows.Visit {
+	h.t.Helper()
+	d := flows.DayOf(h.clk.Now())
+	vs, err := h.st.Visits(context.Background(), d-1, d)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return vs
+}
+
+// visitByID returns the stored visit.
+func (h *harness) visit(id string) flows.Visit {
+	h.t.Helper()
+	v, err := h.st.Visit(context.Background(), id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return v
+}
+
+func tempPath(t *testing.T, name string) string { return filepath.Join(t.TempDir(), name) }
