@@ -1,0 +1,209 @@
+// Package hqwire wires the follow-up parts (store, ingest hook, dispatcher, tracked link,
+// overdue and audit APIs, dashboard) into the HQ server (sync/hq on sync/hq/boltstore).
+// cmd/hq uses it in a few lines; see docs/followups.md ("Wiring into HQ").
+package hqwire
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/followup"
+	"github.com/pharmachain/counter/sync/followup/dashboard"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/wire"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Hook is the record-ingest hook. Create it before opening the HQ store, pass
+// hook.OnVisit as boltstore.Options.OnVisit, then hand it to New, which attaches the
+// follow-up store. It runs inside the ingest transaction: it audits the ingest and
+// enqueues the visit's follow-up (only with consent).
+type Hook struct {
+	mu sync.RWMutex
+	st *followup.Store
+}
+
+// OnVisit implements boltstore.Options.OnVisit.
+func (h *Hook) OnVisit(tx *bolt.Tx, v flows.Visit) error {
+	h.mu.RLock()
+	st := h.st
+	h.mu.RUnlock()
+	if st == nil {
+		return errors.New("follow-up hook: not attached (hqwire.New not called)")
+	}
+	if err := st.AuditTx(tx, "store:"+v.StoreID, "ingest", "visit="+v.ID, time.Now()); err != nil {
+		return err
+	}
+	if err := st.EnqueueTx(tx, v); err != nil {
+		if errors.Is(err, followup.ErrInvalid) {
+			return fmt.Errorf("%w: %w", hq.ErrInvalid, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// Config configures the follow-up side of HQ.
+type Config struct {
+	// Secret signs tracked links (≥ 16 bytes); see LoadOrCreateSecret.
+	Secret []byte
+	// PublicURL is HQ's address as customers' phones reach it (links are
+	// PublicURL + "/f/TOKEN"), e.g. http://192.168.1.10:8080.
+	PublicURL string
+	// Channel sends follow-ups; nil: the log-only demo channel printing links to Out.
+	Channel followup.Channel
+	// Out is where the log-only channel prints each follow-up link (e.g. stdout).
+	Out io.Writer
+	// Notifier gets escalations and daily summaries; nil: logged only.
+	Notifier followup.StaffNotifier
+	// PointsRules price link_opened and revisit_booked; nil: flows defaults.
+	PointsRules flows.PointsRules
+	// Interval is the dispatcher's poll interval; 0: 5 s.
+	Interval time.Duration
+	// SecureCookie marks the dashboard's session cookie Secure (HQ behind TLS).
+	SecureCookie bool
+	// TrustForwardedFor: the link rate limiter keys on X-Forwarded-For (behind a proxy).
+	TrustForwardedFor bool
+	Logger            *slog.Logger
+	Now               func() time.Time
+}
+
+// Wiring holds the follow-up parts of a running HQ.
+type Wiring struct {
+	Store      *followup.Store
+	Dispatcher *followup.Dispatcher
+	Link       http.Handler
+	Dashboard  *dashboard.Handler
+	st         *boltstore.Store
+	log        *slog.Logger
+	now        func() time.Time
+}
+
+// New builds the follow-up parts on the HQ's bbolt store and attaches hook.
+func New(st *boltstore.Store, hook *Hook, cfg Config) (*Wiring, error) {
+	if st == nil || hook == nil {
+		return nil, errors.New("hqwire: store and hook are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PointsRules == nil {
+		cfg.PointsRules = flows.DefaultPointsRules()
+	}
+	fu, err := followup.NewStore(st.DB())
+	if err != nil {
+		return nil, err
+	}
+	signer, err := followup.NewSigner(cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
+	ch := cfg.Channel
+	if ch == nil {
+		ch = &followup.LogChannel{Logger: cfg.Logger, Out: cfg.Out}
+	}
+	notifier := cfg.Notifier
+	if notifier == nil {
+		notifier = followup.LogNotifier{Logger: cfg.Logger}
+	}
+	d, err := followup.NewDispatcher(fu, ch, followup.DispatcherConfig{
+		Interval: cfg.Interval, LinkBase: cfg.PublicURL, Signer: signer, Logger: cfg.Logger, Now: cfg.Now, Notifier: notifier})
+	if err != nil {
+		return nil, err
+	}
+	ledger := followup.TxLedger{Fn: st.CreditPoints, TxFn: boltstore.CreditPointsTx}
+	link, err := followup.LinkHandler(followup.LinkConfig{Store: fu, Signer: signer, Ledger: ledger, Points: cfg.PointsRules,
+		Logger: cfg.Logger, Now: cfg.Now, TrustForwardedFor: cfg.TrustForwardedFor})
+	if err != nil {
+		return nil, err
+	}
+	dash, err := dashboard.New(dashboard.Config{Data: dashboard.HQData(st, fu), Verify: dashboard.AdminVerifier(st),
+		Audit: fu.Audit, Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie})
+	if err != nil {
+		return nil, err
+	}
+	if n, err := fu.ReconcilePoints(context.Background(), ledger, cfg.PointsRules); err != nil {
+		cfg.Logger.Error("reconcile follow-up points", "err", err)
+	} else if n > 0 {
+		cfg.Logger.Info("reconciled follow-up points", "count", n)
+	}
+	hook.mu.Lock()
+	hook.st = fu
+	hook.mu.Unlock()
+	return &Wiring{Store: fu, Dispatcher: d, Link: link, Dashboard: dash, st: st, log: cfg.Logger, now: cfg.Now}, nil
+}
+
+// Mount registers the routes on the HQ mux (use as hq.Options.Mount, or call it from
+// yours): /f/ (tracked link), GET /api/v1/followups, GET /api/v1/audit (admin) and the
+// dashboard at / (with /login, /logout, /export/, /static/).
+func (w *Wiring) Mount(mux *http.ServeMux, s *hq.Server) {
+	mux.Handle("/f/", w.Link)
+	mux.Handle("GET "+wire.PathFollowups, s.RequireAuth(func(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
+		followup.FollowupsHandler(w.Store, func(*http.Request) (followup.Caller, bool) {
+			return followup.Caller{Admin: p.Admin, StoreID: p.StoreID}, true
+		}, w.now).ServeHTTP(rw, r)
+	}))
+	mux.Handle("GET "+wire.PathAudit, s.RequireAuth(func(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
+		if !p.Admin {
+			hq.WriteError(rw, http.StatusForbidden, "the audit log is for admin tokens only")
+			return
+		}
+		followup.AuditHandler(w.Store, func(*http.Request) string { return "admin" }).ServeHTTP(rw, r)
+	}))
+	mux.Handle("/", w.Dashboard)
+}
+
+// Start runs the dispatcher until ctx ends; the returned stop cancels it and waits, so
+// call stop before closing the HQ store.
+func (w *Wiring) Start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = w.Dispatcher.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// LoadOrCreateSecret reads a base64 link secret from path, creating a random 32-byte one
+// (mode 0600) if the file does not exist.
+func LoadOrCreateSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		var raw [32]byte
+		if _, err := rand.Read(raw[:]); err != nil {
+			return nil, fmt.Errorf("link secret: %w", err)
+		}
+		enc := base64.StdEncoding.EncodeToString(raw[:])
+		if err := os.WriteFile(path, []byte(enc+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("link secret: %w", err)
+		}
+		return raw[:], nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("link secret: %w", err)
+	}
+	sec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("link secret %s: want base64: %w", path, err)
+	}
+	if len(sec) < 16 {
+		return nil, fmt.Errorf("link secret %s: %d bytes, want ≥ 16", path, len(sec))
+	}
+	return sec, nil
+}
