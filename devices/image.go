@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/datamatrix"
@@ -33,16 +34,36 @@ func DecodeImage(img image.Image) ([]Code, error) {
 	if err != nil {
 		return nil, err
 	}
-	bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
-	if err != nil {
-		return nil, fmt.Errorf("decode image: %w", err)
-	}
-	readers := []gozxing.Reader{
+	out, err := decodeSource(src, []gozxing.Reader{
 		qrcode.NewQRCodeReader(),
 		datamatrix.NewDataMatrixReader(),
 		oned.NewEAN13Reader(),
 		oned.NewEAN8Reader(),
 		oned.NewCode128Reader(),
+	})
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	// Nothing found: a tightly cropped 2-D code has no quiet zone, which the QR and
+	// DataMatrix detectors need. Retry those on a copy with a white border.
+	return decodeSource(gozxing.NewLuminanceSourceFromImage(withQuietZone(img)),
+		[]gozxing.Reader{qrcode.NewQRCodeReader(), datamatrix.NewDataMatrixReader()})
+}
+
+// withQuietZone returns a grey copy of img with a white border of 1/8 of its larger side.
+func withQuietZone(img image.Image) *image.Gray {
+	b := img.Bounds()
+	q := max(b.Dx(), b.Dy())/8 + 4
+	g := image.NewGray(image.Rect(0, 0, b.Dx()+2*q, b.Dy()+2*q))
+	draw.Draw(g, g.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(g, image.Rect(q, q, q+b.Dx(), q+b.Dy()), img, b.Min, draw.Src)
+	return g
+}
+
+func decodeSource(src gozxing.LuminanceSource, readers []gozxing.Reader) ([]Code, error) {
+	bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+	if err != nil {
+		return nil, fmt.Errorf("decode image: %w", err)
 	}
 	hints := map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true}
 	var out []Code

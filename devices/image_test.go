@@ -121,3 +121,25 @@ func TestDecodeImageNoCode(t *testing.T) {
 		t.Errorf("default size: %v %v", img.Bounds(), err)
 	}
 }
+
+// A DataMatrix (or QR) cropped right at its edge has no quiet zone; DecodeImage adds one.
+func TestDecodeImageWithoutQuietZone(t *testing.T) {
+	for _, c := range []struct {
+		w    gozxing.Writer
+		f    gozxing.BarcodeFormat
+		text string
+	}{
+		{datamatrix.NewDataMatrixWriter(), gozxing.BarcodeFormat_DATA_MATRIX, "0106901234567892"},
+		{qrcode.NewQRCodeWriter(), gozxing.BarcodeFormat_QR_CODE, "https://hq.example/c"},
+	} {
+		hints := map[gozxing.EncodeHintType]interface{}{gozxing.EncodeHintType_MARGIN: 0}
+		m, err := c.w.Encode(c.text, c.f, 120, 120, hints)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes, err := DecodeImage(bitMatrixImage(m, 0))
+		if err != nil || len(codes) != 1 || codes[0].Text != c.text {
+			t.Errorf("%v without quiet zone: %+v %v", c.f, codes, err)
+		}
+	}
+}
