@@ -274,7 +274,11 @@ func trendSVG(days []wire.CompletionRow) template.HTML {
 			if len(label) == 10 {
 				label = label[5:]
 			}
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#616e7c">%s</text>`, x, hgt-6, esc(label))
+			anchor := "middle"
+			if i == n-1 && n > 1 {
+				anchor = "end"
+			}
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="%s" fill="#616e7c">%s</text>`, x, hgt-6, anchor, esc(label))
 		}
 		if d.Visits == 0 {
 			continue
