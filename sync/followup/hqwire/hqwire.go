@@ -20,6 +20,7 @@ import (
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/followup"
 	"github.com/pharmachain/counter/sync/followup/dashboard"
+	"github.com/pharmachain/counter/sync/followup/wecom"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 	"github.com/pharmachain/counter/sync/wire"
@@ -62,8 +63,16 @@ type Config struct {
 	// PublicURL is HQ's address as customers' phones reach it (links are
 	// PublicURL + "/f/TOKEN"), e.g. http://192.168.1.10:8080.
 	PublicURL string
-	// Channel sends follow-ups; nil: the log-only demo channel printing links to Out.
+	// Channel sends follow-ups; nil: WeCom if WeCom is set, else the log-only demo channel
+	// printing links to Out.
 	Channel followup.Channel
+	// WeCom, if set (and Channel nil), sends "wecom" follow-ups through customer contact,
+	// resolving customers through the follow-up store's contact bindings.
+	WeCom *wecom.Client
+	// Robot and RobotKeys (store id → webhook key), if set (and Notifier nil), post
+	// escalations and daily summaries to the stores' WeCom groups.
+	Robot     *wecom.Robot
+	RobotKeys map[string]string
 	// Out is where the log-only channel prints each follow-up link (e.g. stdout).
 	Out io.Writer
 	// Notifier gets escalations and daily summaries; nil: logged only.
@@ -114,11 +123,19 @@ func New(st *boltstore.Store, hook *Hook, cfg Config) (*Wiring, error) {
 		return nil, err
 	}
 	ch := cfg.Channel
-	if ch == nil {
+	switch {
+	case ch != nil:
+	case cfg.WeCom != nil:
+		ch = followup.Mux{flows.ChannelWeCom: &followup.WeComChannel{Client: cfg.WeCom, Contacts: fu}}
+	default:
 		ch = &followup.LogChannel{Logger: cfg.Logger, Out: cfg.Out}
 	}
 	notifier := cfg.Notifier
-	if notifier == nil {
+	switch {
+	case notifier != nil:
+	case cfg.Robot != nil:
+		notifier = &followup.RobotNotifier{Robot: cfg.Robot, Keys: cfg.RobotKeys, Logger: cfg.Logger}
+	default:
 		notifier = followup.LogNotifier{Logger: cfg.Logger}
 	}
 	d, err := followup.NewDispatcher(fu, ch, followup.DispatcherConfig{
