@@ -6,7 +6,8 @@
 //	visits    visit id                        → JSON flows.Visit (dedup by id)
 //	purchases purchase id                     → customer key (16 bytes) (dedup by id)
 //	phist     custkey(16) day(4) purchase id  → compact purchase (history index)
-//	rollups   store 0x00 day(4) pharmacist    → 6 × uint32 counters (completion report)
+//	rollups   store 0x00 day(4) pharmacist    → flows.Rollup, fixed binary (completion report)
+//	rollups_sd store 0x00 day(4)              → the same summed over pharmacists
 //	pevents   points event id                 → JSON flows.PointsEvent (idempotent credit)
 //	ptotals   store 0x00 pharmacist           → int64 points
 //	roster    store 0x00 pharmacist id        → JSON flows.Pharmacist
@@ -27,6 +28,7 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,12 +44,13 @@ var (
 	bPurchases = []byte("purchases")
 	bHist      = []byte("phist")
 	bRollups   = []byte("rollups")
+	bRollupsSD = []byte("rollups_sd")
 	bPEvents   = []byte("pevents")
 	bPTotals   = []byte("ptotals")
 	bRoster    = []byte("roster")
 	bMeta      = []byte("meta")
 
-	allBuckets = [][]byte{bTokens, bVisits, bPurchases, bHist, bRollups, bPEvents, bPTotals, bRoster, bMeta}
+	allBuckets = [][]byte{bTokens, bVisits, bPurchases, bHist, bRollups, bRollupsSD, bPEvents, bPTotals, bRoster, bMeta}
 )
 
 // Options configures a Store.
@@ -256,16 +259,25 @@ func (s *Store) History(ctx context.Context, customerKey string, from, to flows.
 	return out, nil
 }
 
-// Completion implements hq.Store.
+// Completion implements hq.Store. Reports that need no pharmacist detail read the
+// store×day rollups (one row per store and day); the others the store×day×pharmacist
+// rollups. Rows are merged straight from their encoding, allocation-free per row.
 func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.CompletionGroup, error) {
 	to := q.To
 	if to == 0 {
 		to = math.MaxInt32 - 1
 	}
 	from := q.From
-	groups := map[string]*hq.CompletionGroup{}
+	bucket := bRollups
+	if q.PharmacistID == "" && q.GroupBy != hq.GroupByPharmacist {
+		bucket = bRollupsSD
+	}
+	byKey := map[string]*hq.CompletionGroup{}
+	var order []*hq.CompletionGroup
+	var last *hq.CompletionGroup
+	var lastKey, kb []byte
 	err := s.view(ctx, "completion report", func(tx *bolt.Tx) error {
-		c := tx.Bucket(bRollups).Cursor()
+		c := tx.Bucket(bucket).Cursor()
 		var k, v []byte
 		if q.StoreID != "" {
 			k, v = c.Seek(rollupKey(q.StoreID, from, ""))
@@ -273,46 +285,55 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.Comp
 			k, v = c.First()
 		}
 		for k != nil {
-			store, day, pharm, ok := splitRollupKey(k)
-			if !ok {
+			i := bytes.IndexByte(k, 0)
+			if i < 0 || len(k) < i+5 {
 				return fmt.Errorf("corrupt rollup key %q", k)
 			}
-			if q.StoreID != "" && store != q.StoreID {
+			store, pharm := k[:i], k[i+5:]
+			day := dayFrom(k[i+1 : i+5])
+			if q.StoreID != "" && string(store) != q.StoreID {
 				break
 			}
 			if day < from {
-				k, v = c.Seek(rollupKey(store, from, ""))
+				k, v = c.Seek(rollupKey(string(store), from, ""))
 				continue
 			}
 			if day > to {
-				k, v = c.Seek(append([]byte(store), 0x01)) // next store
+				k, v = c.Seek(append(append([]byte(nil), store...), 0x01)) // next store
 				continue
 			}
-			if q.PharmacistID == "" || pharm == q.PharmacistID {
-				var key string
-				var g hq.CompletionGroup
+			if q.PharmacistID == "" || string(pharm) == q.PharmacistID {
+				kb = kb[:0]
 				switch q.GroupBy {
 				case hq.GroupByPharmacist:
-					key = store + "/" + pharm
-					g.StoreID, g.PharmacistID = store, pharm
+					kb = append(append(append(kb, store...), '/'), pharm...)
 				case hq.GroupByDay:
-					key = day.String()
-					g.Day = day
+					kb = append(kb, k[i+1:i+5]...)
 				default:
-					key = store
-					g.StoreID = store
+					kb = append(kb, store...)
 				}
-				gp := groups[key]
-				if gp == nil {
-					g.Key = key
-					gp = &g
-					groups[key] = gp
+				g := last
+				if g == nil || !bytes.Equal(kb, lastKey) {
+					g = byKey[string(kb)]
+					if g == nil {
+						g = &hq.CompletionGroup{}
+						switch q.GroupBy {
+						case hq.GroupByPharmacist:
+							g.Key, g.StoreID, g.PharmacistID = string(kb), string(store), string(pharm)
+						case hq.GroupByDay:
+							g.Day = day
+							g.Key = day.String()
+						default:
+							g.Key, g.StoreID = string(store), string(store)
+						}
+						byKey[string(kb)] = g
+						order = append(order, g)
+					}
+					last, lastKey = g, append(lastKey[:0], kb...)
 				}
-				r, err := decodeRollup(v)
-				if err != nil {
+				if err := mergeEncoded(&g.Rollup, v); err != nil {
 					return fmt.Errorf("rollup %q: %w", k, err)
 				}
-				gp.Rollup.Merge(r)
 			}
 			k, v = c.Next()
 		}
@@ -321,9 +342,9 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.Comp
 	if err != nil {
 		return nil, err
 	}
-	out := make([]hq.CompletionGroup, 0, len(groups))
-	for _, g := range groups {
-		out = append(out, *g)
+	out := make([]hq.CompletionGroup, len(order))
+	for i, g := range order {
+		out[i] = *g
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
@@ -475,8 +496,30 @@ func (s *Store) AddRollups(ctx context.Context, rows []Rollup) error {
 	return s.update(ctx, "add rollups", func(tx *bolt.Tx) error { return applyRollups(tx, deltas) })
 }
 
+// applyRollups merges deltas keyed by rollupKey(store, day, pharmacist) into the
+// pharmacist-level rollups and their store×day sums.
 func applyRollups(tx *bolt.Tx, deltas map[string]*flows.Rollup) error {
-	rb := tx.Bucket(bRollups)
+	sd := make(map[string]*flows.Rollup, len(deltas))
+	for k, d := range deltas {
+		i := strings.IndexByte(k, 0)
+		if i < 0 || len(k) < i+5 {
+			return fmt.Errorf("corrupt rollup key %q", k)
+		}
+		sk := k[:i+5]
+		r := sd[sk]
+		if r == nil {
+			r = &flows.Rollup{}
+			sd[sk] = r
+		}
+		r.Merge(*d)
+	}
+	if err := mergeRollups(tx.Bucket(bRollups), deltas); err != nil {
+		return err
+	}
+	return mergeRollups(tx.Bucket(bRollupsSD), sd)
+}
+
+func mergeRollups(rb *bolt.Bucket, deltas map[string]*flows.Rollup) error {
 	keys := make([]string, 0, len(deltas))
 	for k := range deltas {
 		keys = append(keys, k)
@@ -517,6 +560,25 @@ func encodeRollup(r flows.Rollup) []byte {
 }
 
 var errCorruptRollup = errors.New("corrupt rollup encoding")
+
+// mergeEncoded adds an encoded rollup to r without building a temporary.
+func mergeEncoded(r *flows.Rollup, b []byte) error {
+	if len(b) != rollupLen {
+		return errCorruptRollup
+	}
+	n := func(i int) int { return int(int64(binary.BigEndian.Uint64(b[i*8:]))) }
+	r.Visits += n(0)
+	r.Completed += n(1)
+	r.Abandoned += n(2)
+	r.InProgress += n(3)
+	for i := 0; i < 4; i++ {
+		r.Funnel[i] += n(4 + i)
+		r.Stalled[i] += n(8 + i)
+		r.StepTimed[i] += n(12 + i)
+		r.StepSeconds[i] += math.Float64frombits(binary.BigEndian.Uint64(b[(16+i)*8:]))
+	}
+	return nil
+}
 
 func decodeRollup(b []byte) (flows.Rollup, error) {
 	var r flows.Rollup
