@@ -30,6 +30,9 @@ type DispatcherConfig struct {
 	SummaryAt time.Duration
 	// Overdue is the overdue rule; zero value: the default 2 h / 72 h.
 	Overdue OverdueRule
+	// Early sends follow-ups this long before their due time. Demo only (e.g. 24 h so a
+	// follow-up goes out right after the visit); 0 in production.
+	Early time.Duration
 }
 
 // Dispatcher sends due follow-ups. Due times live in bbolt (the due index), not in
@@ -164,7 +167,7 @@ func (d *Dispatcher) DispatchDue(ctx context.Context) (int, error) {
 	now := d.cfg.Now()
 	var keys [][]byte
 	err := d.st.db.View(func(tx *bolt.Tx) error {
-		limit := dueKey(now, "")
+		limit := dueKey(now.Add(max(d.cfg.Early, 0)), "")
 		c := tx.Bucket(bucketDue).Cursor()
 		for k, _ := c.First(); k != nil && len(keys) < d.cfg.Batch; k, _ = c.Next() {
 			if len(k) < 8 || binary.BigEndian.Uint64(k[:8]) > binary.BigEndian.Uint64(limit) {

@@ -228,3 +228,18 @@ func TestAmbiguousErrorAndRefusal(t *testing.T) {
 		t.Fatalf("resent: %v", ch.Calls())
 	}
 }
+
+func TestEarlySendingForDemos(t *testing.T) {
+	st, _ := newTestStore(t)
+	clk := newClock()
+	mustEnqueue(t, st, visit("V1", "S001", "P01", clk.Now().Add(24*time.Hour), true))
+	mustEnqueue(t, st, visit("V2", "S001", "P01", clk.Now().Add(25*time.Hour), true))
+	ch := &recChannel{}
+	d, err := NewDispatcher(st, ch, DispatcherConfig{LinkBase: "http://hq.test", Signer: testSigner(t), Logger: quiet(), Now: clk.Now, Early: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := d.DispatchDue(context.Background()); n != 1 || ch.Calls()[0] != "V1-f1" {
+		t.Fatalf("early send: n=%d calls=%v", n, ch.Calls())
+	}
+}
