@@ -74,7 +74,7 @@ func (s *Store) AuditEntries(ctx context.Context, from, to time.Time, actor stri
 				continue
 			}
 			if !from.IsZero() && e.At.Before(from) {
-				break // entries are appended in time order
+				continue // entries are appended roughly, not strictly, in time order
 			}
 			if actor != "" && e.Actor != actor {
 				continue

@@ -243,3 +243,34 @@ func TestEarlySendingForDemos(t *testing.T) {
 		t.Fatalf("early send: n=%d calls=%v", n, ch.Calls())
 	}
 }
+
+func TestResolveUnknown(t *testing.T) {
+	st, _ := newTestStore(t)
+	clk := newClock()
+	ctx := context.Background()
+	mustEnqueue(t, st, visit("V1", "S001", "P01", clk.Now(), true))
+	mustEnqueue(t, st, visit("V2", "S001", "P01", clk.Now(), true))
+	ch := &recChannel{result: func(n int) (SendResult, error) {
+		if n <= 2 {
+			return SendResult{}, errors.New("timeout after write")
+		}
+		return SendResult{Status: SendOK}, nil
+	}}
+	d := newDispatcher(t, st, ch, clk)
+	_, _ = d.DispatchDue(ctx)
+	if err := st.Resolve(ctx, "V1-f1", "admin", true, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Resolve(ctx, "V2-f1", "admin", false, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Resolve(ctx, "V1-f1", "admin", true, clk.Now()); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("resolving a sent follow-up: %v", err)
+	}
+	_, _ = d.DispatchDue(ctx)
+	a, _ := st.Get(ctx, "V1-f1")
+	b, _ := st.Get(ctx, "V2-f1")
+	if a.Status != StatusSent || b.Status != StatusSent || b.Attempts != 2 || len(ch.Calls()) != 3 {
+		t.Fatalf("V1 %+v\nV2 %+v\ncalls %v", a, b, ch.Calls())
+	}
+}

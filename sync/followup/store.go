@@ -433,3 +433,40 @@ func (s *Store) ReconcilePoints(ctx context.Context, ledger PointsLedger, rules 
 	}
 	return n, nil
 }
+
+// Resolve settles a follow-up whose send outcome is "unknown", after a person checked the
+// channel (e.g. the WeCom admin console): sent=true records it as sent at now (its 72 h
+// open window starts); sent=false schedules it to be sent again at once. Only "unknown"
+// follow-ups can be resolved. Audited with actor.
+func (s *Store) Resolve(ctx context.Context, id, actor string, sent bool, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		it, ok, err := getItem(tx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		if it.Status != StatusUnknown {
+			return fmt.Errorf("%w: follow-up %s is %s, only unknown ones can be resolved", ErrInvalid, id, it.Status)
+		}
+		verdict := "resend"
+		if sent {
+			verdict = "sent"
+			it.Status, it.SentAt = StatusSent, now
+		} else {
+			it.Status, it.NextAt = StatusScheduled, now
+			if err := tx.Bucket(bucketDue).Put(dueKey(now, id), nil); err != nil {
+				return err
+			}
+		}
+		it.LastReason = "resolved by " + actor + ": " + verdict
+		if err := putItem(tx, it); err != nil {
+			return err
+		}
+		return s.AuditTx(tx, actor, "followup.resolve", "followup="+id+" verdict="+verdict, now)
+	})
+}

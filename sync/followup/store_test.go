@@ -2,7 +2,10 @@ package followup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +190,42 @@ func TestSignerTokens(t *testing.T) {
 	}
 	if _, err := NewSigner([]byte("short")); err == nil {
 		t.Fatal("short secret accepted")
+	}
+}
+
+func TestAuditHandlerParams(t *testing.T) {
+	st, _ := newTestStore(t)
+	ctx := context.Background()
+	_ = st.Audit(ctx, "admin", "export", "table=stores.csv", time.Date(2026, 3, 1, 12, 0, 0, 0, flows.Shanghai))
+	_ = st.Audit(ctx, "hq", "token.create", "followup=V1-f1", time.Date(2026, 3, 2, 12, 0, 0, 0, flows.Shanghai))
+	h := AuditHandler(st, func(*http.Request) string { return "admin" })
+	call := func(q string) (int, AuditResponse) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/audit?"+q, nil))
+		var out AuditResponse
+		_ = json.Unmarshal(w.Body.Bytes(), &out)
+		return w.Code, out
+	}
+	if code, out := call("from=2026-03-01&to=2026-03-01"); code != 200 || len(out.Entries) != 1 || out.Entries[0].Action != "export" {
+		t.Fatalf("day window: %d %+v", code, out)
+	}
+	if code, out := call("actor=hq"); code != 200 || len(out.Entries) != 1 || out.Entries[0].Actor != "hq" {
+		t.Fatalf("actor: %d %+v", code, out)
+	}
+	for _, bad := range []string{"from=yesterday", "to=2026-02-30", "limit=0", "limit=x", "limit=20000"} {
+		if code, _ := call(bad); code != http.StatusBadRequest {
+			t.Fatalf("%s: %d", bad, code)
+		}
+	}
+	// Reading the log is itself audited.
+	entries, _ := st.AuditEntries(ctx, time.Time{}, time.Time{}, "admin", 0)
+	reads := 0
+	for _, e := range entries {
+		if e.Action == "audit.read" {
+			reads++
+		}
+	}
+	if reads != 2 {
+		t.Fatalf("audit.read entries %d, want 2", reads)
 	}
 }
