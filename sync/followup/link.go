@@ -95,6 +95,7 @@ func LinkHandler(cfg LinkConfig) (http.Handler, error) {
 	return h, nil
 }
 
+// ServeHTTP sets the privacy headers, applies the rate limit and routes.
 func (h *linkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")

@@ -38,6 +38,7 @@ type hqData struct {
 	fu *followup.Store
 }
 
+// Completion implements Data.
 func (d hqData) Completion(ctx context.Context, q Query) ([]wire.CompletionRow, error) {
 	groups, err := d.st.Completion(ctx, hq.CompletionQuery{StoreID: q.StoreID, From: q.From, To: q.To, GroupBy: q.GroupBy})
 	if err != nil {
@@ -50,10 +51,12 @@ func (d hqData) Completion(ctx context.Context, q Query) ([]wire.CompletionRow, 
 	return rows, nil
 }
 
+// Points implements Data.
 func (d hqData) Points(ctx context.Context) ([]wire.PointsRow, error) {
 	return d.st.Points(ctx, "", "")
 }
 
+// Overdue implements Data.
 func (d hqData) Overdue(ctx context.Context, now time.Time) ([]followup.OverdueRow, error) {
 	if d.fu == nil {
 		return nil, nil

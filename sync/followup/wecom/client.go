@@ -41,6 +41,7 @@ type APIError struct {
 	Msg  string
 }
 
+// Error implements error.
 func (e *APIError) Error() string { return fmt.Sprintf("wecom errcode %d: %s", e.Code, e.Msg) }
 
 // ErrNotDelivered wraps transport failures after which the request certainly did not
