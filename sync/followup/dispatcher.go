@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,6 +31,9 @@ type DispatcherConfig struct {
 	SummaryAt time.Duration
 	// Overdue is the overdue rule; zero value: the default 2 h / 72 h.
 	Overdue OverdueRule
+	// NoticeEvery is how often the overdue scan (escalations) and the daily-summary check
+	// run at most; default 1 min.
+	NoticeEvery time.Duration
 	// Early sends follow-ups this long before their due time. Demo only (e.g. 24 h so a
 	// follow-up goes out right after the visit); 0 in production.
 	Early time.Duration
@@ -44,6 +48,10 @@ type Dispatcher struct {
 	ch  Channel
 	cfg DispatcherConfig
 	log *slog.Logger
+
+	mu           sync.Mutex
+	lastEscalate time.Time // overdue scans run at most every NoticeEvery
+	lastSummary  time.Time
 }
 
 // NewDispatcher checks cfg and builds a dispatcher.
@@ -83,6 +91,9 @@ func NewDispatcher(st *Store, ch Channel, cfg DispatcherConfig) (*Dispatcher, er
 		cfg.SummaryAt = 20 * time.Hour
 	}
 	cfg.Overdue = cfg.Overdue.withDefaults()
+	if cfg.NoticeEvery <= 0 {
+		cfg.NoticeEvery = time.Minute
+	}
 	return &Dispatcher{st: st, ch: ch, cfg: cfg, log: cfg.Logger}, nil
 }
 
@@ -111,15 +122,33 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // overdue ones and post daily summaries that are due.
 func (d *Dispatcher) Tick(ctx context.Context) error {
 	_, err := d.DispatchDue(ctx)
-	if d.cfg.Notifier != nil {
+	if d.cfg.Notifier == nil {
+		return err
+	}
+	now := d.cfg.Now()
+	if d.due(&d.lastEscalate, now) {
 		if e := d.escalate(ctx); e != nil {
 			err = errors.Join(err, e)
 		}
+	}
+	if d.due(&d.lastSummary, now) {
 		if e := d.summaries(ctx); e != nil {
 			err = errors.Join(err, e)
 		}
 	}
 	return err
+}
+
+// due reports whether a periodic job last run at *last may run again at now, and if so
+// records now.
+func (d *Dispatcher) due(last *time.Time, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !last.IsZero() && now.Sub(*last) < d.cfg.NoticeEvery && now.After(*last) {
+		return false
+	}
+	*last = now
+	return true
 }
 
 // Recover marks every follow-up left "sending" (HQ stopped between recording an attempt

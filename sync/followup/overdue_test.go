@@ -114,13 +114,15 @@ func TestEscalationAndDailySummaryToRobot(t *testing.T) {
 	}
 	clk.Add(2 * time.Hour) // 12:00: V1 not sent within 2 h
 	_ = d.Tick(ctx)
+	clk.Add(time.Minute) // next overdue scan: already escalated, nothing new
 	_ = d.Tick(ctx)
 	msgs := srv.RobotMessages()
 	if len(msgs) != 1 || msgs[0].Key != "key-s1" || !strings.Contains(msgs[0].Content, "V1-f1") || !strings.Contains(msgs[0].Content, "未确认发送") {
 		t.Fatalf("escalation (once): %+v", msgs)
 	}
-	clk.Add(8 * time.Hour) // 20:00: daily summary
+	clk.Add(8 * time.Hour) // 20:01: daily summary
 	_ = d.Tick(ctx)
+	clk.Add(time.Minute) // the next check finds it posted
 	_ = d.Tick(ctx)
 	msgs = srv.RobotMessages()
 	if len(msgs) != 2 || !strings.Contains(msgs[1].Content, "随访日报") || !strings.Contains(msgs[1].Content, "逾期随访 1 条") ||
