@@ -215,6 +215,14 @@ func (d *Drainer) DrainOnce(ctx context.Context) (Result, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var res Result
+	synced := false // a batch was acknowledged: note the successful sync once, at the end
+	defer func() {
+		if synced {
+			if err := d.ob.RecordSync(context.WithoutCancel(ctx), d.cfg.Now(), nil); err != nil {
+				d.log.Warn("record sync", "err", err)
+			}
+		}
+	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -243,6 +251,7 @@ func (d *Drainer) DrainOnce(ctx context.Context) (Result, error) {
 		}
 		switch {
 		case err != nil:
+			synced = false // the error is the newest state
 			if rerr := d.ob.RecordSync(context.WithoutCancel(ctx), d.cfg.Now(), err); rerr != nil {
 				d.log.Warn("record sync failure", "err", rerr)
 			}
@@ -271,9 +280,7 @@ func (d *Drainer) DrainOnce(ctx context.Context) (Result, error) {
 			res.Sent += len(seqs)
 			res.Accepted += ack.Accepted
 			res.Duplicates += ack.Duplicates
-			if err := d.ob.RecordSync(ctx, d.cfg.Now(), nil); err != nil {
-				d.log.Warn("record sync", "err", err)
-			}
+			synced = true
 		}
 	}
 }

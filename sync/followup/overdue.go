@@ -278,18 +278,25 @@ type DayStats struct {
 	Due, Sent, Opened, Booked, Failed, Unknown int
 }
 
-// DailySummary composes a store's daily WeCom summary (markdown) for the local day of
-// now: follow-ups due that day, sent, opened, booked, and every overdue follow-up.
-func (s *Store) DailySummary(ctx context.Context, rule OverdueRule, storeID string, now time.Time) (string, error) {
-	day := flows.DayOf(now)
-	var st DayStats
+// dayStats counts, per store, the follow-ups due on day (one scan of all follow-ups).
+func (s *Store) dayStats(ctx context.Context, day flows.Day) (map[string]*DayStats, error) {
+	out := map[string]*DayStats{}
 	err := s.db.View(func(tx *bolt.Tx) error {
+		n := 0
 		return tx.Bucket(bucketItems).ForEach(func(k, v []byte) error {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
 			var it Item
 			if err := json.Unmarshal(v, &it); err != nil {
 				return fmt.Errorf("decode follow-up %s: %w", k, err)
 			}
-			if it.FollowUp.StoreID != storeID || flows.DayOf(it.FollowUp.DueAt) != day {
+			st := out[it.FollowUp.StoreID]
+			if st == nil {
+				st = &DayStats{}
+				out[it.FollowUp.StoreID] = st
+			}
+			if flows.DayOf(it.FollowUp.DueAt) != day {
 				return nil
 			}
 			st.Due++
@@ -312,12 +319,12 @@ func (s *Store) DailySummary(ctx context.Context, rule OverdueRule, storeID stri
 		})
 	})
 	if err != nil {
-		return "", fmt.Errorf("daily summary: %w", err)
+		return nil, fmt.Errorf("daily summary: %w", err)
 	}
-	rows, err := s.OverdueWith(ctx, rule, storeID, now)
-	if err != nil {
-		return "", err
-	}
+	return out, nil
+}
+
+func summaryText(storeID string, day flows.Day, st DayStats, rows []OverdueRow) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**门店 %s 随访日报 %s**\n", storeID, day)
 	fmt.Fprintf(&b, "> 今日到期 %d，已发送 %d，已打开 %d，已预约复诊 %d，失败 %d，待核实 %d\n",
@@ -326,52 +333,66 @@ func (s *Store) DailySummary(ctx context.Context, rule OverdueRule, storeID stri
 	for _, r := range rows {
 		fmt.Fprintf(&b, "> %s 药师 %s：%s\n", r.FollowUpID, r.PharmacistID, reasonZh(r.Reason))
 	}
-	return b.String(), nil
+	return b.String()
 }
 
-// summaries posts each store's daily summary once a day after SummaryAt.
+// DailySummary composes a store's daily WeCom summary (markdown) for the local day of
+// now: follow-ups due that day, sent, opened, booked, and every overdue follow-up.
+func (s *Store) DailySummary(ctx context.Context, rule OverdueRule, storeID string, now time.Time) (string, error) {
+	day := flows.DayOf(now)
+	stats, err := s.dayStats(ctx, day)
+	if err != nil {
+		return "", err
+	}
+	rows, err := s.OverdueWith(ctx, rule, storeID, now)
+	if err != nil {
+		return "", err
+	}
+	var st DayStats
+	if p := stats[storeID]; p != nil {
+		st = *p
+	}
+	return summaryText(storeID, day, st, rows), nil
+}
+
+// summaries posts each store's daily summary once a day after SummaryAt. One scan of
+// the follow-ups and one of the open ones serve all stores.
 func (d *Dispatcher) summaries(ctx context.Context) error {
 	now := d.cfg.Now()
 	day := flows.DayOf(now)
 	if now.Sub(day.Time()) < d.cfg.SummaryAt {
 		return nil
 	}
-	stores := map[string]bool{}
-	err := d.st.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketItems).ForEach(func(k, v []byte) error {
-			var it Item
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("decode follow-up %s: %w", k, err)
-			}
-			stores[it.FollowUp.StoreID] = true
-			return nil
-		})
-	})
+	stats, err := d.st.dayStats(ctx, day)
 	if err != nil {
 		return err
 	}
-	ids := make([]string, 0, len(stores))
-	for s := range stores {
-		ids = append(ids, s)
+	var todo []string
+	_ = d.st.db.View(func(tx *bolt.Tx) error {
+		for store := range stats {
+			if tx.Bucket(bucketSummary).Get(pairKey(store, day.String())) == nil {
+				todo = append(todo, store)
+			}
+		}
+		return nil
+	})
+	if len(todo) == 0 {
+		return nil
 	}
-	sort.Strings(ids)
-	for _, store := range ids {
-		var done bool
-		_ = d.st.db.View(func(tx *bolt.Tx) error {
-			done = tx.Bucket(bucketSummary).Get(pairKey(store, day.String())) != nil
-			return nil
-		})
-		if done {
-			continue
-		}
-		text, err := d.st.DailySummary(ctx, d.cfg.Overdue, store, now)
-		if err != nil {
-			return err
-		}
-		if err := d.cfg.Notifier.Notify(ctx, store, text); err != nil {
+	sort.Strings(todo)
+	rows, err := d.st.OverdueWith(ctx, d.cfg.Overdue, "", now)
+	if err != nil {
+		return err
+	}
+	byStore := map[string][]OverdueRow{}
+	for _, r := range rows {
+		byStore[r.StoreID] = append(byStore[r.StoreID], r)
+	}
+	for _, store := range todo {
+		if err := d.cfg.Notifier.Notify(ctx, store, summaryText(store, day, *stats[store], byStore[store])); err != nil {
 			return fmt.Errorf("daily summary store %s: %w", store, err)
 		}
-		err = d.st.db.Update(func(tx *bolt.Tx) error {
+		err := d.st.db.Update(func(tx *bolt.Tx) error {
 			if err := tx.Bucket(bucketSummary).Put(pairKey(store, day.String()), []byte{1}); err != nil {
 				return err
 			}

@@ -129,6 +129,9 @@ func TestEscalationAndDailySummaryToRobot(t *testing.T) {
 		!strings.Contains(msgs[1].Content, "今日到期 1") {
 		t.Fatalf("daily summary (once): %+v", msgs)
 	}
+	if txt, err := st.DailySummary(ctx, OverdueRule{}, "S002", clk.Now()); err != nil || !strings.Contains(txt, "今日到期 0") || !strings.Contains(txt, "逾期随访 0 条") {
+		t.Fatalf("summary of a store without follow-ups: %q %v", txt, err)
+	}
 	if strings.Contains(msgs[0].Content+msgs[1].Content, testCustomerKey) {
 		t.Fatal("notice carries the customer key")
 	}

@@ -163,7 +163,7 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Princip
 		s.fail(w, r, err)
 		return
 	}
-	req, err := s.parseRecords(body, p)
+	req, raws, err := s.parseRecords(body, p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -171,7 +171,7 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Princip
 	batch := make([]VisitIngest, len(req.Records))
 	oldest := time.Time{}
 	for i, v := range req.Records {
-		batch[i] = VisitIngest{Visit: v}
+		batch[i] = VisitIngest{Visit: v, Raw: raws[i]}
 		ev, ok, err := s.opts.PointsRules.CompletionEvent(v)
 		if err != nil {
 			s.fail(w, r, badf("records[%d]: points: %v", i, err))
@@ -200,22 +200,22 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Princip
 }
 
 // parseRecords decodes and validates a records batch for principal p.
-func (s *Server) parseRecords(body []byte, p Principal) (wire.RecordsRequest, error) {
+func (s *Server) parseRecords(body []byte, p Principal) (wire.RecordsRequest, []json.RawMessage, error) {
 	var raw rawRecords
 	if err := decodeStrict(body, &raw, ""); err != nil {
-		return wire.RecordsRequest{}, err
+		return wire.RecordsRequest{}, nil, err
 	}
 	if raw.StoreID == "" {
-		return wire.RecordsRequest{}, badf("store_id: missing")
+		return wire.RecordsRequest{}, nil, badf("store_id: missing")
 	}
 	if !p.CanAccessStore(raw.StoreID) {
-		return wire.RecordsRequest{}, forbiddenf("store_id: token of store %s may not send records of store %s", p.StoreID, raw.StoreID)
+		return wire.RecordsRequest{}, nil, forbiddenf("store_id: token of store %s may not send records of store %s", p.StoreID, raw.StoreID)
 	}
 	if raw.Records == nil {
-		return wire.RecordsRequest{}, badf("records: missing")
+		return wire.RecordsRequest{}, nil, badf("records: missing")
 	}
 	if len(raw.Records) > wire.MaxBatchRecords*4 {
-		return wire.RecordsRequest{}, badf("records: %d records, at most %d per batch", len(raw.Records), wire.MaxBatchRecords*4)
+		return wire.RecordsRequest{}, nil, badf("records: %d records, at most %d per batch", len(raw.Records), wire.MaxBatchRecords*4)
 	}
 	req := wire.RecordsRequest{StoreID: raw.StoreID, Records: make([]flows.Visit, len(raw.Records))}
 	seen := make(map[string]bool, len(raw.Records))
@@ -223,33 +223,33 @@ func (s *Server) parseRecords(body []byte, p Principal) (wire.RecordsRequest, er
 		path := fmt.Sprintf("records[%d]", i)
 		v := &req.Records[i]
 		if err := decodeStrict(rec, v, path); err != nil {
-			return wire.RecordsRequest{}, err
+			return wire.RecordsRequest{}, nil, err
 		}
 		switch {
 		case strings.TrimSpace(v.ID) == "":
-			return wire.RecordsRequest{}, badf("%s.id: missing", path)
+			return wire.RecordsRequest{}, nil, badf("%s.id: missing", path)
 		case v.StoreID == "":
-			return wire.RecordsRequest{}, badf("%s.store_id: missing", path)
+			return wire.RecordsRequest{}, nil, badf("%s.store_id: missing", path)
 		case v.StoreID != raw.StoreID && !p.Admin:
-			return wire.RecordsRequest{}, forbiddenf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, raw.StoreID)
+			return wire.RecordsRequest{}, nil, forbiddenf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, raw.StoreID)
 		case v.StoreID != raw.StoreID:
-			return wire.RecordsRequest{}, badf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, raw.StoreID)
+			return wire.RecordsRequest{}, nil, badf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, raw.StoreID)
 		case v.PharmacistID == "":
-			return wire.RecordsRequest{}, badf("%s.pharmacist_id: missing", path)
+			return wire.RecordsRequest{}, nil, badf("%s.pharmacist_id: missing", path)
 		case v.StartedAt.IsZero():
-			return wire.RecordsRequest{}, badf("%s.started_at: missing", path)
+			return wire.RecordsRequest{}, nil, badf("%s.started_at: missing", path)
 		}
 		switch v.Outcome {
 		case flows.OutcomeComplete, flows.OutcomeAbandoned, flows.OutcomeInProgress:
 		default:
-			return wire.RecordsRequest{}, badf("%s.outcome: %q is not one of complete, abandoned, in_progress", path, v.Outcome)
+			return wire.RecordsRequest{}, nil, badf("%s.outcome: %q is not one of complete, abandoned, in_progress", path, v.Outcome)
 		}
 		if seen[v.ID] {
 			continue // a repeat inside the batch is a duplicate, counted by the store
 		}
 		seen[v.ID] = true
 	}
-	return req, nil
+	return req, raw.Records, nil
 }
 
 type rawPurchases struct {

@@ -29,7 +29,10 @@ type Principal struct {
 // server derives Points from the points rules; the store credits them in the same
 // transaction as the record, and only when the record is new.
 type VisitIngest struct {
-	Visit  flows.Visit
+	Visit flows.Visit
+	// Raw is the record's JSON as received (validated); stored verbatim when set,
+	// saving a re-encode. Nil: the store encodes Visit.
+	Raw    []byte
 	Points []flows.PointsEvent // credited idempotently by event id
 }
 

@@ -159,9 +159,12 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 				res.Duplicates++
 				continue
 			}
-			body, err := json.Marshal(v)
-			if err != nil {
-				return fmt.Errorf("encode visit %s: %w", v.ID, err)
+			body := batch[i].Raw
+			if body == nil {
+				var err error
+				if body, err = json.Marshal(v); err != nil {
+					return fmt.Errorf("encode visit %s: %w", v.ID, err)
+				}
 			}
 			if err := vb.Put([]byte(v.ID), body); err != nil {
 				return fmt.Errorf("put visit %s: %w", v.ID, err)
