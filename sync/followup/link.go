@@ -349,7 +349,7 @@ button{margin-top:1rem;background:#0b6e4f;color:#fff;border:none;font-weight:600
 {{if .Reminder}}<div class="card"><p class="reminder">{{.Reminder}}</p>{{if .Store}}<p class="muted">来自门店 {{.Store}} 的药师</p>{{end}}</div>{{end}}
 {{if .Action}}<form class="card" method="post" action="{{.Action}}">
 <strong>预约复诊</strong>
-<label for="date">日期</label><input id="date" name="date" type="date" min="{{.MinDate}}" max="{{.MaxDate}}" required>
+<label for="date">日期</label><input id="date" name="date" type="date" value="{{.MinDate}}" min="{{.MinDate}}" max="{{.MaxDate}}" required>
 <label for="slot">时段</label><select id="slot" name="slot" required>{{range .Slots}}<option value="{{.ID}}">{{.Label}}</option>{{end}}</select>
 <button type="submit">提交预约</button>
 </form>{{end}}
