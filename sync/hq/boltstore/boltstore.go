@@ -614,14 +614,6 @@ func rollupKey(store string, d flows.Day, pharm string) []byte {
 	return append(k, pharm...)
 }
 
-func splitRollupKey(k []byte) (store string, d flows.Day, pharm string, ok bool) {
-	i := bytes.IndexByte(k, 0)
-	if i < 0 || len(k) < i+5 {
-		return "", 0, "", false
-	}
-	return string(k[:i]), dayFrom(k[i+1 : i+5]), string(k[i+5:]), true
-}
-
 func pair(a, b string) []byte {
 	k := make([]byte, 0, len(a)+1+len(b))
 	k = append(k, a...)
