@@ -66,7 +66,7 @@ func (s *Store) PutRoster(storeID string, ps []flows.Pharmacist) error {
 				return err
 			}
 		}
-		meta := tx.Bucket(bMeta)
+		meta := tx.Bucket(bSettings)
 		if err := meta.Put(keyRosterStore, []byte(storeID)); err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func (s *Store) AddLocalPharmacist(p flows.Pharmacist) error {
 				return fmt.Errorf("%w: %s is on HQ's roster", ErrInvalid, p.ID)
 			}
 		}
-		meta := tx.Bucket(bMeta)
+		meta := tx.Bucket(bSettings)
 		if meta.Get(keyRosterStore) == nil && p.StoreID != "" {
 			if err := meta.Put(keyRosterStore, []byte(p.StoreID)); err != nil {
 				return err
@@ -121,7 +121,7 @@ func (s *Store) AddLocalPharmacist(p flows.Pharmacist) error {
 func (s *Store) Roster() (RosterCache, error) {
 	var r RosterCache
 	err := s.view(context.Background(), func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bMeta)
+		meta := tx.Bucket(bSettings)
 		r.StoreID = string(meta.Get(keyRosterStore))
 		if v := meta.Get(keyRosterAt); v != nil {
 			if err := r.UpdatedAt.UnmarshalText(v); err != nil {
@@ -167,7 +167,7 @@ func (s *Store) PutPoints(rows []wire.PointsRow) error {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bMeta).Put(keyPointsAt, ts)
+		return tx.Bucket(bSettings).Put(keyPointsAt, ts)
 	})
 	if err != nil {
 		return fmt.Errorf("put points: %w", err)
@@ -198,7 +198,7 @@ func (s *Store) Points() ([]wire.PointsRow, error) {
 func (s *Store) PointsUpdatedAt() (time.Time, error) {
 	var t time.Time
 	err := s.view(context.Background(), func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bMeta).Get(keyPointsAt); v != nil {
+		if v := tx.Bucket(bSettings).Get(keyPointsAt); v != nil {
 			return t.UnmarshalText(v)
 		}
 		return nil
@@ -213,7 +213,7 @@ func (s *Store) SaveConfig(v any) error {
 		return fmt.Errorf("save config: encode: %w", err)
 	}
 	err = s.update(context.Background(), func(tx *bolt.Tx) error {
-		return tx.Bucket(bMeta).Put(keyConfig, b)
+		return tx.Bucket(bSettings).Put(keyConfig, b)
 	})
 	if err != nil {
 		return fmt.Errorf("save config: %w", err)
@@ -226,7 +226,7 @@ func (s *Store) SaveConfig(v any) error {
 func (s *Store) LoadConfig(v any) error {
 	var b []byte
 	err := s.view(context.Background(), func(tx *bolt.Tx) error {
-		b = append([]byte(nil), tx.Bucket(bMeta).Get(keyConfig)...)
+		b = append([]byte(nil), tx.Bucket(bSettings).Get(keyConfig)...)
 		return nil
 	})
 	if err != nil {

@@ -40,7 +40,7 @@ func Check(path string) error {
 			return fmt.Errorf("schema version %d: this program knows 1..%d", v, SchemaVersion)
 		}
 		if v == SchemaVersion {
-			for _, b := range [][]byte{bPurchases, bPurchaseIDs, bCatalog, bVisits, bVisitsByDay, bVisitsOpen, bVisitSync, bOutbox, bOutboxParked, bRoster, bPoints} {
+			for _, b := range [][]byte{bPurchases, bPurchaseIDs, bCatalog, bVisits, bVisitsByDay, bVisitsOpen, bOutbox, bOutboxParked, bRoster, bPoints, bSettings} {
 				if tx.Bucket(b) == nil {
 					return fmt.Errorf("bucket %s missing", b)
 				}
@@ -53,4 +53,3 @@ func Check(path string) error {
 	}
 	return nil
 }
-

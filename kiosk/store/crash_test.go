@@ -3,7 +3,6 @@ package store
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -205,39 +204,40 @@ func checkConsistent(t *testing.T, path string, acked map[string]ackRec) {
 		if int(getU64(meta, keyPending)) != pending || int(getU64(meta, keyParked)) != parked {
 			return fmt.Errorf("counters %d/%d, buckets hold %d/%d", getU64(meta, keyPending), getU64(meta, keyParked), pending, parked)
 		}
-		visits, open, sync := tx.Bucket(bVisits), tx.Bucket(bVisitsOpen), tx.Bucket(bVisitSync)
+		visits, open := tx.Bucket(bVisits), tx.Bucket(bVisitsOpen)
 		nv := 0
 		if err := visits.ForEach(func(k, raw []byte) error {
 			nv++
-			var v flows.Visit
-			if err := jsonUnmarshal(raw, &v); err != nil {
+			v, state, err := decodeVisit(k, raw)
+			if err != nil {
 				return err
 			}
+			_, seq, _, _ := splitVisit(k, raw)
 			if tx.Bucket(bVisitsByDay).Get(dayIndexKey(flows.DayOf(v.StartedAt), v.ID)) == nil {
 				return fmt.Errorf("visit %s missing from the day index", v.ID)
 			}
-			sv := sync.Get(k)
 			if !finished(v.Outcome) {
-				if open.Get(k) == nil || sv != nil || entries[v.ID] != 0 {
-					return fmt.Errorf("in-progress visit %s: open=%v sync=%x entries=%d", v.ID, open.Get(k) != nil, sv, entries[v.ID])
+				if open.Get(k) == nil || state != stateOpen || entries[v.ID] != 0 {
+					return fmt.Errorf("in-progress visit %s: open=%v state=%d entries=%d", v.ID, open.Get(k) != nil, state, entries[v.ID])
 				}
 				return nil
 			}
 			if open.Get(k) != nil {
 				return fmt.Errorf("finished visit %s still open", v.ID)
 			}
-			if len(sv) != 9 {
-				return fmt.Errorf("finished visit %s has no sync state", v.ID)
-			}
-			want := 1
-			if sv[8] == syncAcked {
-				want = 0
+			want := 0
+			switch state {
+			case stateQueued:
+				want = 1
+				if seq == 0 {
+					return fmt.Errorf("visit %s: queued without seq", v.ID)
+				}
+			case stateAcked:
+			default:
+				return fmt.Errorf("finished visit %s has state %d", v.ID, state)
 			}
 			if entries[v.ID] != want {
-				return fmt.Errorf("finished visit %s (acked=%v) has %d outbox entries, want %d", v.ID, sv[8] == syncAcked, entries[v.ID], want)
-			}
-			if want == 1 && binary.BigEndian.Uint64(sv) == 0 {
-				return fmt.Errorf("visit %s: queued without seq", v.ID)
+				return fmt.Errorf("finished visit %s (state %d) has %d outbox entries, want %d", v.ID, state, entries[v.ID], want)
 			}
 			return nil
 		}); err != nil {

@@ -109,7 +109,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeStats, error) {
 	resume = nil
 	for done := false; !done; {
 		err := s.update(ctx, func(tx *bolt.Tx) error {
-			vs, byDay, vsync := tx.Bucket(bVisits), tx.Bucket(bVisitsByDay), tx.Bucket(bVisitSync)
+			vs, byDay := tx.Bucket(bVisits), tx.Bucket(bVisitsByDay)
 			c := byDay.Cursor()
 			k, _ := c.First()
 			if resume != nil {
@@ -119,12 +119,19 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeStats, error) {
 			n := 0
 			for ; k != nil && n < purgeChunk && bytes.Compare(k[:4], cut[:]) < 0; k, _ = c.Next() {
 				n++
-				id := k[4:]
-				sv := vsync.Get(id)
-				switch {
-				case sv == nil:
+				rec := vs.Get(k[4:])
+				if rec == nil {
+					del = append(del, bytes.Clone(k)) // dangling index entry
+					continue
+				}
+				state, _, _, err := splitVisit(k[4:], rec)
+				if err != nil {
+					return err
+				}
+				switch state {
+				case stateOpen:
 					st.KeptInProgress++
-				case len(sv) == 9 && sv[8] == syncAcked:
+				case stateAcked:
 					del = append(del, bytes.Clone(k))
 				default:
 					st.KeptUnsynced++
@@ -136,11 +143,8 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeStats, error) {
 				resume = bytes.Clone(k)
 			}
 			for _, k := range del {
-				id := k[4:]
-				for _, b := range []*bolt.Bucket{vs, vsync} {
-					if err := b.Delete(id); err != nil {
-						return err
-					}
+				if err := vs.Delete(k[4:]); err != nil {
+					return err
 				}
 				if err := byDay.Delete(k); err != nil {
 					return err
@@ -200,14 +204,15 @@ func (s *Store) DeleteCustomer(ctx context.Context, customerKey string) (DeleteS
 
 		// Visits: scrub the key.
 		vs := tx.Bucket(bVisits)
-		scrubbed := map[string][]byte{}
+		scrubbed := map[string][]byte{} // id → new visit JSON
+		recs := map[string][]byte{}     // id → new record
 		if err := vs.ForEach(func(k, v []byte) error {
 			if !bytes.Contains(v, prefix) {
 				return nil
 			}
-			var visit flows.Visit
-			if err := json.Unmarshal(v, &visit); err != nil {
-				return fmt.Errorf("decode visit %s: %w", k, err)
+			visit, _, err := decodeVisit(k, v)
+			if err != nil {
+				return err
 			}
 			if !scrubVisit(&visit, customerKey) {
 				return nil
@@ -217,12 +222,14 @@ func (s *Store) DeleteCustomer(ctx context.Context, customerKey string) (DeleteS
 				return err
 			}
 			scrubbed[string(k)] = b
+			state, seq, _, _ := splitVisit(k, v)
+			recs[string(k)] = visitRecord(state, seq, b)
 			return nil
 		}); err != nil {
 			return err
 		}
-		for id, b := range scrubbed {
-			if err := vs.Put([]byte(id), b); err != nil {
+		for id, rec := range recs {
+			if err := vs.Put([]byte(id), rec); err != nil {
 				return err
 			}
 		}
@@ -241,7 +248,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, customerKey string) (DeleteS
 				return err
 			}
 			switch {
-			case e.Kind == kindVisit && scrubbed[e.ID] != nil:
+			case e.Kind == kindVisit && len(e.Body) > 0 && scrubbed[e.ID] != nil: // a copied body (schema 1)
 				changes = append(changes, change{bytes.Clone(k), encodeEntry(e.Kind, e.ID, scrubbed[e.ID])})
 			case e.Kind == kindPurchase && bytes.Contains(e.Body, prefix):
 				changes = append(changes, change{key: bytes.Clone(k)})
@@ -274,7 +281,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, customerKey string) (DeleteS
 				return err
 			}
 			switch {
-			case e.Kind == kindVisit && scrubbed[e.ID] != nil:
+			case e.Kind == kindVisit && len(e.Body) > 0 && scrubbed[e.ID] != nil:
 				changes = append(changes, change{bytes.Clone(k), encodeParked(p.Reason, p.ParkedAt, encodeEntry(e.Kind, e.ID, scrubbed[e.ID]))})
 			case e.Kind == kindPurchase && bytes.Contains(e.Body, prefix):
 				changes = append(changes, change{key: bytes.Clone(k)})

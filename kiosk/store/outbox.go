@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -16,19 +17,6 @@ const (
 	kindVisit    = wire.KindVisit
 	kindPurchase = wire.KindPurchase
 )
-
-// Visit sync states kept in the visit_sync bucket.
-const (
-	syncQueued byte = 0 // outbox entry written, not yet acknowledged by HQ
-	syncAcked  byte = 1 // HQ acknowledged it
-)
-
-func syncValue(seq uint64, state byte) []byte {
-	b := make([]byte, 9)
-	binary.BigEndian.PutUint64(b, seq)
-	b[8] = state
-	return b
-}
 
 // Store implements the drainer's view of the outbox.
 var _ wire.Outbox = (*Store)(nil)
@@ -69,6 +57,24 @@ func decodeEntry(k, v []byte) (wire.OutboxEntry, error) {
 	return e, nil
 }
 
+// resolveBody fills in the body of a visit entry that refers to its visit record (an
+// empty stored body). A queued visit is never purged, so the record is always there.
+func resolveBody(tx *bolt.Tx, e *wire.OutboxEntry) error {
+	if e.Kind != kindVisit || len(e.Body) > 0 {
+		return nil
+	}
+	rec := tx.Bucket(bVisits).Get([]byte(e.ID))
+	if rec == nil {
+		return fmt.Errorf("outbox entry %d: visit %s is missing from the store", e.Seq, e.ID)
+	}
+	_, _, body, err := splitVisit([]byte(e.ID), rec)
+	if err != nil {
+		return err
+	}
+	e.Body = bytes.Clone(body)
+	return nil
+}
+
 // appendEntry adds one entry to the outbox inside tx and counts it as pending.
 func appendEntry(tx *bolt.Tx, kind, id string, body []byte) (uint64, error) {
 	ob := tx.Bucket(bOutbox)
@@ -100,6 +106,9 @@ func (s *Store) Peek(ctx context.Context, max, maxBytes int) ([]wire.OutboxEntry
 			if err != nil {
 				return err
 			}
+			if err := resolveBody(tx, &e); err != nil {
+				return err
+			}
 			if len(out) > 0 && size+len(e.Body) > maxBytes {
 				break
 			}
@@ -118,7 +127,7 @@ func (s *Store) Peek(ctx context.Context, max, maxBytes int) ([]wire.OutboxEntry
 // so a repeated Ack is harmless. An acknowledged visit becomes eligible for the purge.
 func (s *Store) Ack(ctx context.Context, seqs []uint64) error {
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		ob, pk, meta, vsync := tx.Bucket(bOutbox), tx.Bucket(bOutboxParked), tx.Bucket(bMeta), tx.Bucket(bVisitSync)
+		ob, pk, meta, vs := tx.Bucket(bOutbox), tx.Bucket(bOutboxParked), tx.Bucket(bMeta), tx.Bucket(bVisits)
 		for _, seq := range seqs {
 			k := u64(seq)
 			var e wire.OutboxEntry
@@ -147,7 +156,7 @@ func (s *Store) Ack(ctx context.Context, seqs []uint64) error {
 				continue
 			}
 			if e.Kind == kindVisit {
-				if err := vsync.Put([]byte(e.ID), syncValue(seq, syncAcked)); err != nil {
+				if err := markAcked(vs, e.ID); err != nil {
 					return err
 				}
 			}
@@ -219,7 +228,7 @@ func (s *Store) Park(ctx context.Context, seqs []uint64, reason string) error {
 		if err := addU64(meta, keyParked, parked); err != nil {
 			return err
 		}
-		return meta.Put(keyReject, []byte(reason))
+		return meta.Put(keyReject, []byte(clip(reason)))
 	})
 	if err != nil {
 		return fmt.Errorf("outbox park: %w", err)
@@ -235,6 +244,9 @@ func (s *Store) Parked(ctx context.Context) ([]ParkedEntry, error) {
 		return tx.Bucket(bOutboxParked).ForEach(func(k, v []byte) error {
 			p, _, err := decodeParked(k, v)
 			if err != nil {
+				return err
+			}
+			if err := resolveBody(tx, &p.Entry); err != nil {
 				return err
 			}
 			out = append(out, p)
@@ -304,7 +316,7 @@ func (s *Store) RecordSync(ctx context.Context, t time.Time, syncErr error) erro
 			return err
 		}
 		if syncErr != nil {
-			return meta.Put(keyLastError, []byte(syncErr.Error()))
+			return meta.Put(keyLastError, []byte(clip(syncErr.Error())))
 		}
 		if err := meta.Put(keyLastSync, ts); err != nil {
 			return err
@@ -350,4 +362,19 @@ func (s *Store) LastSyncAttempt(ctx context.Context) (time.Time, error) {
 		return nil
 	})
 	return t, err
+}
+
+// maxStatusText bounds error texts kept in meta, so the meta bucket stays small enough to
+// be stored inline (no page of its own to write on every outbox change).
+const maxStatusText = 300
+
+func clip(s string) string {
+	if len(s) <= maxStatusText {
+		return s
+	}
+	cut := maxStatusText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -25,7 +25,7 @@ type migration struct {
 // schema_version bump, so a crash leaves the file at either the old or the new version.
 var migrations = []migration{
 	{1, "base buckets: meta, purchases, catalog, visits, outbox", migrateV1},
-	{2, "indexes (purchase ids, visits by day, open visits, visit sync state), parked outbox, roster, points, outbox counters", migrateV2},
+	{2, "indexes (purchase ids, visits by day, open visits), visit records with sync state, parked outbox, roster, points, settings, outbox counters", migrateV2},
 }
 
 func (s *Store) migrate() error {
@@ -79,7 +79,7 @@ func migrateV1(tx *bolt.Tx) error {
 
 // migrateV2 builds the secondary indexes from the v1 data and starts the counters.
 func migrateV2(tx *bolt.Tx) error {
-	if err := createBuckets(tx, bPurchaseIDs, bVisitsByDay, bVisitsOpen, bVisitSync, bOutboxParked, bRoster, bPoints); err != nil {
+	if err := createBuckets(tx, bPurchaseIDs, bVisitsByDay, bVisitsOpen, bOutboxParked, bRoster, bPoints, bSettings); err != nil {
 		return err
 	}
 	// Purchase id index. A v1 file could hold the same purchase id twice (that is what the
@@ -104,26 +104,8 @@ func migrateV2(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	// Visit indexes.
-	vs := tx.Bucket(bVisits)
-	byDay, open, vsync := tx.Bucket(bVisitsByDay), tx.Bucket(bVisitsOpen), tx.Bucket(bVisitSync)
-	if err := vs.ForEach(func(k, v []byte) error {
-		var visit flows.Visit
-		if err := json.Unmarshal(v, &visit); err != nil {
-			return fmt.Errorf("visit %s: %w", k, err)
-		}
-		if err := byDay.Put(dayIndexKey(flows.DayOf(visit.StartedAt), visit.ID), nil); err != nil {
-			return err
-		}
-		if visit.Outcome == flows.OutcomeInProgress {
-			return open.Put(bytes.Clone(k), nil)
-		}
-		// v1 wrote finished visits and their outbox entries together; an entry no longer in
-		// the outbox was acknowledged.
-		return vsync.Put(bytes.Clone(k), syncValue(0, syncAcked))
-	}); err != nil {
-		return fmt.Errorf("index visits: %w", err)
-	}
+	// Outbox entries still waiting, by visit id.
+	queued := map[string]uint64{}
 	var pending uint64
 	if err := tx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
 		e, err := decodeEntry(k, v)
@@ -132,11 +114,43 @@ func migrateV2(tx *bolt.Tx) error {
 		}
 		pending++
 		if e.Kind == kindVisit {
-			return vsync.Put([]byte(e.ID), syncValue(e.Seq, syncQueued))
+			queued[e.ID] = e.Seq
 		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("count outbox: %w", err)
+	}
+	// Visits: v1 stored bare JSON; v2 stores a record with the sync state, plus indexes.
+	vs := tx.Bucket(bVisits)
+	byDay, open := tx.Bucket(bVisitsByDay), tx.Bucket(bVisitsOpen)
+	recs := map[string][]byte{}
+	if err := vs.ForEach(func(k, v []byte) error {
+		var visit flows.Visit
+		if err := json.Unmarshal(v, &visit); err != nil {
+			return fmt.Errorf("visit %s: %w", k, err)
+		}
+		if err := byDay.Put(dayIndexKey(flows.DayOf(visit.StartedAt), string(k)), nil); err != nil {
+			return err
+		}
+		switch seq, ok := queued[string(k)]; {
+		case !finished(visit.Outcome):
+			recs[string(k)] = visitRecord(stateOpen, 0, v)
+			return open.Put(bytes.Clone(k), nil)
+		case ok:
+			recs[string(k)] = visitRecord(stateQueued, seq, v)
+		default:
+			// v1 wrote finished visits and their outbox entries together; an entry no
+			// longer in the outbox was acknowledged.
+			recs[string(k)] = visitRecord(stateAcked, 0, v)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("index visits: %w", err)
+	}
+	for k, rec := range recs {
+		if err := vs.Put([]byte(k), rec); err != nil {
+			return err
+		}
 	}
 	// Continue the sequence after the highest seq present.
 	ob := tx.Bucket(bOutbox)

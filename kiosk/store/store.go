@@ -154,18 +154,18 @@ func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 
 // Bucket names (schema version 2).
 var (
-	bMeta          = []byte("meta")          // schema_version, outbox counters, sync status, config, roster/points
+	bMeta          = []byte("meta")          // schema_version, outbox counters, sync status (small: stored inline)
 	bPurchases     = []byte("purchases")     // customer_key(32) + day(4) + purchase id → purchase JSON (no customer key)
 	bPurchaseIDs   = []byte("purchase_ids")  // purchase id → primary key in purchases
 	bCatalog       = []byte("catalog")       // drug code → Drug JSON
-	bVisits        = []byte("visits")        // visit id → Visit JSON
+	bVisits        = []byte("visits")        // visit id → visit record: header (state, outbox seq) + Visit JSON
 	bVisitsByDay   = []byte("visits_by_day") // start day(4) + visit id → nil
 	bVisitsOpen    = []byte("visits_open")   // visit id → nil, in-progress visits
-	bVisitSync     = []byte("visit_sync")    // visit id → seq(8) + state(1): outbox entry written / acked
 	bOutbox        = []byte("outbox")        // seq(8) → entry
 	bOutboxParked  = []byte("outbox_parked") // seq(8) → parked entry (entry + reason)
 	bRoster        = []byte("roster")        // pharmacist id → rosterEntry JSON
 	bPoints        = []byte("points")        // store id + "/" + pharmacist id → PointsRow JSON
+	bSettings      = []byte("settings")      // config blob, roster store id, cache times (kept out of meta so meta stays small)
 	keySchema      = []byte("schema_version")
 	keyPending     = []byte("outbox_pending")
 	keyParked      = []byte("outbox_parked")

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -211,6 +212,10 @@ func TestSaveVisitEveryStepAndOutboxOnce(t *testing.T) {
 	es := outboxAll(t, s)
 	if len(es) != 1 || es[0].Kind != wire.KindVisit || es[0].ID != id {
 		t.Fatalf("outbox = %+v, want exactly one visit entry", es)
+	}
+	var sent flows.Visit
+	if err := json.Unmarshal(es[0].Body, &sent); err != nil || sent.ID != id || !flows.Complete(sent) || sent.CustomerKey != custKey(1) {
+		t.Fatalf("outbox body = %s, %v", es[0].Body, err)
 	}
 	if st, _ := s.Stats(ctx); st.Pending != 1 {
 		t.Fatalf("Stats.Pending = %d", st.Pending)
@@ -772,8 +777,18 @@ func TestDeleteCustomer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Purchases != 2 || st.Visits != 3 || st.OutboxDropped != 2 || st.OutboxRewrites != 2 {
+	// Visit entries refer to the visit record, so scrubbing the record scrubs them.
+	if st.Purchases != 2 || st.Visits != 3 || st.OutboxDropped != 2 || st.OutboxRewrites != 0 {
 		t.Fatalf("DeleteStats = %+v", st)
+	}
+	for _, e := range outboxAll(t, s) {
+		if bytes.Contains(e.Body, []byte(victim)) {
+			t.Fatalf("outbox entry %d (%s %s) still holds the customer key", e.Seq, e.Kind, e.ID)
+		}
+	}
+	parked, _ := s.Parked(ctx)
+	if len(parked) != 1 || bytes.Contains(parked[0].Entry.Body, []byte(victim)) || len(parked[0].Entry.Body) == 0 {
+		t.Fatalf("parked entry not scrubbed: %+v", parked)
 	}
 	if h, _ := s.History(ctx, victim, 0, flows.DayOf(t0)); len(h) != 0 {
 		t.Fatalf("history left: %v", h)
