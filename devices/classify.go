@@ -31,7 +31,10 @@ const DefaultStaffPrefix = "STAFF-"
 // DefaultInsurancePattern matches the demo insurance QR tokens served by DemoGatewayHandler
 // ("YB" + 16 to 256 letters, digits, '-' or '_'). No public specification gives the format of
 // 医保电子凭证 payloads: installers configure the pattern of their province's platform.
-var DefaultInsurancePattern = regexp.MustCompile(`^YB[0-9A-Za-z_-]{16,256}$`)
+const DefaultInsurancePattern = `^YB[0-9A-Za-z_-]{16,256}$`
+
+// defaultInsuranceRE is DefaultInsurancePattern compiled (read-only).
+var defaultInsuranceRE = regexp.MustCompile(DefaultInsurancePattern)
 
 // Scan is a classified frame. It never holds a raw ID number; an insurance token is kept in an
 // unexported field that is not marshalled, printed or logged.
@@ -111,7 +114,7 @@ func (s Scan) MarshalJSON() ([]byte, error) {
 type Classifier struct {
 	Secret           []byte           // chain secret for customer keys (LoadSecret)
 	StaffPrefix      string           // default DefaultStaffPrefix
-	InsurancePattern *regexp.Regexp   // default DefaultInsurancePattern
+	InsurancePattern *regexp.Regexp   // nil means DefaultInsurancePattern
 	Now              func() time.Time // default time.Now (birth dates must not be in the future)
 }
 
@@ -164,7 +167,7 @@ func (c *Classifier) Classify(f Frame) Scan {
 	}
 	pat := c.InsurancePattern
 	if pat == nil {
-		pat = DefaultInsurancePattern
+		pat = defaultInsuranceRE
 	}
 	if pat.MatchString(text) {
 		s.Kind, s.Valid, s.token = KindInsuranceQR, true, &secretToken{v: text}

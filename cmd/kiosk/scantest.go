@@ -55,7 +55,7 @@ func runScanTest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		parity      string
 		secretFile  = fs.String("secret-file", "", "chain secret file (default: the public DEMO secret, with a warning)")
 		staffPrefix = fs.String("staff-prefix", devices.DefaultStaffPrefix, "staff badge prefix")
-		insPattern  = fs.String("insurance-pattern", devices.DefaultInsurancePattern.String(), "regular expression for insurance QR tokens")
+		insPattern  = fs.String("insurance-pattern", devices.DefaultInsurancePattern, "regular expression for insurance QR tokens")
 		insURL      = fs.String("insurance-url", "", "insurance gateway URL: resolve insurance QR codes to customer keys")
 		insTimeout  = fs.Duration("insurance-timeout", devices.DefaultInsuranceTimeout, "insurance gateway timeout")
 		verbose     = fs.Bool("v", false, "log to stderr")
