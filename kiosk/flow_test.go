@@ -31,7 +31,7 @@ func TestWholeVisitWithConsent(t *testing.T) {
 
 	h.key(fyne.KeyReturn) // step 1 → questionnaire
 	h.mustShow("需求挖掘")
-	h.typeString("111") // three mandatory answers (first choice each)
+	h.typeString("111")   // three mandatory answers (first choice each)
 	h.key(fyne.KeyReturn) // optional follow-ups skipped
 	h.mustShow("方案推荐")
 	h.typeRune('1') // accept the first recommendation

@@ -27,11 +27,11 @@ var followUpChannels = []string{flows.ChannelWeCom, flows.ChannelSMS}
 func newFollowUp(u *UI) *followUpScreen {
 	s := &followUpScreen{u: u}
 	link := u.followUpLink()
-	if img, err := devices.EncodeQR(link, 240); err == nil {
+	if img, err := devices.EncodeQR(link, 300); err == nil {
 		ci := canvas.NewImageFromImage(img)
 		ci.FillMode = canvas.ImageFillContain
 		ci.ScaleMode = canvas.ImageScalePixels
-		ci.SetMinSize(fyne.NewSize(240, 240))
+		ci.SetMinSize(fyne.NewSize(300, 300))
 		s.qr = ci
 	} else {
 		u.log.Warn("follow-up QR", "err", err)
@@ -59,7 +59,7 @@ func (u *UI) followUpLink() string {
 
 func (s *followUpScreen) build() fyne.CanvasObject {
 	u := s.u
-	rows := []fyne.CanvasObject{u.stepHeader(flows.StepFollowUp), text(lang.L("fu.prompt"), 1.1, false)}
+	rows := []fyne.CanvasObject{text(lang.L("fu.prompt"), 1.1, false)}
 	for i, ch := range followUpChannels {
 		n := i + 1
 		state := lang.L("fu.no")
@@ -76,7 +76,7 @@ func (s *followUpScreen) build() fyne.CanvasObject {
 	}
 	left := container.NewVBox(rows...)
 	right := container.NewVBox(text(lang.L("fu.qr"), 1, true), s.qr)
-	return container.NewBorder(nil, nil, nil, right, left)
+	return container.NewBorder(u.stepHeader(flows.StepFollowUp), nil, nil, right, left)
 }
 
 func (s *followUpScreen) anyConsent() bool {

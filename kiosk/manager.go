@@ -87,8 +87,8 @@ func (s *managerScreen) build() fyne.CanvasObject {
 	grid = append(grid, text(lang.L("manager.all"), 1, true), cell(r.Total[PeriodToday]), cell(r.Total[PeriodWeek]), cell(r.Total[PeriodMonth]))
 	table := container.NewVBox(text(lang.L("manager.rate_title"), 1.1, true), container.NewGridWithColumns(4, grid...))
 
-	left := container.NewVBox(table, widget.NewSeparator(), s.funnel(), widget.NewSeparator(), s.heatmap())
-	right := container.NewVBox(s.trend(), widget.NewSeparator(), s.selfCheck())
+	left := container.NewVBox(table, widget.NewSeparator(), s.funnel(), widget.NewSeparator(), s.selfCheck())
+	right := container.NewVBox(s.trend(), widget.NewSeparator(), s.heatmap())
 	body := container.NewGridWithColumns(2, left, right)
 	return container.NewBorder(head, nil, nil, nil, container.NewVScroll(body))
 }
@@ -116,7 +116,7 @@ func placeText(t *canvas.Text, x, y float32) fyne.CanvasObject {
 func (s *managerScreen) funnel() fyne.CanvasObject {
 	u := s.u
 	tot := s.report.Total[s.period]
-	const w, barH, labelW = 560, 30, 150
+	const w, barH, labelW = 560, 28, 150
 	objs := []fyne.CanvasObject{}
 	max := float32(tot.Visits)
 	if max == 0 {
@@ -204,7 +204,7 @@ func (s *managerScreen) rollup(pr PharmacistRow) flows.Rollup {
 // bar per day for the number of visits.
 func (s *managerScreen) trend() fyne.CanvasObject {
 	u := s.u
-	const w, h, left, bottom, top = 560, 240, 44, 26, 10
+	const w, h, left, bottom, top = 560, 220, 44, 26, 10
 	pw, ph := float32(w-left-10), float32(h-bottom-top)
 	objs := []fyne.CanvasObject{}
 	axis := color.NRGBA{0x44, 0x44, 0x44, 0xff}
@@ -245,7 +245,7 @@ func (s *managerScreen) trend() fyne.CanvasObject {
 		dot := canvas.NewCircle(u.th.Color(theme.ColorNamePrimary, 0))
 		objs = append(objs, place(dot, pos.X-4, pos.Y-4, 8, 8))
 		prev = &pos
-		if i%7 == 0 || i == len(pts)-1 {
+		if (len(pts)-1-i)%7 == 0 {
 			t := p.Day.Time().Format("01-02")
 			objs = append(objs, placeText(text(t, 0.7, false), x-20, top+ph+4))
 		}
@@ -261,7 +261,7 @@ func (s *managerScreen) selfCheck() fyne.CanvasObject {
 		if ok {
 			return "✓ " + lang.L("check.pass")
 		}
-		return "✗ " + lang.L("check.fail")
+		return "× " + lang.L("check.fail")
 	}
 	rows := []fyne.CanvasObject{text(lang.L("manager.selfcheck"), 1.1, true)}
 	add := func(ok bool, s string) {

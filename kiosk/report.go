@@ -49,7 +49,7 @@ type DayPoint struct {
 
 // SelfCheck is the seed's self-check list, computed live.
 type SelfCheck struct {
-	Visits           int     // finished visits this month
+	Visits           int     // finished visits this month with at least step 1 done
 	Verifiable       int     // of them, every step done has its recorded action
 	VerifiableShare  float64 // per 100
 	Overdue          int     // follow-ups due more than 72 h ago whose visit has not reached HQ
@@ -139,7 +139,7 @@ func BuildReport(visits []flows.Visit, names map[string]string, asOf flows.Day, 
 		if d >= starts[period] && v.Outcome != flows.OutcomeComplete {
 			r.Stalled = append(r.Stalled, v)
 		}
-		if d >= starts[PeriodMonth] && v.Outcome != flows.OutcomeInProgress {
+		if d >= starts[PeriodMonth] && v.Outcome != flows.OutcomeInProgress && flows.StepsDone(v) > 0 {
 			r.Check.Visits++
 			if verifiable(v) {
 				r.Check.Verifiable++

@@ -43,6 +43,8 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
+	t0 := time.Now()
+	phase := func(name string) { log.Debug("startup", "phase", name, "elapsed", time.Since(t0)) }
 	flags := o.Flags
 	if flags.DataDir == "" {
 		return errors.New("--data DIR is required")
@@ -58,6 +60,7 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 	if err != nil {
 		return err
 	}
+	phase("domain")
 	st, err := store.Open(store.DefaultPath(flags.DataDir), store.Options{Logger: log})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -121,10 +124,12 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 	deps := Deps{Store: st, HQ: hq, Classifier: cls, Resolver: resolver, Catalog: dom.Catalog,
 		Questionnaires: dom.Questionnaires, KB: dom.KB, Logger: log, Kick: kick, Locale: locale,
 		TestDevice: dev.open, ApplyConfig: func(c Config) { _ = dev.open(c) }, ExtraPorts: extra, Quit: a.Quit}
+	phase("store")
 	w, u, err := Create(a, cfg, deps)
 	if err != nil {
 		return err
 	}
+	phase("ui")
 	dev.ui = u
 	if err := dev.open(cfg); err != nil {
 		log.Warn("serial port", "err", err)
@@ -148,6 +153,7 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 	}
 	w.SetMaster()
 	w.Show()
+	phase("shown")
 	if o.Ready != nil {
 		o.Ready(w)
 	}

@@ -114,7 +114,7 @@ func (s *confirmAbandonScreen) build() fyne.CanvasObject {
 }
 
 func (s *confirmAbandonScreen) hints() []hint {
-	return []hint{{"Enter / 1", lang.L("abandon.yes")}, {"⌫ / Esc / 2", lang.L("abandon.no")}}
+	return []hint{{"Enter / 1", lang.L("abandon.yes")}, {"Backspace / Esc / 2", lang.L("abandon.no")}}
 }
 
 func (s *confirmAbandonScreen) onRune(r rune) bool {

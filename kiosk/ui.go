@@ -297,7 +297,9 @@ func (u *UI) hintBar(hs []hint) fyne.CanvasObject {
 		bg.CornerRadius = 4
 		l := canvas.NewText(h.label, theme.Color(theme.ColorNameForeground))
 		l.TextSize = theme.TextSize() * 0.9
-		objs = append(objs, container.NewStack(bg, k), l, widget.NewLabel(" "))
+		gap := canvas.NewRectangle(color.Transparent)
+		gap.SetMinSize(fyne.NewSize(18, 1))
+		objs = append(objs, container.NewStack(bg, k), l, gap)
 	}
 	bg := canvas.NewRectangle(color.NRGBA{0xee, 0xee, 0xee, 0xff})
 	return container.NewStack(bg, container.NewPadded(container.NewHBox(objs...)))
@@ -857,3 +859,14 @@ const (
 	abandonIdle        = "idle"         // screen lock after the idle time, or a crash
 	abandonPharmacist  = "pharmacist"   // Esc, or the pharmacist signed out
 )
+
+// Press delivers a person's key press to the current screen, as the keyboard would
+// (without the wedge hold). For automation (screenshots, measurements); call it on the
+// UI goroutine.
+func (u *UI) Press(r rune) { u.touch(); u.dispatchRune(r) }
+
+// PressKey delivers a named key (Enter, Backspace, Escape, F-keys) like Press.
+func (u *UI) PressKey(k fyne.KeyName) { u.touch(); u.dispatchKey(k) }
+
+// Loading reports whether step 1 is still waiting for the history.
+func (u *UI) Loading() bool { return u.vs != nil && u.vs.loading }

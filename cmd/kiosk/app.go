@@ -28,6 +28,12 @@ type appFlags struct {
 	verbose bool
 }
 
+// printAppUsage prints the counter app's flags (part of `kiosk --help`).
+func printAppUsage(w io.Writer) {
+	fmt.Fprintln(w)
+	_, _ = parseAppFlags([]string{"-h"}, w)
+}
+
 // parseAppFlags parses the counter app's flags; they override the settings stored in
 // the data directory.
 func parseAppFlags(args []string, stderr io.Writer) (appFlags, error) {
@@ -92,7 +98,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	a := app.NewWithID(AppID)
 	opts := kiosk.RunOptions{Flags: f.cfg, Logger: log}
 	if f.measure != "" {
-		opts.Ready = func(w fyne.Window) { go measure.Report(a, w, f.measure, 2*time.Second, log) }
+		opts.Ready = func(w fyne.Window) { measure.Start(a, w, f.measure, 2*time.Second, log) }
 	}
 	go func() { // SIGINT/SIGTERM: close the app cleanly (visits are saved at every step)
 		<-ctx.Done()

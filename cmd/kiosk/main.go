@@ -43,6 +43,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		printUsage(stdout)
+		printAppUsage(stdout)
 		return 0
 	}
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {

@@ -1,5 +1,5 @@
 // Package measure reports a Fyne app's startup cost for `make measure`: the wall-clock
-// time of its first rendered frame and its resident memory once started. The kiosk
+// time of its first painted frame and its resident memory once started. The kiosk
 // (hidden flag --measure FILE) and the hello-world baseline (kiosk/internal/hello) call
 // Report; kiosk/internal/measurerun compares them in one run under Xvfb.
 package measure
@@ -13,65 +13,54 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 )
 
 // Result is what Report writes (JSON).
 type Result struct {
-	FirstFrameUnixNano int64 `json:"first_frame_unix_nano"` // wall clock of the first non-blank frame
+	FirstFrameUnixNano int64 `json:"first_frame_unix_nano"` // wall clock of the first frame painted
 	RSSKiB             int64 `json:"rss_kib"`               // VmRSS after the settle time
 	HWMKiB             int64 `json:"hwm_kib"`               // VmHWM (peak RSS) at that time
 }
 
-// Report waits for the window's first non-blank frame, records the time, waits settle,
-// reads the resident memory, writes the Result to file and quits the app. Run it in its
-// own goroutine after the window is shown.
-func Report(a fyne.App, w fyne.Window, file string, settle time.Duration, log *slog.Logger) {
-	var r Result
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		var img image.Image
-		fyne.DoAndWait(func() { img = w.Canvas().Capture() })
-		if nonBlank(img) {
-			r.FirstFrameUnixNano = time.Now().UnixNano()
-			break
+// Start puts an invisible 1×1 probe into the window and reports, in the background, the
+// wall-clock time of the first frame that painted it: a canvas.Raster's generator runs
+// only when the GL painter draws the raster, so its first call is the first frame. Then
+// it waits settle, reads the resident memory, writes the Result to file and quits the
+// app. Call it on the UI goroutine (or before a.Run), after w.Show.
+func Start(a fyne.App, w fyne.Window, file string, settle time.Duration, log *slog.Logger) {
+	first := make(chan time.Time, 1)
+	var once sync.Once
+	probe := canvas.NewRaster(func(int, int) image.Image {
+		once.Do(func() { first <- time.Now() })
+		return image.NewNRGBA(image.Rect(0, 0, 1, 1))
+	})
+	probe.SetMinSize(fyne.NewSize(1, 1))
+	w.SetContent(container.NewBorder(nil, container.NewHBox(probe), nil, nil, w.Content()))
+	go func() {
+		var r Result
+		select {
+		case t := <-first:
+			r.FirstFrameUnixNano = t.UnixNano()
+		case <-time.After(60 * time.Second):
+			log.Error("measure: no frame within 60 s")
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(settle)
-	var err error
-	if r.RSSKiB, r.HWMKiB, err = rss(); err != nil {
-		log.Error("measure", "err", err)
-	}
-	b, _ := json.Marshal(r) // plain struct: cannot fail
-	if err := os.WriteFile(file, b, 0o644); err != nil {
-		log.Error("measure", "err", err)
-	}
-	fyne.Do(a.Quit)
-}
-
-// nonBlank reports whether the image has at least two different colours (something
-// was drawn, not just the cleared background).
-func nonBlank(img image.Image) bool {
-	if img == nil {
-		return false
-	}
-	b := img.Bounds()
-	if b.Empty() {
-		return false
-	}
-	r0, g0, b0, _ := img.At(b.Min.X, b.Min.Y).RGBA()
-	for y := b.Min.Y; y < b.Max.Y; y += 7 {
-		for x := b.Min.X; x < b.Max.X; x += 7 {
-			r, g, bb, _ := img.At(x, y).RGBA()
-			if r != r0 || g != g0 || bb != b0 {
-				return true
-			}
+		time.Sleep(settle)
+		var err error
+		if r.RSSKiB, r.HWMKiB, err = rss(); err != nil {
+			log.Error("measure", "err", err)
 		}
-	}
-	return false
+		b, _ := json.Marshal(r) // plain struct: cannot fail
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			log.Error("measure", "err", err)
+		}
+		fyne.Do(a.Quit)
+	}()
 }
 
 // rss reads VmRSS and VmHWM of this process (Linux).

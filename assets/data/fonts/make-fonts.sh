@@ -7,14 +7,15 @@
 # Noto Sans CJK ships as .ttc collections, which Fyne cannot load. This script takes the
 # "Noto Sans CJK SC" face out of each collection and subsets it to: ASCII, Latin-1,
 # every character of GB 2312 (levels 1 and 2: 6763 hanzi plus symbols, so customer and
-# pharmacist names render) and every character used by our translations and assets.
+# pharmacist names render) and every character used by our translations, assets and
+# the kiosk's Go sources.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src=${NOTO_DIR:-/usr/share/fonts/opentype/noto}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-/usr/bin/python3 - "$src" "$tmp" "$here/../.." <<'PY'
+/usr/bin/python3 - "$src" "$tmp" "$here/../.." "$here/../../../kiosk" <<'PY'
 import sys, os, pathlib
 from fontTools.ttLib import TTCollection
 src, tmp, data = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -34,8 +35,11 @@ for hi in range(0xA1, 0xF8):
         except UnicodeDecodeError:
             pass
 chars |= set("，。、；：？！“”‘’（）《》【】…—·％＋－×÷→←↑↓●○■□★☆✓✔✗✘⚠")
-for p in pathlib.Path(data).rglob("*"):
-    if p.suffix in (".json", ".yaml", ".yml", ".csv", ".txt") and p.is_file():
+paths = list(pathlib.Path(data).rglob("*"))
+if len(sys.argv) > 4 and os.path.isdir(sys.argv[4]):
+    paths += list(pathlib.Path(sys.argv[4]).rglob("*.go"))  # strings in the UI code
+for p in paths:
+    if p.suffix in (".json", ".yaml", ".yml", ".csv", ".txt", ".go") and p.is_file():
         try:
             chars |= set(p.read_text(encoding="utf-8"))
         except UnicodeDecodeError:

@@ -1,0 +1,168 @@
+// Command screenshots runs the real counter app (GLFW driver) under an X server —
+// `make screenshots` starts Xvfb for it — with the demo data set and the in-process demo
+// HQ, drives it through every screen with the same key presses a pharmacist uses, and
+// captures each step with ImageMagick's `import -window root` into docs/screenshots.
+//
+//	xvfb-run -s '-screen 0 1280x800x24' go run ./kiosk/internal/screenshots -out docs/screenshots
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/pharmachain/counter/assets"
+	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/kiosk"
+	"github.com/pharmachain/counter/kiosk/demo"
+	"github.com/pharmachain/counter/kiosk/store"
+	"github.com/pharmachain/counter/sync/drain"
+	"github.com/pharmachain/counter/sync/hqclient"
+)
+
+func main() {
+	out := flag.String("out", "docs/screenshots", "output directory")
+	importCmd := flag.String("import", "import", "ImageMagick import command")
+	lang := flag.String("lang", "zh", "UI language: zh or en")
+	flag.Parse()
+	if err := run(*out, *importCmd, kiosk.Locale(*lang)); err != nil {
+		fmt.Fprintln(os.Stderr, "screenshots:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out, importCmd string, loc kiosk.Locale) error {
+	if os.Getenv("DISPLAY") == "" {
+		return fmt.Errorf("no DISPLAY: run under Xvfb (make screenshots)")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if err := kiosk.SetupTranslations(loc); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "kiosk-shots-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	dom, err := kiosk.LoadDomain(assets.FS())
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.DefaultPath(dir), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	now := time.Now()
+	if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.KB, now); err != nil {
+		return err
+	}
+	hq, err := demo.StartHQ(ctx, dir, dom.Catalog, now, log)
+	if err != nil {
+		return err
+	}
+	defer hq.Stop()
+	cls := &devices.Classifier{Secret: []byte(demo.Secret)}
+	cfg := kiosk.DefaultConfig()
+	cfg.DataDir, cfg.HQURL, cfg.StoreID = dir, hq.URL, demo.StoreID
+	a := app.NewWithID("com.pharmachain.counter.screenshots")
+	deps := kiosk.Deps{Store: st, HQ: hqclient.New(hq.URL, demo.StoreToken, kiosk.HQBudget), Classifier: cls,
+		Catalog: dom.Catalog, Questionnaires: dom.Questionnaires, KB: dom.KB, Logger: log, Locale: loc}
+	dr := drain.New(st, drain.Config{BaseURL: hq.URL, Token: demo.StoreToken, StoreID: demo.StoreID, Logger: log})
+	dctx, stopDrain := context.WithCancel(ctx)
+	defer stopDrain()
+	go dr.Run(dctx)
+	deps.Kick = dr.Kick
+	w, u, err := kiosk.Create(a, cfg, deps)
+	if err != nil {
+		return err
+	}
+	w.Resize(fyne.NewSize(1280, 800))
+	errc := make(chan error, 1)
+	go func() { errc <- script(u, cls, out, importCmd, loc); fyne.Do(a.Quit) }()
+	w.ShowAndRun()
+	return <-errc
+}
+
+// script walks through every screen and captures it.
+func script(u *kiosk.UI, cls *devices.Classifier, out, importCmd string, loc kiosk.Locale) error {
+	prefix := ""
+	if loc == kiosk.LocaleEn {
+		prefix = "en-"
+	}
+	time.Sleep(1500 * time.Millisecond)
+	n := 0
+	shot := func(name string) error {
+		time.Sleep(700 * time.Millisecond)
+		n++
+		path := filepath.Join(out, fmt.Sprintf("%s%02d-%s.png", prefix, n, name))
+		cmd := exec.Command(importCmd, "-window", "root", "-crop", "1280x800+0+0", "+repage", path)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v: %s", path, err, b)
+		}
+		fmt.Println("wrote", path)
+		return nil
+	}
+	do := func(f func()) { fyne.DoAndWait(f) }
+	press := func(s string) {
+		for _, r := range s {
+			do(func() { u.Press(r) })
+			time.Sleep(60 * time.Millisecond)
+		}
+	}
+	key := func(k fyne.KeyName) { do(func() { u.PressKey(k) }); time.Sleep(60 * time.Millisecond) }
+	scan := func(code string) {
+		s := cls.Classify(devices.MakeFrame([]byte(code), time.Now()))
+		u.DeviceEvent(devices.Event{Type: devices.EventScan, Scan: &s, At: time.Now()})
+		time.Sleep(300 * time.Millisecond)
+		for i := 0; i < 50; i++ {
+			var loading bool
+			do(func() { loading = u.Loading() })
+			if !loading {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	steps := []struct {
+		name string
+		act  func()
+	}{
+		{"signin", func() {}},
+		{"pin", func() { press("1"); press("12") }},
+		{"waiting", func() { press("34"); key(fyne.KeyReturn) }},
+		{"step1-red", func() { scan(demo.Customers[2].ID) }},
+		{"step2-questionnaire", func() { key(fyne.KeyReturn); press("21") }},
+		{"step2-followups", func() { press("2") }},
+		{"step3-recommend", func() { key(fyne.KeyReturn); press("1") }},
+		{"step4-followup", func() { key(fyne.KeyReturn); press("1") }},
+		{"summary", func() { key(fyne.KeyReturn) }},
+		{"step1-yellow-chainwide", func() { key(fyne.KeyReturn); scan(demo.Customers[0].ID) }},
+		{"abandon-new-customer", func() { scan(demo.Customers[1].ID) }},
+		{"step1-ok", func() { key(fyne.KeyReturn) }},
+		{"abandon-esc", func() { key(fyne.KeyEscape) }},
+		{"manual-id", func() { key(fyne.KeyReturn); press("1"); press("11010519491231002") }},
+		{"manager", func() { key(fyne.KeyEscape); press("2"); press("1234"); key(fyne.KeyReturn) }},
+		{"manager-drill", func() { press("5") }},
+		{"settings", func() { key(fyne.KeyBackspace); press("7") }},
+	}
+	for _, s := range steps {
+		s.act()
+		if err := shot(s.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
