@@ -175,7 +175,9 @@ func OpenSerial(ctx context.Context, cfg SerialConfig, cls *Classifier, logger *
 	return r, nil
 }
 
-// Events returns the event channel; it is closed when the reader stops.
+// Events returns the event channel; it is closed when the reader stops. Read it promptly:
+// while it is full (64 events) the reader stops reading and the OS buffers the port, so
+// nothing is dropped.
 func (r *SerialReader) Events() <-chan Event { return r.events }
 
 // Close stops the reader and waits for its goroutines; it returns within about one
