@@ -93,12 +93,7 @@ func (s *Store) putPurchases(ctx context.Context, ps []flows.Purchase, queue boo
 			}
 		}
 		key := purchaseKey(p.CustomerKey, flows.DayOf(p.SoldAt), p.ID)
-		p.CustomerKey = "" // it is in the key
-		val, err := json.Marshal(p)
-		if err != nil {
-			return 0, 0, fmt.Errorf("put purchases: encode %s: %w", p.ID, err)
-		}
-		encs[i] = enc{key: key, val: val, id: p.ID, body: body}
+		encs[i] = enc{key: key, val: encodePurchase(&p), id: p.ID, body: body}
 	}
 	// bbolt nodes only split at commit, so many puts into one node are quadratic unless
 	// they arrive in key order: insert purchases sorted by key and the id index by id.
@@ -180,11 +175,10 @@ func history(tx *bolt.Tx, customerKey string, from, to flows.Day) ([]flows.Purch
 	var out []flows.Purchase
 	c := tx.Bucket(bPurchases).Cursor()
 	for k, v := c.Seek(start); k != nil && bytes.Compare(k[:min(len(k), purchaseKeyPrefix)], end) <= 0; k, v = c.Next() {
-		var p flows.Purchase
-		if err := json.Unmarshal(v, &p); err != nil {
-			return nil, fmt.Errorf("decode purchase %q: %w", k[min(len(k), purchaseKeyPrefix):], err)
+		p, err := decodePurchase(k, v)
+		if err != nil {
+			return nil, err
 		}
-		p.CustomerKey = customerKey
 		out = append(out, p)
 	}
 	return out, nil

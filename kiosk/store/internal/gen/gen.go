@@ -20,7 +20,7 @@ import (
 )
 
 // Version changes whenever the generated data changes shape; it is part of the cache key.
-const Version = 1
+const Version = 2
 
 // Params describe a data set. The zero value of a field takes the default.
 type Params struct {
@@ -102,9 +102,20 @@ func Generate(p Params, emit func(customer []flows.Purchase) error) error {
 		for i := range regular {
 			regular[i] = chronic[rng.IntN(len(chronic))]
 		}
+		// Adherence profile: most refill on time, some late, some stopped a drug lately.
+		late := 6
+		switch r := rng.IntN(100); {
+		case r >= 85:
+			late = 30
+		case r >= 55:
+			late = 15
+		}
 		next := make([]int, k) // days back from AsOf of each drug's next (older) fill
 		for i := range next {
 			next[i] = rng.IntN(35)
+			if rng.IntN(100) < 12 {
+				next[i] = 20 + rng.IntN(60) // stopped: no fill in the last weeks
+			}
 		}
 		ps := make([]flows.Purchase, 0, n)
 		for len(ps) < n {
@@ -140,7 +151,7 @@ func Generate(p Params, emit func(customer []flows.Purchase) error) error {
 			if step == 0 {
 				step = 30
 			}
-			next[i] += step - 3 + rng.IntN(12) // mostly on time, sometimes up to a week late
+			next[i] += step - 3 + rng.IntN(late+4) // refill interval: pack days − 3 … + late
 		}
 		if err := emit(ps); err != nil {
 			return err
