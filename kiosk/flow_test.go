@@ -2,10 +2,12 @@ package kiosk
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
 
+	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/demo"
 )
@@ -249,4 +251,33 @@ func TestWrongPIN(t *testing.T) {
 	}
 	h.key(fyne.KeyEscape)
 	h.mustShow("药师登录")
+}
+
+// An insurance QR code is resolved through the (demo) insurance gateway into the same
+// customer key as the ID card; an unknown token says so and starts nothing.
+func TestInsuranceQRStartsVisit(t *testing.T) {
+	h := newHarness(t, harnessOpts{hq: true})
+	h.signIn(1, "1234")
+	h.serialScan("YBDEMO0000000000009999") // unknown token
+	h.waitFor("gateway answer", func() bool { return h.screenHas("医保凭证无法识别") })
+	if h.u.visit != nil {
+		t.Fatal("unknown insurance token started a visit")
+	}
+	h.serialScan("YBDEMO0000000000000002") // 李四
+	h.waitFor("visit", func() bool { return h.u.visit != nil })
+	if h.u.visit.CustomerMasked != "4405**********0014" {
+		t.Fatalf("masked %q", h.u.visit.CustomerMasked)
+	}
+	want := h.cls.Classify(devices.MakeFrame([]byte(demo.Customers[1].ID), h.clk.Now())).CustomerKey
+	if h.u.visit.CustomerKey != want {
+		t.Fatal("insurance QR and ID card give different customer keys")
+	}
+	h.waitFor("history", func() bool { return !h.u.Loading() })
+	h.settle()
+	h.mustShow("李*") // the insured person's name, masked
+	for _, l := range h.u.scanLog {
+		if strings.Contains(l.Text, "YBDEMO") {
+			t.Fatalf("scan log holds the insurance token: %q", l.Text)
+		}
+	}
 }

@@ -100,7 +100,11 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	cfg := DefaultConfig()
 	cfg.DataDir = dir
-	deps := Deps{Store: st, HQ: hqc, Classifier: h.cls, Catalog: dom.Catalog, Questionnaires: dom.Questionnaires,
+	var res devices.InsuranceResolver
+	if h.hq != nil {
+		res = devices.NewHTTPResolver(h.hq.URL+demo.InsurancePath, HQBudget, nil)
+	}
+	deps := Deps{Store: st, HQ: hqc, Resolver: res, Classifier: h.cls, Catalog: dom.Catalog, Questionnaires: dom.Questionnaires,
 		KB: dom.KB, Now: h.clk.Now, Do: func(f func()) { h.q <- f }, NoTimers: true}
 	w, u, err := Create(a, cfg, deps)
 	if err != nil {
