@@ -212,7 +212,11 @@ func checkConsistent(t *testing.T, path string, acked map[string]ackRec) {
 			if err != nil {
 				return err
 			}
-			_, seq, _, _ := splitVisit(k, raw)
+			h, _, _ := splitVisit(k, raw)
+			seq := h.seq
+			if h.day != flows.DayOf(v.StartedAt) {
+				return fmt.Errorf("visit %s: header day %s, started %s", v.ID, h.day, flows.DayOf(v.StartedAt))
+			}
 			if tx.Bucket(bVisitsByDay).Get(dayIndexKey(flows.DayOf(v.StartedAt), v.ID)) == nil {
 				return fmt.Errorf("visit %s missing from the day index", v.ID)
 			}

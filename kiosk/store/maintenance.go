@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -124,11 +125,11 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeStats, error) {
 					del = append(del, bytes.Clone(k)) // dangling index entry
 					continue
 				}
-				state, _, _, err := splitVisit(k[4:], rec)
+				h, _, err := splitVisit(k[4:], rec)
 				if err != nil {
 					return err
 				}
-				switch state {
+				switch h.state {
 				case stateOpen:
 					st.KeptInProgress++
 				case stateAcked:
@@ -222,8 +223,8 @@ func (s *Store) DeleteCustomer(ctx context.Context, customerKey string) (DeleteS
 				return err
 			}
 			scrubbed[string(k)] = b
-			state, seq, _, _ := splitVisit(k, v)
-			recs[string(k)] = visitRecord(state, seq, b)
+			h, _, _ := splitVisit(k, v)
+			recs[string(k)] = visitRecord(h, b)
 			return nil
 		}); err != nil {
 			return err
@@ -329,4 +330,30 @@ func scrubVisit(v *flows.Visit, key string) bool {
 		hit = true
 	}
 	return hit
+}
+
+// CompactTo writes a compacted copy of the store to a new file at path (which must not
+// exist): only live data is copied, so the pages freed by Purge or DeleteCustomer — which
+// bbolt does not zero — are not carried over, and the file shrinks. Replace kiosk.db with
+// the copy while the app is stopped.
+func (s *Store) CompactTo(ctx context.Context, path string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("compact: %s exists", path)
+	}
+	dst, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: DefaultLockTimeout})
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	err = bolt.Compact(dst, s.db, 64<<20)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return fmt.Errorf("compact: %w", err)
+	}
+	return nil
 }

@@ -67,7 +67,7 @@ func resolveBody(tx *bolt.Tx, e *wire.OutboxEntry) error {
 	if rec == nil {
 		return fmt.Errorf("outbox entry %d: visit %s is missing from the store", e.Seq, e.ID)
 	}
-	_, _, body, err := splitVisit([]byte(e.ID), rec)
+	_, body, err := splitVisit([]byte(e.ID), rec)
 	if err != nil {
 		return err
 	}

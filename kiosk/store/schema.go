@@ -132,16 +132,17 @@ func migrateV2(tx *bolt.Tx) error {
 		if err := byDay.Put(dayIndexKey(flows.DayOf(visit.StartedAt), string(k)), nil); err != nil {
 			return err
 		}
+		day := flows.DayOf(visit.StartedAt)
 		switch seq, ok := queued[string(k)]; {
 		case !finished(visit.Outcome):
-			recs[string(k)] = visitRecord(stateOpen, 0, v)
+			recs[string(k)] = visitRecord(hdr{state: stateOpen, day: day}, v)
 			return open.Put(bytes.Clone(k), nil)
 		case ok:
-			recs[string(k)] = visitRecord(stateQueued, seq, v)
+			recs[string(k)] = visitRecord(hdr{state: stateQueued, seq: seq, day: day}, v)
 		default:
 			// v1 wrote finished visits and their outbox entries together; an entry no
 			// longer in the outbox was acknowledged.
-			recs[string(k)] = visitRecord(stateAcked, 0, v)
+			recs[string(k)] = visitRecord(hdr{state: stateAcked, day: day}, v)
 		}
 		return nil
 	}); err != nil {

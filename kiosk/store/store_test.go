@@ -825,3 +825,44 @@ func TestDuplicateInsideOneBatchStoredOnce(t *testing.T) {
 		t.Fatalf("first copy missing: %v", h)
 	}
 }
+
+func TestCompactToDropsDeletedBytes(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	victim := custKey(5)
+	var ps []flows.Purchase
+	for i := 0; i < 200; i++ {
+		ps = append(ps, flows.Purchase{ID: fmt.Sprintf("V%03d", i), CustomerKey: victim, SoldAt: t0, DrugCode: "X", Quantity: 1})
+	}
+	ps = append(ps, flows.Purchase{ID: "keep", CustomerKey: custKey(6), SoldAt: t0, DrugCode: "X", Quantity: 1})
+	if _, _, err := s.PutPurchases(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteCustomer(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "compact.db")
+	if err := s.CompactTo(ctx, dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompactTo(ctx, dst); err == nil {
+		t.Fatal("CompactTo overwrote an existing file")
+	}
+	_ = s.Close()
+	old, _ := os.ReadFile(path)
+	if !bytes.Contains(old, []byte(victim)) {
+		t.Log("note: freed pages were already reused in the original file")
+	}
+	b, _ := os.ReadFile(dst)
+	if bytes.Contains(b, []byte(victim)) {
+		t.Fatal("compacted copy still holds the deleted customer's key")
+	}
+	c, err := Open(dst, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if h, _ := c.History(ctx, custKey(6), 0, flows.DayOf(t0)); len(h) != 1 {
+		t.Fatalf("compacted copy lost live data: %v", h)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -47,9 +46,16 @@ func finished(outcome string) bool {
 // in the record (instead of a separate bucket) means finishing a visit dirties one page
 // fewer, which is what keeps SaveVisit close to a bare bbolt put.
 const (
-	visitHeader = 10  // 'v', state, seq (8 bytes big-endian)
+	visitHeader = 14  // 'v', state, outbox seq (8 bytes), start day (4 bytes), big-endian
 	recMagic    = 'v' // record format 1
 )
+
+// hdr is a visit record's header.
+type hdr struct {
+	state byte
+	seq   uint64    // the outbox entry's seq once finished
+	day   flows.Day // the start day (its visits_by_day key), so re-saves need not decode JSON
+}
 
 // Visit record states.
 const (
@@ -58,26 +64,29 @@ const (
 	stateAcked  byte = 2 // finished; HQ acknowledged the entry
 )
 
-func visitRecord(state byte, seq uint64, body []byte) []byte {
+func visitRecord(h hdr, body []byte) []byte {
 	rec := make([]byte, visitHeader, visitHeader+len(body))
-	rec[0], rec[1] = recMagic, state
-	binary.BigEndian.PutUint64(rec[2:], seq)
+	rec[0], rec[1] = recMagic, h.state
+	binary.BigEndian.PutUint64(rec[2:], h.seq)
+	binary.BigEndian.PutUint32(rec[10:], uint32(int32(h.day)))
 	return append(rec, body...)
 }
 
-func splitVisit(id, rec []byte) (state byte, seq uint64, body []byte, err error) {
+func splitVisit(id, rec []byte) (hdr, []byte, error) {
 	if len(rec) < visitHeader || rec[0] != recMagic {
-		return 0, 0, nil, fmt.Errorf("visit %s: record has no valid header", id)
+		return hdr{}, nil, fmt.Errorf("visit %s: record has no valid header", id)
 	}
-	return rec[1], binary.BigEndian.Uint64(rec[2:visitHeader]), rec[visitHeader:], nil
+	return hdr{state: rec[1], seq: binary.BigEndian.Uint64(rec[2:10]), day: flows.Day(int32(binary.BigEndian.Uint32(rec[10:14])))},
+		rec[visitHeader:], nil
 }
 
 func decodeVisit(id, rec []byte) (flows.Visit, byte, error) {
 	var v flows.Visit
-	state, _, body, err := splitVisit(id, rec)
+	h, body, err := splitVisit(id, rec)
 	if err != nil {
 		return v, 0, err
 	}
+	state := h.state
 	if err := json.Unmarshal(body, &v); err != nil {
 		return v, 0, fmt.Errorf("decode visit %s: %w", id, err)
 	}
@@ -90,11 +99,12 @@ func markAcked(vs *bolt.Bucket, id string) error {
 	if rec == nil {
 		return nil // purged or scrubbed away meanwhile
 	}
-	_, seq, body, err := splitVisit([]byte(id), rec)
+	h, body, err := splitVisit([]byte(id), rec)
 	if err != nil {
 		return err
 	}
-	return vs.Put([]byte(id), visitRecord(stateAcked, seq, body))
+	h.state = stateAcked
+	return vs.Put([]byte(id), visitRecord(h, body))
 }
 
 // SaveVisit saves the visit as it is now; the counter app calls it after every step, so a
@@ -116,23 +126,17 @@ func (s *Store) SaveVisit(ctx context.Context, v flows.Visit) error {
 		vs := tx.Bucket(bVisits)
 		indexDay := true
 		if old := vs.Get(id); old != nil {
-			state, _, oldBody, err := splitVisit(id, old)
+			h, oldBody, err := splitVisit(id, old)
 			if err != nil {
 				return err
 			}
-			if state != stateOpen {
+			if h.state != stateOpen {
 				if bytes.Equal(oldBody, body) {
 					return nil
 				}
 				return fmt.Errorf("%w: %s was saved as finished; it cannot change any more", ErrVisitFinished, v.ID)
 			}
-			var prev struct {
-				StartedAt time.Time `json:"started_at"`
-			}
-			if err := json.Unmarshal(oldBody, &prev); err != nil {
-				return fmt.Errorf("decode stored visit: %w", err)
-			}
-			if od := flows.DayOf(prev.StartedAt); od != day {
+			if od := h.day; od != day {
 				if err := tx.Bucket(bVisitsByDay).Delete(dayIndexKey(od, v.ID)); err != nil {
 					return err
 				}
@@ -147,7 +151,7 @@ func (s *Store) SaveVisit(ctx context.Context, v flows.Visit) error {
 		}
 		open := tx.Bucket(bVisitsOpen)
 		if !finished(v.Outcome) {
-			if err := vs.Put(id, visitRecord(stateOpen, 0, body)); err != nil {
+			if err := vs.Put(id, visitRecord(hdr{state: stateOpen, day: day}, body)); err != nil {
 				return err
 			}
 			if open.Get(id) != nil {
@@ -166,7 +170,7 @@ func (s *Store) SaveVisit(ctx context.Context, v flows.Visit) error {
 		if err != nil {
 			return err
 		}
-		return vs.Put(id, visitRecord(stateQueued, seq, body))
+		return vs.Put(id, visitRecord(hdr{state: stateQueued, seq: seq, day: day}, body))
 	})
 	if err != nil {
 		return fmt.Errorf("save visit %s: %w", v.ID, err)
@@ -268,8 +272,8 @@ func (s *Store) VisitSync(ctx context.Context, id string) (VisitSyncState, error
 		if rec == nil {
 			return fmt.Errorf("%w: visit %s", ErrNotFound, id)
 		}
-		state, _, _, err := splitVisit([]byte(id), rec)
-		switch state {
+		h, _, err := splitVisit([]byte(id), rec)
+		switch h.state {
 		case stateAcked:
 			st = VisitSynced
 		case stateQueued:
