@@ -96,7 +96,7 @@ func BenchmarkScanToAlert(b *testing.B) {
 	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
 	opt := flows.DefaultAdherenceOptions()
 	asOf := p.AsOf
-	from := asOf - flows.Day(opt.LookbackDays-1) - flows.Day(opt.HorizonDays)
+	from, _ := store.HistoryRange(asOf, opt)
 	var ds, cpu []time.Duration
 	purchases, alerts := 0, 0
 	i := 0

@@ -866,3 +866,14 @@ func TestCompactToDropsDeletedBytes(t *testing.T) {
 		t.Fatalf("compacted copy lost live data: %v", h)
 	}
 }
+
+func TestHistoryRange(t *testing.T) {
+	e := flows.DayFromDate(2026, 6, 30)
+	from, to := HistoryRange(e, flows.AdherenceOptions{})
+	if to != e || e-from+1 != 270 || from != flows.DayFromDate(2025, 10, 4) {
+		t.Fatalf("HistoryRange = %s..%s", from, to)
+	}
+	if from, _ := HistoryRange(e, flows.AdherenceOptions{LookbackDays: 30, HorizonDays: 10}); e-from+1 != 40 {
+		t.Fatalf("custom range starts %s", from)
+	}
+}
