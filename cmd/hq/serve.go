@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/followup/hqwire"
+	"github.com/pharmachain/counter/sync/followup/wecom"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
@@ -26,6 +29,11 @@ type serveConfig struct {
 	dir, addr, catalogFile, pointsFile, secretFile string
 	demo                                           bool
 	grace                                          time.Duration
+	// Follow-ups (issue 6): tracked links, WeCom, dispatcher.
+	publicURL, linkSecretFile      string
+	wecomBaseURL, wecomCorpID      string
+	wecomSecretFile, robotKeysFile string
+	dispatchInterval               time.Duration
 	// ready, if set, receives the listening address (tests).
 	ready func(addr string)
 }
@@ -43,6 +51,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.demo, "demo", false, "seed demo store S001 (tokens, roster, customers) and mount /demo/insurance")
 	fs.StringVar(&c.secretFile, "secret-file", "", "chain secret (with --demo; default DIR/chain.secret, created if absent)")
 	fs.DurationVar(&c.grace, "grace", 20*time.Second, "how long in-flight requests may take to finish at shutdown")
+	fs.StringVar(&c.publicURL, "public-url", "", "HQ's address as customers' phones reach it, for follow-up links (default http://ADDR)")
+	fs.StringVar(&c.linkSecretFile, "link-secret-file", "", "secret signing follow-up links (default DIR/link.secret, created if absent)")
+	fs.StringVar(&c.wecomCorpID, "wecom-corp-id", "", "WeCom corp id; with --wecom-secret-file, follow-ups go out through WeCom customer contact (else they are only logged)")
+	fs.StringVar(&c.wecomSecretFile, "wecom-secret-file", "", "file holding the WeCom customer-contact app secret")
+	fs.StringVar(&c.wecomBaseURL, "wecom-base-url", "", "WeCom API base URL (default the official one; tests point it at a local server)")
+	fs.StringVar(&c.robotKeysFile, "robot-keys", "", "file of STORE_ID=WEBHOOK_KEY lines: each store's WeCom group robot (escalations, daily summary)")
+	fs.DurationVar(&c.dispatchInterval, "dispatch-interval", 5*time.Second, "how often the follow-up dispatcher looks for due follow-ups")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -62,12 +77,27 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(c.dir, boltstore.Options{Logger: log})
+	hook := &hqwire.Hook{}
+	st, err := openStore(c.dir, boltstore.Options{Logger: log, OnVisit: hook.OnVisit})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	var mount func(mux *http.ServeMux, s *hq.Server)
+	// Listen before wiring follow-ups so that links carry the real address (port 0 in demos).
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	defer ln.Close()
+	fcfg, err := followupConfig(c, ln.Addr().String(), rules, log, stdout)
+	if err != nil {
+		return err
+	}
+	fw, err := hqwire.New(st, hook, fcfg)
+	if err != nil {
+		return fmt.Errorf("follow-ups: %w", err)
+	}
+	mounts := []func(mux *http.ServeMux, s *hq.Server){fw.Mount}
 	if c.demo {
 		secretFile := c.secretFile
 		if secretFile == "" {
@@ -83,21 +113,24 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "demo chain secret: %s (give it to the kiosk with --secret-file)\n", secretFile)
 		ids, names := devices.DemoInsuranceData()
 		gw := devices.DemoGatewayHandler(ids, names)
-		mount = func(mux *http.ServeMux, s *hq.Server) {
+		mounts = append(mounts, func(mux *http.ServeMux, s *hq.Server) {
 			mux.Handle("/demo/insurance", gw)
 			mux.Handle("/demo/insurance/", gw)
+		})
+	}
+	mount := func(mux *http.ServeMux, s *hq.Server) {
+		for _, m := range mounts {
+			m(mux, s)
 		}
 	}
 	srv := hq.New(st, hq.Options{Logger: log, Catalog: cat, PointsRules: rules, Mount: mount})
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.addr, err)
-	}
-	fmt.Fprintf(stdout, "HQ listening on http://%s (data %s)\n", ln.Addr(), c.dir)
+	fmt.Fprintf(stdout, "HQ listening on http://%s (data %s); dashboard at %s/\n", ln.Addr(), c.dir, fcfg.PublicURL)
 	if c.ready != nil {
 		c.ready(ln.Addr().String())
 	}
+	stopDispatch := fw.Start(ctx)
 	err = hq.Serve(ctx, hq.HTTPServer(c.addr, srv, log), ln, c.grace)
+	stopDispatch() // before the store closes: the dispatcher writes to it
 	if cerr := st.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -163,4 +196,78 @@ func demoSecret(path string) ([]byte, error) {
 		}
 	}
 	return devices.LoadSecret(path)
+}
+
+// followupConfig builds the follow-up side's configuration from the serve flags: the
+// log-only channel (links printed to stdout) unless WeCom is configured.
+func followupConfig(c serveConfig, listenAddr string, rules flows.PointsRules, log *slog.Logger, stdout io.Writer) (hqwire.Config, error) {
+	cfg := hqwire.Config{PointsRules: rules, Logger: log, Out: stdout, Interval: c.dispatchInterval, PublicURL: strings.TrimRight(c.publicURL, "/")}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + listenAddr
+	}
+	secretFile := c.linkSecretFile
+	if secretFile == "" {
+		secretFile = filepath.Join(c.dir, "link.secret")
+	}
+	secret, err := hqwire.LoadOrCreateSecret(secretFile)
+	if err != nil {
+		return cfg, fmt.Errorf("link secret: %w", err)
+	}
+	cfg.Secret = secret
+	if c.demo {
+		// Demo: send (print) each follow-up as soon as its visit reaches HQ.
+		cfg.SendEarly = 24 * time.Hour
+		if c.dispatchInterval > time.Second {
+			cfg.Interval = time.Second
+		}
+	}
+	httpCfg := wecom.HTTPConfig{Logger: log}
+	if (c.wecomCorpID == "") != (c.wecomSecretFile == "") {
+		return cfg, fmt.Errorf("%w: --wecom-corp-id and --wecom-secret-file go together", errUsage)
+	}
+	if c.wecomCorpID != "" {
+		b, err := os.ReadFile(c.wecomSecretFile)
+		if err != nil {
+			return cfg, fmt.Errorf("wecom secret: %w", err)
+		}
+		cl, err := wecom.NewClient(wecom.Config{BaseURL: c.wecomBaseURL, CorpID: c.wecomCorpID, CorpSecret: strings.TrimSpace(string(b)), HTTP: httpCfg})
+		if err != nil {
+			return cfg, fmt.Errorf("wecom client: %w", err)
+		}
+		cfg.WeCom = cl
+	}
+	if c.robotKeysFile != "" {
+		keys, err := readRobotKeys(c.robotKeysFile)
+		if err != nil {
+			return cfg, err
+		}
+		robot, err := wecom.NewRobot(wecom.RobotConfig{BaseURL: c.wecomBaseURL, HTTP: httpCfg})
+		if err != nil {
+			return cfg, fmt.Errorf("wecom robot: %w", err)
+		}
+		cfg.Robot, cfg.RobotKeys = robot, keys
+	}
+	return cfg, nil
+}
+
+// readRobotKeys reads STORE_ID=WEBHOOK_KEY lines (# comments and blank lines ignored).
+func readRobotKeys(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("robot keys: %w", err)
+	}
+	keys := map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		store, key, ok := strings.Cut(line, "=")
+		store, key = strings.TrimSpace(store), strings.TrimSpace(key)
+		if !ok || store == "" || key == "" {
+			return nil, fmt.Errorf("robot keys %s line %d: want STORE_ID=WEBHOOK_KEY", path, i+1)
+		}
+		keys[store] = key
+	}
+	return keys, nil
 }
