@@ -224,8 +224,10 @@ func benchSaveVisit(b *testing.B, ackEvery int) {
 	ctx := context.Background()
 	body, _ := json.Marshal(benchVisit(visitID(0), benchStart))
 	b.SetBytes(int64(len(body)))
-	var save, bare time.Duration
+	var save, bare, saveCPU, bareCPU time.Duration
 	n := 0
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	for b.Loop() {
 		n++
 		id := visitID(n)
@@ -252,17 +254,21 @@ func benchSaveVisit(b *testing.B, ackEvery int) {
 				b.Fatal(err)
 			}
 		}
-		t := time.Now()
+		c, t := threadCPU(), time.Now()
 		if err := s.SaveVisit(ctx, v); err != nil {
 			b.Fatal(err)
 		}
 		save += time.Since(t)
-		t = time.Now()
+		saveCPU += threadCPU() - c
+		c, t = threadCPU(), time.Now()
 		if err := bareUpdate(db, id, enc); err != nil {
 			b.Fatal(err)
 		}
 		bare += time.Since(t)
+		bareCPU += threadCPU() - c
 	}
+	b.ReportMetric(float64(saveCPU.Microseconds())/float64(n), "save-cpu-µs")
+	b.ReportMetric(float64(bareCPU.Microseconds())/float64(n), "bare-cpu-µs")
 	b.ReportMetric(float64(save.Microseconds())/float64(n), "save-µs")
 	b.ReportMetric(float64(bare.Microseconds())/float64(n), "bare-µs")
 	b.ReportMetric(float64(save)/float64(bare), "ratio")
