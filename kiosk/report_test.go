@@ -154,10 +154,10 @@ func TestManagerViewShowsKnownData(t *testing.T) {
 	h.typeString("1234")
 	h.key(fyne.KeyReturn)
 	h.mustShow("Wang Fang")
-	h.mustShow("67  (2/3)") // P01 today
-	h.mustShow("75  (3/4)") // P01 this week and month
-	h.mustShow("50  (1/2)") // P02 this month
-	h.mustShow("67  (4/6)") // store, this month
-	h.mustShow("5 (83%)")   // funnel: questionnaire 5 of 6
+	h.mustShow("67  (2/3)")    // P01 today
+	h.mustShow("75  (3/4)")    // P01 this week and month
+	h.mustShow("50  (1/2)")    // P02 this month
+	h.mustShow("67  (4/6)")    // store, this month
+	h.mustShow("5 (83%)")      // funnel: questionnaire 5 of 6
 	h.mustShow("逾期未发出的随访 2 条") // 11-10 and 10-30: due more than 72 h ago, never reached HQ
 }

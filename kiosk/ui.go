@@ -74,6 +74,26 @@ type Deps struct {
 	Locale Locale
 	// Wedge configures the keyboard-wedge scanner detection.
 	Wedge devices.WedgeConfig
+	// Theme, if set, is already applied to the app (Run sets it early); nil: Create loads
+	// and applies it.
+	Theme *Theme
+	// FontsWarm is WarmFonts' channel for Theme (Create waits for it before measuring text).
+	FontsWarm <-chan struct{}
+}
+
+// WarmFonts measures a sample text in the regular and bold faces on another goroutine,
+// so the font faces and fyne's one-off system font scan are ready while the main
+// goroutine opens the store and creates the window (a shorter time to the first frame).
+// The returned channel is closed when it is done.
+func WarmFonts(th *Theme) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, st := range []fyne.TextStyle{{}, {Bold: true}} {
+			fyne.MeasureText("药师登录 PIN 1–9", th.Size(theme.SizeNameText), st)
+		}
+	}()
+	return done
 }
 
 // screen is one page of the app.
@@ -169,11 +189,15 @@ func Create(a fyne.App, cfg Config, deps Deps) (fyne.Window, *UI, error) {
 	if cfg.LockAfter <= 0 {
 		cfg.LockAfter = DefaultLockAfter
 	}
-	th, err := NewTheme(1)
-	if err != nil {
-		return nil, nil, err
+	th, warm := deps.Theme, deps.FontsWarm
+	if th == nil {
+		var err error
+		if th, err = NewTheme(1); err != nil {
+			return nil, nil, err
+		}
+		a.Settings().SetTheme(th)
+		warm = WarmFonts(th)
 	}
-	a.Settings().SetTheme(th)
 	ctx, stop := context.WithCancel(context.Background())
 	u := &UI{cfg: cfg, deps: deps, log: deps.Logger, th: th, ctx: ctx, stop: stop,
 		deviceState: "", lastInput: deps.Now(), entropy: ulid.Monotonic(rand.Reader, 0)}
@@ -194,6 +218,9 @@ func Create(a fyne.App, cfg Config, deps Deps) (fyne.Window, *UI, error) {
 	}
 	u.win.Canvas().SetOnTypedRune(func(r rune) { u.touch(); u.keys.typedRune(r, u.now()) })
 	u.win.Canvas().SetOnTypedKey(func(e *fyne.KeyEvent) { u.touch(); u.keys.typedKey(e.Name, u.now()) })
+	if warm != nil {
+		<-warm // measuring before the warm-up is done would load the faces twice
+	}
 	u.banner = container.NewStack()
 	u.root = container.NewStack()
 	u.win.SetContent(u.root)
