@@ -28,6 +28,7 @@ func verbs() []verb {
 		{"serve", "run the HQ HTTP API (--data DIR --addr HOST:PORT [--catalog FILE] [--demo])", runServe},
 		{"token", "token create --data DIR (--store ID | --admin): print a new bearer token", runToken},
 		{"import-purchases", "import a POS export CSV (raw ID numbers hashed on read)", runImportPurchases},
+		{"backup", "backup --to FILE (--data DIR | --hq URL --token ADMIN): consistent copy of hq.db", runBackup},
 		{"pharmacist", "pharmacist add --data DIR --store ID --id P01 --name NAME [--pin PIN] [--manager] [--badge B]", runPharmacist},
 	}
 }

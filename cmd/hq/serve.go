@@ -97,7 +97,14 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("follow-ups: %w", err)
 	}
-	mounts := []func(mux *http.ServeMux, s *hq.Server){fw.Mount}
+	audit := func(ctx context.Context, actor, detail string) {
+		if err := fw.Store.Audit(ctx, "admin:"+actor, "backup", detail, time.Now()); err != nil {
+			log.Warn("audit backup", "err", err)
+		}
+	}
+	mounts := []func(mux *http.ServeMux, s *hq.Server){fw.Mount, func(mux *http.ServeMux, s *hq.Server) {
+		mux.Handle("GET "+PathBackup, s.RequireAuth(backupHandler(st, audit)))
+	}}
 	if c.demo {
 		secretFile := c.secretFile
 		if secretFile == "" {
