@@ -46,3 +46,15 @@ func TestTrimProcs(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeKeepsNotes(t *testing.T) {
+	notes := "\n## Devices\n\nhow it is built\n"
+	first := merge(notes, "# Benchmarks\n\nfigures v1\n")
+	if !strings.HasPrefix(first, beginMark) || !strings.Contains(first, "figures v1") || !strings.Contains(first, "## Devices\n\nhow it is built") {
+		t.Fatalf("first merge:\n%s", first)
+	}
+	second := merge(first, "# Benchmarks\n\nfigures v2\n")
+	if strings.Contains(second, "figures v1") || !strings.Contains(second, "figures v2") || strings.Count(second, "## Devices") != 1 || strings.Count(second, beginMark) != 1 {
+		t.Fatalf("second merge:\n%s", second)
+	}
+}
