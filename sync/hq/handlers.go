@@ -199,41 +199,55 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Princip
 	WriteJSON(w, http.StatusOK, wire.IngestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates})
 }
 
-// parseRecords decodes and validates a records batch for principal p.
+// parseRecords decodes and validates a records batch for principal p. It returns the
+// records and each record's JSON as received (stored verbatim).
+//
+// The common case — a well-formed batch with exactly the keys "store_id" and "records"
+// once each — is decoded in one strict pass (fastRecords). Anything else, including
+// every error, goes through the record-by-record decoding, whose errors name
+// "records[i].field"; both give the same records and the same verdicts.
 func (s *Server) parseRecords(body []byte, p Principal) (wire.RecordsRequest, []json.RawMessage, error) {
-	var raw rawRecords
-	if err := decodeStrict(body, &raw, ""); err != nil {
-		return wire.RecordsRequest{}, nil, err
+	req, raws, ok := fastRecords(body)
+	if !ok {
+		var raw rawRecords
+		if err := decodeStrict(body, &raw, ""); err != nil {
+			return wire.RecordsRequest{}, nil, err
+		}
+		req, raws = wire.RecordsRequest{StoreID: raw.StoreID}, raw.Records
 	}
-	if raw.StoreID == "" {
+	if req.StoreID == "" {
 		return wire.RecordsRequest{}, nil, badf("store_id: missing")
 	}
-	if !p.CanAccessStore(raw.StoreID) {
-		return wire.RecordsRequest{}, nil, forbiddenf("store_id: token of store %s may not send records of store %s", p.StoreID, raw.StoreID)
+	if !p.CanAccessStore(req.StoreID) {
+		return wire.RecordsRequest{}, nil, forbiddenf("store_id: token of store %s may not send records of store %s", p.StoreID, req.StoreID)
 	}
-	if raw.Records == nil {
+	if raws == nil {
 		return wire.RecordsRequest{}, nil, badf("records: missing")
 	}
-	if len(raw.Records) > wire.MaxBatchRecords*4 {
-		return wire.RecordsRequest{}, nil, badf("records: %d records, at most %d per batch", len(raw.Records), wire.MaxBatchRecords*4)
+	if len(raws) > wire.MaxBatchRecords*4 {
+		return wire.RecordsRequest{}, nil, badf("records: %d records, at most %d per batch", len(raws), wire.MaxBatchRecords*4)
 	}
-	req := wire.RecordsRequest{StoreID: raw.StoreID, Records: make([]flows.Visit, len(raw.Records))}
-	seen := make(map[string]bool, len(raw.Records))
-	for i, rec := range raw.Records {
-		path := fmt.Sprintf("records[%d]", i)
+	decoded := ok
+	if !decoded {
+		req.Records = make([]flows.Visit, len(raws))
+	}
+	for i := range raws {
+		path := "records[" + strconv.Itoa(i) + "]"
 		v := &req.Records[i]
-		if err := decodeStrict(rec, v, path); err != nil {
-			return wire.RecordsRequest{}, nil, err
+		if !decoded {
+			if err := decodeStrict(raws[i], v, path); err != nil {
+				return wire.RecordsRequest{}, nil, err
+			}
 		}
 		switch {
 		case strings.TrimSpace(v.ID) == "":
 			return wire.RecordsRequest{}, nil, badf("%s.id: missing", path)
 		case v.StoreID == "":
 			return wire.RecordsRequest{}, nil, badf("%s.store_id: missing", path)
-		case v.StoreID != raw.StoreID && !p.Admin:
-			return wire.RecordsRequest{}, nil, forbiddenf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, raw.StoreID)
-		case v.StoreID != raw.StoreID:
-			return wire.RecordsRequest{}, nil, badf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, raw.StoreID)
+		case v.StoreID != req.StoreID && !p.Admin:
+			return wire.RecordsRequest{}, nil, forbiddenf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, req.StoreID)
+		case v.StoreID != req.StoreID:
+			return wire.RecordsRequest{}, nil, badf("%s.store_id: record of store %s in a batch of store %s", path, v.StoreID, req.StoreID)
 		case v.PharmacistID == "":
 			return wire.RecordsRequest{}, nil, badf("%s.pharmacist_id: missing", path)
 		case v.StartedAt.IsZero():
@@ -244,12 +258,180 @@ func (s *Server) parseRecords(body []byte, p Principal) (wire.RecordsRequest, []
 		default:
 			return wire.RecordsRequest{}, nil, badf("%s.outcome: %q is not one of complete, abandoned, in_progress", path, v.Outcome)
 		}
-		if seen[v.ID] {
-			continue // a repeat inside the batch is a duplicate, counted by the store
-		}
-		seen[v.ID] = true
+		// A repeat of an id inside the batch is a duplicate, counted by the store.
 	}
-	return req, raw.Records, nil
+	return req, raws, nil
+}
+
+// fastRecords decodes a records batch in one strict pass (unknown fields and trailing
+// data refused, as decodeStrict does) and cuts each record's JSON out of body. It
+// reports ok=false — the caller then takes the record-by-record path — for any decoding
+// error and for any top level other than exactly "store_id" and "records", each at
+// most once (so case-folded or escaped keys and repeated keys, whose merging rules
+// differ between the two decodings, never take this path).
+func fastRecords(body []byte) (wire.RecordsRequest, []json.RawMessage, bool) {
+	raws, ok := splitRecords(body)
+	if !ok {
+		return wire.RecordsRequest{}, nil, false
+	}
+	var req wire.RecordsRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || dec.More() {
+		return wire.RecordsRequest{}, nil, false
+	}
+	if (raws == nil) != (req.Records == nil) || len(raws) != len(req.Records) {
+		return wire.RecordsRequest{}, nil, false
+	}
+	return req, raws, true
+}
+
+// splitRecords cuts the elements of the top-level "records" array out of body (the
+// slices share body's memory). It accepts only an object whose keys are exactly
+// "store_id" and "records", each at most once, in any order, and "records" an array or
+// null (nil result). It does not validate the JSON fully; fastRecords' decoder does.
+func splitRecords(body []byte) ([]json.RawMessage, bool) {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return nil, false
+	}
+	i++
+	var raws []json.RawMessage
+	seenStore, seenRecords := false, false
+	for {
+		i = skipSpace(body, i)
+		if i < len(body) && body[i] == '}' && !seenStore && !seenRecords {
+			return nil, true // {}: no records (the caller reports the missing fields)
+		}
+		if i >= len(body) || body[i] != '"' {
+			return nil, false
+		}
+		end := skipString(body, i)
+		if end < 0 {
+			return nil, false
+		}
+		key := string(body[i+1 : end-1])
+		i = skipSpace(body, end)
+		if i >= len(body) || body[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(body, i+1)
+		switch {
+		case key == "store_id" && !seenStore:
+			seenStore = true
+			if i = skipValue(body, i); i < 0 {
+				return nil, false
+			}
+		case key == "records" && !seenRecords:
+			seenRecords = true
+			if bytes.HasPrefix(body[i:], []byte("null")) {
+				i += 4
+				break
+			}
+			if i >= len(body) || body[i] != '[' {
+				return nil, false
+			}
+			raws = make([]json.RawMessage, 0, wire.MaxBatchRecords)
+			i = skipSpace(body, i+1)
+			if i < len(body) && body[i] == ']' {
+				i++
+				break
+			}
+			for {
+				start := i
+				if i = skipValue(body, i); i < 0 {
+					return nil, false
+				}
+				raws = append(raws, body[start:i:i])
+				i = skipSpace(body, i)
+				if i >= len(body) {
+					return nil, false
+				}
+				if body[i] == ']' {
+					i++
+					break
+				}
+				if body[i] != ',' {
+					return nil, false
+				}
+				i = skipSpace(body, i+1)
+			}
+		default:
+			return nil, false
+		}
+		i = skipSpace(body, i)
+		if i >= len(body) {
+			return nil, false
+		}
+		if body[i] == '}' {
+			return raws, true
+		}
+		if body[i] != ',' {
+			return nil, false
+		}
+		i++
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the JSON string starting at b[i] ('"'), or -1.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the JSON value starting at b[i], or -1. Objects and
+// arrays are skipped by bracket depth outside strings; scalars up to the next
+// delimiter. Well-formedness is left to the decoder.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				if i = skipString(b, i); i < 0 {
+					return -1
+				}
+				i-- // the loop's i++ moves past the closing quote
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	default:
+		start := i
+		for i < len(b) && !bytes.ContainsRune([]byte(",}] \t\n\r"), rune(b[i])) {
+			i++
+		}
+		if i == start {
+			return -1
+		}
+		return i
+	}
 }
 
 type rawPurchases struct {
