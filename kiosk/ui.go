@@ -774,13 +774,13 @@ func (u *UI) pullRoster() {
 	if u.deps.HQ == nil {
 		return
 	}
-	hq, st := u.deps.HQ, u.deps.Store
+	hq, st, storeID := u.deps.HQ, u.deps.Store, u.cfg.StoreID
 	go func() {
 		ctx, cancel := context.WithTimeout(u.ctx, HQBudget)
 		defer cancel()
 		r, err := hq.Roster(ctx)
 		if err == nil {
-			err = st.PutRoster(u.cfg.StoreID, r.Pharmacists)
+			err = st.PutRoster(storeID, r.Pharmacists)
 		}
 		if err == nil {
 			if p, perr := hq.Points(ctx); perr == nil {
