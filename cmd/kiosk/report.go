@@ -169,14 +169,18 @@ func reportTable(w io.Writer, rep completionReport) error {
 	fmt.Fprintf(w, "Service completion %s .. %s, by %s\n\n", rep.From, rep.To, rep.By)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if rep.By == flows.ByStep {
-		fmt.Fprintln(tw, "STEP\tNAME\tREACHED\tPER 100\tSTALLED HERE\tAVG SECONDS\t")
+		// The (CJK) step name goes last: tabwriter cannot align double-width characters.
+		fmt.Fprintln(tw, "STEP\tREACHED\tPER 100\tSTALLED HERE\tAVG SECONDS\t  NAME")
 		for i, r := range rep.Rows {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t\n", r.Key, flows.StepName(i+1), r.Completed, f1(r.Rate), r.Stalled[i], f1(r.AvgStepSeconds[i]))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t  %s\n", r.Key, r.Completed, f1(r.Rate), r.Stalled[i], f1(r.AvgStepSeconds[i]), flows.StepName(i+1))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
 		}
 		if len(rep.Rows) > 0 {
-			fmt.Fprintf(tw, "\tvisits\t%d\t\t\t\t\n", rep.Rows[0].Visits)
+			fmt.Fprintf(w, "\n%d visits\n", rep.Rows[0].Visits)
 		}
-		return tw.Flush()
+		return nil
 	}
 	fmt.Fprintln(tw, "KEY\tVISITS\tCOMPLETE\tPER 100\tFUNNEL 1/2/3/4\tSTALLED 1/2/3/4\tABANDONED\tOPEN\t")
 	row := func(r flows.CompletionRow) {
