@@ -27,6 +27,8 @@ func verbs() []verb {
 		{"report", "completion rate by pharmacist, day or step", runReport},
 		{"import-purchases", "import a POS export CSV into the local store", runImportPurchases},
 		{"backup", "hot backup of the local store", runBackup},
+		{"purge", "delete records older than the retention period (default 3 years)", runPurge},
+		{"forget", "delete one customer's data at this kiosk (PIPL request)", runForget},
 		{"sync", "drain the outbox to HQ now (--once) or show its status (status)", runSync},
 	}
 }

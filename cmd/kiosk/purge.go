@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/pharmachain/counter/kiosk/store"
+)
+
+// runPurge applies the retention period (default three years; docs/storage.md):
+// kiosk purge --data DIR [--retention 26280h]. Unsynced visits and outbox entries are
+// kept whatever their age.
+func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("purge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("data", "", "kiosk data directory (holds kiosk.db)")
+	retention := fs.Duration("retention", store.DefaultRetention, "keep purchases and synced visits this long")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *dir == "" {
+		return fmt.Errorf("%w: --data DIR is required", errUsage)
+	}
+	if *retention < 270*24*time.Hour {
+		return fmt.Errorf("%w: --retention %v is shorter than the 90-day lookback plus 180-day carry-in the counter needs (270 days minimum)", errUsage, *retention)
+	}
+	path := store.DefaultPath(*dir)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no kiosk store in %s: %w", *dir, err)
+	}
+	s, err := store.Open(path, store.Options{Retention: *retention})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	stats, err := s.Purge(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("purge: %w", err)
+	}
+	b, _ := json.Marshal(stats)
+	fmt.Fprintln(stdout, string(b))
+	return nil
+}
