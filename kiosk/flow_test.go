@@ -281,3 +281,36 @@ func TestInsuranceQRStartsVisit(t *testing.T) {
 		}
 	}
 }
+
+// The demo scanner's real PTY → devices.SerialReader → the counter: a badge and an ID
+// card "scanned" on the PTY sign in and start a visit, and the device state is shown.
+func TestDemoScannerPTYSerialPath(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	p, err := demo.OpenPTY()
+	if err != nil {
+		t.Skip("no PTY:", err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dev := &deviceManager{ctx: ctx, cls: h.cls, log: h.u.log, ui: h.u}
+	cfg := h.u.cfg
+	cfg.Port = p.Path
+	if err := dev.open(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer dev.close()
+	h.waitFor("device connected", func() bool { return h.u.deviceState == devices.StateConnected })
+	h.mustShow("扫码枪：已连接")
+	if err := p.Send("STAFF-0001"); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("badge sign-in", func() bool { return h.u.pharmacist != nil })
+	if err := p.Send(demo.Customers[3].ID); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("visit", func() bool { return h.u.visit != nil })
+	if h.u.visit.CustomerMasked != "5131**********0014" {
+		t.Fatalf("masked %q", h.u.visit.CustomerMasked)
+	}
+}
