@@ -131,6 +131,9 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		}
 	}
 	srv := hq.New(st, hq.Options{Logger: log, Catalog: cat, PointsRules: rules, Mount: mount})
+	if err := srv.Registry().Register(newOverdueCollector(fw.Store, time.Now, 30*time.Second, log)); err != nil {
+		return fmt.Errorf("register overdue metric: %w", err)
+	}
 	fmt.Fprintf(stdout, "HQ listening on http://%s (data %s); dashboard at %s/\n", ln.Addr(), c.dir, fcfg.PublicURL)
 	if c.ready != nil {
 		c.ready(ln.Addr().String())

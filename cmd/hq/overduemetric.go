@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pharmachain/counter/sync/followup"
+)
+
+// overdueCollector exports hq_followups_overdue{store,reason}: follow-ups not sent within
+// 2 h of their due time, or not opened within 72 h of sending (the seed's 闭环校验 rule).
+// The count is computed at scrape time from the follow-up store and cached for a while so
+// that frequent scrapes do not scan it again and again.
+type overdueCollector struct {
+	st   *followup.Store
+	now  func() time.Time
+	ttl  time.Duration
+	log  *slog.Logger
+	desc *prometheus.Desc
+
+	mu     sync.Mutex
+	at     time.Time
+	counts map[[2]string]int
+}
+
+func newOverdueCollector(st *followup.Store, now func() time.Time, ttl time.Duration, log *slog.Logger) *overdueCollector {
+	return &overdueCollector{st: st, now: now, ttl: ttl, log: log,
+		desc: prometheus.NewDesc("hq_followups_overdue", "Overdue follow-ups (not sent within 2 h of due, or not opened within 72 h of sending), by store and reason.",
+			[]string{"store", "reason"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (c *overdueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector.
+func (c *overdueCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if c.counts == nil || now.Sub(c.at) >= c.ttl {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		rows, err := c.st.Overdue(ctx, "", now)
+		cancel()
+		if err != nil {
+			c.log.Warn("overdue metric", "err", err)
+		} else {
+			c.counts = map[[2]string]int{}
+			for _, r := range rows {
+				c.counts[[2]string{r.StoreID, r.Reason}]++
+			}
+			c.at = now
+		}
+	}
+	for k, n := range c.counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+}
