@@ -87,7 +87,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	h.cls = &devices.Classifier{Secret: []byte(demo.Secret), Now: h.clk.Now}
 	var hqc HQ
 	if o.hq {
-		d, err := demo.StartHQ(ctx, t.TempDir(), dom.Catalog, testNow, nil)
+		d, err := demo.StartHQ(ctx, t.TempDir(), dom.Catalog, testNow, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

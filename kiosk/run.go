@@ -185,7 +185,7 @@ func startDemo(ctx context.Context, cfg *Config, st *store.Store, dom Domain, lo
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	h, err := demo.StartHQ(ctx, dir, dom.Catalog, now, log)
+	h, err := demo.StartHQ(ctx, dir, dom.Catalog, now, log, os.Stdout)
 	if err != nil {
 		return nil, err
 	}

@@ -270,7 +270,7 @@ func (u *UI) timers(ctx context.Context) {
 				u.CheckIdle()
 				u.refreshStats()
 				u.refreshBanner()
-				if n%150 == 0 { // every 5 minutes
+				if n%15 == 0 { // every 30 s: roster changes and points earned by follow-up clicks
 					u.pullRoster()
 				}
 			})

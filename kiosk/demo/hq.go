@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/followup/hqwire"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
@@ -23,19 +25,27 @@ const InsurancePath = "/demo/insurance/resolve"
 // listening on 127.0.0.1 (real HTTP), seeded with the demo store's token, roster and the
 // chain-wide purchases of the demo customers (including the sister store's).
 type HQ struct {
-	URL     string // http://127.0.0.1:PORT
-	srv     *http.Server
-	st      *boltstore.Store
-	done    chan error
-	stopped bool
+	URL          string // http://127.0.0.1:PORT
+	srv          *http.Server
+	st           *boltstore.Store
+	done         chan error
+	stopDispatch func()
+	stopped      bool
 }
 
-// StartHQ starts the demo HQ with its data in dir/hq.db.
-func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time, log *slog.Logger) (*HQ, error) {
+// StartHQ starts the demo HQ with its data in dir/hq.db. Follow-ups go through the
+// log-only channel: each one's tracked link is printed to links (nil: discarded) as soon
+// as its visit reaches HQ, so a newcomer can open it, book a revisit and watch the
+// pharmacist's points change.
+func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time, log *slog.Logger, links io.Writer) (*HQ, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := boltstore.Open(filepath.Join(dir, "hq.db"), boltstore.Options{Logger: log})
+	if links == nil {
+		links = io.Discard
+	}
+	hook := &hqwire.Hook{}
+	st, err := boltstore.Open(filepath.Join(dir, "hq.db"), boltstore.Options{Logger: log, OnVisit: hook.OnVisit})
 	if err != nil {
 		return nil, fmt.Errorf("demo HQ: %w", err)
 	}
@@ -43,17 +53,32 @@ func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time,
 		st.Close()
 		return nil, err
 	}
-	ids, names := devices.DemoInsuranceData()
-	h := hq.New(st, hq.Options{Logger: log, Catalog: cat, Mount: func(mux *http.ServeMux, _ *hq.Server) {
-		mux.Handle("POST "+InsurancePath, devices.DemoGatewayHandler(ids, names))
-	}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("demo HQ: listen: %w", err)
 	}
 	d := &HQ{URL: "http://" + ln.Addr().String(), st: st, done: make(chan error, 1)}
-	d.srv = hq.HTTPServer(ln.Addr().String(), h, log)
+	secret, err := hqwire.LoadOrCreateSecret(filepath.Join(dir, "link.secret"))
+	if err == nil {
+		var fw *hqwire.Wiring
+		fw, err = hqwire.New(st, hook, hqwire.Config{Secret: secret, PublicURL: d.URL, Out: links, Logger: log,
+			Interval: time.Second, SendEarly: 24 * time.Hour, MaxLate: time.Hour}) // only today's visits print a link
+		if err == nil {
+			ids, names := devices.DemoInsuranceData()
+			h := hq.New(st, hq.Options{Logger: log, Catalog: cat, Mount: func(mux *http.ServeMux, s *hq.Server) {
+				fw.Mount(mux, s)
+				mux.Handle("POST "+InsurancePath, devices.DemoGatewayHandler(ids, names))
+			}})
+			d.srv = hq.HTTPServer(ln.Addr().String(), h, log)
+			d.stopDispatch = fw.Start(context.WithoutCancel(ctx))
+		}
+	}
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, fmt.Errorf("demo HQ follow-ups: %w", err)
+	}
 	go func() { d.done <- d.srv.Serve(ln) }()
 	return d, nil
 }
@@ -96,6 +121,7 @@ func (d *HQ) Stop() error {
 	if serr := <-d.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
+	d.stopDispatch() // before the store closes: the dispatcher writes to it
 	if cerr := d.st.Close(); err == nil {
 		err = cerr
 	}

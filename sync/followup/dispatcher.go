@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pharmachain/counter/flows"
 	"log/slog"
 	"strings"
 	"sync"
@@ -37,6 +38,11 @@ type DispatcherConfig struct {
 	// Early sends follow-ups this long before their due time. Demo only (e.g. 24 h so a
 	// follow-up goes out right after the visit); 0 in production.
 	Early time.Duration
+	// MaxLate: a follow-up whose due time passed more than this long ago when HQ first
+	// gets to it (its store PC was offline for days, say) is not sent — a "24 h" reminder
+	// weeks late helps nobody — but marked failed ("too late") and so reported overdue.
+	// Default 72 h; negative: send however late.
+	MaxLate time.Duration
 }
 
 // Dispatcher sends due follow-ups. Due times live in bbolt (the due index), not in
@@ -93,6 +99,9 @@ func NewDispatcher(st *Store, ch Channel, cfg DispatcherConfig) (*Dispatcher, er
 	cfg.Overdue = cfg.Overdue.withDefaults()
 	if cfg.NoticeEvery <= 0 {
 		cfg.NoticeEvery = time.Minute
+	}
+	if cfg.MaxLate == 0 {
+		cfg.MaxLate = 72 * time.Hour
 	}
 	return &Dispatcher{st: st, ch: ch, cfg: cfg, log: cfg.Logger}, nil
 }
@@ -243,6 +252,14 @@ func (d *Dispatcher) sendOne(ctx context.Context, key []byte) error {
 		if !it.Consent[it.FollowUp.Channel] {
 			it.Status = StatusFailed
 			it.LastReason = "no consent for channel " + it.FollowUp.Channel
+			return putItem(tx, it)
+		}
+		if d.cfg.MaxLate > 0 && now.Sub(it.FollowUp.DueAt) > d.cfg.MaxLate {
+			it.Status = StatusFailed
+			it.LastReason = fmt.Sprintf("too late to send: due %s, more than %s ago", it.FollowUp.DueAt.In(flows.Shanghai).Format("2006-01-02 15:04"), d.cfg.MaxLate)
+			if err := d.st.AuditTx(tx, "hq", "followup.too_late", "followup="+id, now); err != nil {
+				return err
+			}
 			return putItem(tx, it)
 		}
 		tok, err := d.cfg.Signer.Token(id, now.Add(d.cfg.LinkTTL))

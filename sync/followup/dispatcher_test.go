@@ -274,3 +274,36 @@ func TestResolveUnknown(t *testing.T) {
 		t.Fatalf("V1 %+v\nV2 %+v\ncalls %v", a, b, ch.Calls())
 	}
 }
+
+// A follow-up that reaches HQ long after its due time (the store PC was off for days) is
+// not sent but marked failed and reported overdue.
+func TestTooLateIsNotSent(t *testing.T) {
+	st, _ := newTestStore(t)
+	clk := newClock()
+	ctx := context.Background()
+	mustEnqueue(t, st, visit("OLD", "S001", "P01", clk.Now().Add(-4*24*time.Hour), true))
+	mustEnqueue(t, st, visit("LATE", "S001", "P01", clk.Now().Add(-48*time.Hour), true))
+	ch := &recChannel{}
+	d := newDispatcher(t, st, ch, clk)
+	if _, err := d.DispatchDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ch.Calls(); len(got) != 1 || got[0] != "LATE-f1" {
+		t.Fatalf("calls %v: want only the follow-up within the 72 h window", got)
+	}
+	it, _ := st.Get(ctx, "OLD-f1")
+	if it.Status != StatusFailed || !strings.Contains(it.LastReason, "too late") {
+		t.Fatalf("old follow-up: %+v", it)
+	}
+	rows, err := st.Overdue(ctx, "S001", clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range rows {
+		found = found || r.FollowUpID == "OLD-f1"
+	}
+	if !found {
+		t.Fatalf("a follow-up too late to send is not reported overdue: %+v", rows)
+	}
+}

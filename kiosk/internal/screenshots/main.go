@@ -69,7 +69,7 @@ func run(out, importCmd string, loc kiosk.Locale) error {
 	if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.KB, now); err != nil {
 		return err
 	}
-	hq, err := demo.StartHQ(ctx, dir, dom.Catalog, now, log)
+	hq, err := demo.StartHQ(ctx, dir, dom.Catalog, now, log, nil)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,9 @@ type Config struct {
 	// SendEarly sends follow-ups this long before they are due (demo: 24 h, so the link
 	// is printed right after the visit reaches HQ); 0 in production.
 	SendEarly time.Duration
+	// MaxLate: follow-ups more than this past due when HQ gets them are not sent but
+	// reported overdue (default 72 h; see followup.DispatcherConfig.MaxLate).
+	MaxLate time.Duration
 	// SecureCookie marks the dashboard's session cookie Secure (HQ behind TLS).
 	SecureCookie bool
 	// TrustForwardedFor: the link rate limiter keys on X-Forwarded-For (behind a proxy).
@@ -142,7 +145,7 @@ func New(st *boltstore.Store, hook *Hook, cfg Config) (*Wiring, error) {
 		notifier = followup.LogNotifier{Logger: cfg.Logger}
 	}
 	d, err := followup.NewDispatcher(fu, ch, followup.DispatcherConfig{
-		Interval: cfg.Interval, Early: cfg.SendEarly, LinkBase: cfg.PublicURL, Signer: signer, Logger: cfg.Logger, Now: cfg.Now, Notifier: notifier})
+		Interval: cfg.Interval, Early: cfg.SendEarly, MaxLate: cfg.MaxLate, LinkBase: cfg.PublicURL, Signer: signer, Logger: cfg.Logger, Now: cfg.Now, Notifier: notifier})
 	if err != nil {
 		return nil, err
 	}
