@@ -123,6 +123,7 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 			}
 		}()
 	}
+	go maintain(ctx, st, flags.DataDir, log)
 	dev := &deviceManager{ctx: ctx, cls: cls, log: log}
 	extra := []string{}
 	if demoPTY != nil {
