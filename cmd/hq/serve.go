@@ -104,6 +104,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	}
 	mounts := []func(mux *http.ServeMux, s *hq.Server){fw.Mount, func(mux *http.ServeMux, s *hq.Server) {
 		mux.Handle("GET "+PathBackup, s.RequireAuth(backupHandler(st, audit)))
+		mux.Handle("DELETE "+PathCustomer, s.RequireAuth(forgetHandler(st, fw.Store)))
 	}}
 	if c.demo {
 		secretFile := c.secretFile

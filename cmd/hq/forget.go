@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/sync/followup"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/boltstore"
+)
+
+// PathCustomer is the admin route that deletes one customer's data (PIPL art. 47).
+const PathCustomer = "/api/v1/customers/{customer_key}"
+
+// forgetHandler serves DELETE /api/v1/customers/{customer_key} for admins.
+func forgetHandler(st *boltstore.Store, fu *followup.Store) hq.AuthedHandler {
+	return func(w http.ResponseWriter, r *http.Request, p hq.Principal) {
+		if !p.Admin {
+			hq.WriteError(w, http.StatusForbidden, "deleting a customer needs an admin token")
+			return
+		}
+		stats, err := forgetCustomer(r.Context(), st, fu, r.PathValue("customer_key"))
+		switch {
+		case errors.Is(err, hq.ErrInvalid):
+			hq.WriteError(w, http.StatusBadRequest, err.Error())
+		case err != nil:
+			hq.WriteError(w, http.StatusInternalServerError, "delete failed; see HQ log")
+		default:
+			hq.WriteJSON(w, http.StatusOK, stats)
+		}
+	}
+}
+
+func forgetCustomer(ctx context.Context, st *boltstore.Store, fu *followup.Store, key string) (boltstore.ForgetStats, error) {
+	return st.DeleteCustomer(ctx, key, func(tx *bolt.Tx) (int, error) {
+		if fu == nil {
+			return 0, nil
+		}
+		return fu.ForgetCustomerTx(tx, key, time.Now())
+	})
+}
+
+// runForget: `hq forget (--customer-key K | --id-number N --secret-file F)
+// (--hq URL --token ADMIN | --data DIR)` deletes one customer's chain-wide data at HQ:
+// through a running HQ's admin route, or directly in a stopped HQ's data directory.
+// The ID number is only hashed, never sent or printed.
+func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("forget", stderr)
+	key := fs.String("customer-key", "", "the customer key (32 hex), as `kiosk forget` printed it")
+	idNumber := fs.String("id-number", "", "the customer's ID number instead (hashed with --secret-file)")
+	secretFile := fs.String("secret-file", "", "chain secret file (with --id-number)")
+	base := fs.String("hq", "", "URL of a RUNNING HQ")
+	token := fs.String("token", "", "admin token (with --hq)")
+	dir := fs.String("data", "", "data directory of a STOPPED HQ")
+	compact := fs.Bool("compact", false, "with --data: rewrite hq.db without freed pages, so the deleted bytes leave the disk")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if (*key == "") == (*idNumber == "") {
+		return fmt.Errorf("%w: give exactly one of --customer-key or --id-number", errUsage)
+	}
+	if (*dir == "") == (*base == "") {
+		return fmt.Errorf("%w: give exactly one of --hq URL (running HQ) or --data DIR (stopped HQ)", errUsage)
+	}
+	if *base != "" && *token == "" {
+		return fmt.Errorf("%w: --hq needs --token (an admin token)", errUsage)
+	}
+	ck := *key
+	if *idNumber != "" {
+		if *secretFile == "" {
+			return fmt.Errorf("%w: --id-number needs --secret-file", errUsage)
+		}
+		secret, err := devices.LoadSecret(*secretFile)
+		if err != nil {
+			return err
+		}
+		id, err := devices.NormaliseIDNumber(*idNumber, time.Now())
+		if err != nil {
+			return fmt.Errorf("--id-number: %w", err)
+		}
+		ck = devices.CustomerKey(secret, id)
+	}
+	var out []byte
+	if *dir != "" {
+		if _, err := os.Stat(filepath.Join(*dir, DBFile)); err != nil {
+			return fmt.Errorf("no HQ database in %s: %w", *dir, err)
+		}
+		st, err := openStore(*dir, boltstore.Options{})
+		if err != nil {
+			return err
+		}
+		fu, err := followup.NewStore(st.DB())
+		if err != nil {
+			st.Close()
+			return err
+		}
+		stats, err := forgetCustomer(ctx, st, fu, ck)
+		st.Close()
+		if err != nil {
+			return fmt.Errorf("forget: %w", err)
+		}
+		if *compact {
+			if err := compactFile(filepath.Join(*dir, DBFile)); err != nil {
+				return fmt.Errorf("forget: compact: %w", err)
+			}
+		}
+		out, _ = json.Marshal(stats)
+	} else {
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, strings.TrimRight(*base, "/")+"/api/v1/customers/"+ck, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+*token)
+		resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
+		if err != nil {
+			return fmt.Errorf("forget: %w", err)
+		}
+		defer resp.Body.Close()
+		out, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("forget: HQ answered %s: %s", resp.Status, strings.TrimSpace(string(out)))
+		}
+	}
+	fmt.Fprintf(stdout, "{\"customer_key\":%q,\"deleted\":%s}\n", ck, strings.TrimSpace(string(out)))
+	if !*compact {
+		fmt.Fprintln(stderr, "hq: deleted at HQ; to drop the freed pages from the disk, stop HQ and run `hq forget --data DIR --customer-key K --compact`; expire old backups")
+	}
+	return nil
+}
+
+// compactFile rewrites a bbolt file with only its live data (bbolt does not zero freed
+// pages) and puts the copy in its place.
+func compactFile(path string) error {
+	tmp := path + ".compact"
+	_ = os.Remove(tmp)
+	src, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	dst, err := bolt.Open(tmp, 0o600, nil)
+	if err != nil {
+		src.Close()
+		return err
+	}
+	err = bolt.Compact(dst, src, 64<<20)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	src.Close()
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
