@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 	"unicode/utf8"
 
@@ -19,7 +20,10 @@ const (
 )
 
 // Store implements the drainer's view of the outbox.
-var _ wire.Outbox = (*Store)(nil)
+var (
+	_ wire.Outbox          = (*Store)(nil)
+	_ wire.OutboxPeekAfter = (*Store)(nil)
+)
 
 // encodeEntry lays an entry out as uvarint(len kind) kind uvarint(len id) id body.
 func encodeEntry(kind, id string, body []byte) []byte {
@@ -94,14 +98,24 @@ func appendEntry(tx *bolt.Tx, kind, id string, body []byte) (uint64, error) {
 // Peek returns up to max pending entries in Seq order whose bodies add up to at most
 // maxBytes; at least one entry is returned if any is pending. Parked entries are skipped.
 func (s *Store) Peek(ctx context.Context, max, maxBytes int) ([]wire.OutboxEntry, error) {
+	return s.PeekAfter(ctx, 0, max, maxBytes)
+}
+
+// PeekAfter is Peek limited to entries whose Seq is greater than after
+// (wire.OutboxPeekAfter): the drainer reads the next batch while the previous batch's
+// Ack is still being committed.
+func (s *Store) PeekAfter(ctx context.Context, after uint64, max, maxBytes int) ([]wire.OutboxEntry, error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("outbox peek: %w: max %d must be positive", ErrInvalid, max)
+	}
+	if after == math.MaxUint64 {
+		return nil, nil
 	}
 	var out []wire.OutboxEntry
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		size := 0
 		c := tx.Bucket(bOutbox).Cursor()
-		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
+		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < max; k, v = c.Next() {
 			e, err := decodeEntry(k, v)
 			if err != nil {
 				return err

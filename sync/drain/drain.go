@@ -211,43 +211,98 @@ var ErrRejected = errors.New("rejected by HQ")
 // DrainOnce sends batches until the outbox has nothing pending, HQ is unreachable
 // (after the retries), or ctx ends. Acknowledged entries leave the outbox; rejected
 // ones are parked. The outbox's sync status is updated.
-func (d *Drainer) DrainOnce(ctx context.Context) (Result, error) {
+//
+// One request is in flight at a time and batches go out in seq order. When the outbox
+// implements wire.OutboxPeekAfter, the kiosk-side work overlaps HQ's: while batch N is
+// being posted, batch N+1 is read and encoded (and thrown away if N is not accepted),
+// and batch N's local Ack (a bbolt commit) runs while N+1 is posted. Acks stay in
+// order (N+1's starts after N's finished) and DrainOnce returns only after the last
+// one finished. An Ack that fails ends the drain with its error: those entries stay in
+// the outbox and are resent later, which HQ counts as duplicates.
+func (d *Drainer) DrainOnce(ctx context.Context) (res Result, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var res Result
 	synced := false // a batch was acknowledged: note the successful sync once, at the end
 	defer func() {
 		if synced {
-			if err := d.ob.RecordSync(context.WithoutCancel(ctx), d.cfg.Now(), nil); err != nil {
-				d.log.Warn("record sync", "err", err)
+			if rerr := d.ob.RecordSync(context.WithoutCancel(ctx), d.cfg.Now(), nil); rerr != nil {
+				d.log.Warn("record sync", "err", rerr)
 			}
 		}
 	}()
+
+	// The local Ack of the last batch HQ acknowledged, possibly still running.
+	var acking chan error
+	var acked *batch
+	finishAck := func() error {
+		if acking == nil {
+			return nil
+		}
+		aerr := <-acking
+		acking = nil
+		if aerr != nil {
+			return fmt.Errorf("drain: ack: %w", aerr)
+		}
+		res.Batches++
+		res.Sent += len(acked.seqs)
+		res.Accepted += acked.ack.Accepted
+		res.Duplicates += acked.ack.Duplicates
+		synced = true
+		return nil
+	}
+	// The next batch, possibly still being read and encoded.
+	var prefetch chan *batch
+	takePrefetch := func() *batch {
+		if prefetch == nil {
+			return nil
+		}
+		b := <-prefetch
+		prefetch = nil
+		return b
+	}
+	defer func() { // every return path waits for the goroutines it started
+		takePrefetch()
+		if aerr := finishAck(); aerr != nil && err == nil {
+			err = aerr
+		}
+	}()
+
+	pa, pipelined := d.ob.(wire.OutboxPeekAfter)
+	var sentUpTo uint64 // highest seq HQ acknowledged in this drain
+	var next *batch
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		max := d.cfg.MaxRecords
-		entries, err := d.ob.Peek(ctx, max, d.cfg.MaxBytes)
-		if err != nil {
-			return res, fmt.Errorf("drain: peek outbox: %w", err)
+		cur := next
+		next = nil
+		if cur == nil {
+			if !pipelined {
+				if err := finishAck(); err != nil {
+					return res, err
+				}
+			}
+			cur = d.nextBatch(ctx, pa, sentUpTo)
 		}
-		if len(entries) == 0 {
+		if cur.err != nil {
+			return res, cur.err
+		}
+		if len(cur.entries) == 0 {
 			return res, nil
 		}
-		if entries[0].Seq <= d.singleUntil {
-			entries = entries[:1]
+		if pipelined && cur.reason == "" {
+			prefetch = make(chan *batch, 1)
+			go func(ch chan<- *batch, after uint64) {
+				ch <- d.nextBatch(ctx, pa, after)
+			}(prefetch, cur.seqs[len(cur.seqs)-1])
 		}
-		// One kind per batch: the run of entries of the first entry's kind.
-		n := 1
-		for n < len(entries) && entries[n].Kind == entries[0].Kind {
-			n++
+		if cur.reason == "" {
+			cur.ack, cur.reason, err = d.post(ctx, cur)
 		}
-		entries = entries[:n]
-		ack, reason, err := d.post(ctx, entries)
-		seqs := make([]uint64, len(entries))
-		for i, e := range entries {
-			seqs[i] = e.Seq
+		// The previous batch's Ack has had the whole POST to finish; settle it before
+		// anything else touches the outbox.
+		if aerr := finishAck(); aerr != nil {
+			return res, aerr
 		}
 		switch {
 		case err != nil:
@@ -256,33 +311,80 @@ func (d *Drainer) DrainOnce(ctx context.Context) (Result, error) {
 				d.log.Warn("record sync failure", "err", rerr)
 			}
 			return res, err
-		case reason != "":
-			if len(entries) > 1 {
+		case cur.reason != "":
+			takePrefetch() // read past a batch that is not accepted: read again
+			seqs := cur.seqs
+			if len(seqs) > 1 {
 				// Isolate the bad record(s): resend these one by one.
 				d.singleUntil = seqs[len(seqs)-1]
-				d.log.Warn("batch rejected; resending its entries one by one", "first_seq", seqs[0], "last_seq", seqs[len(seqs)-1], "reason", reason)
+				d.log.Warn("batch rejected; resending its entries one by one", "first_seq", seqs[0], "last_seq", seqs[len(seqs)-1], "reason", cur.reason)
 				continue
 			}
-			if err := d.ob.Park(ctx, seqs, reason); err != nil {
+			if err := d.ob.Park(ctx, seqs, cur.reason); err != nil {
 				return res, fmt.Errorf("drain: park rejected entry: %w", err)
 			}
 			res.Parked += len(seqs)
-			res.Rejects = append(res.Rejects, reason)
-			d.log.Warn("entry parked as rejected", "seq", seqs[0], "id", entries[0].ID, "reason", reason)
-			if err := d.ob.RecordSync(ctx, d.cfg.Now(), fmt.Errorf("%w: %s", ErrRejected, reason)); err != nil {
+			res.Rejects = append(res.Rejects, cur.reason)
+			d.log.Warn("entry parked as rejected", "seq", seqs[0], "id", cur.entries[0].ID, "reason", cur.reason)
+			if err := d.ob.RecordSync(ctx, d.cfg.Now(), fmt.Errorf("%w: %s", ErrRejected, cur.reason)); err != nil {
 				d.log.Warn("record sync", "err", err)
 			}
 		default:
-			if err := d.ob.Ack(ctx, seqs); err != nil {
-				return res, fmt.Errorf("drain: ack: %w", err)
-			}
-			res.Batches++
-			res.Sent += len(seqs)
-			res.Accepted += ack.Accepted
-			res.Duplicates += ack.Duplicates
-			synced = true
+			// HQ committed the batch: remove it locally. The Ack must not be cut short
+			// by ctx (a shutdown would only cause duplicates later), and it runs while
+			// the next batch is posted.
+			sentUpTo = cur.seqs[len(cur.seqs)-1]
+			acking, acked = make(chan error, 1), cur
+			go func(ch chan<- error, seqs []uint64) {
+				ch <- d.ob.Ack(context.WithoutCancel(ctx), seqs)
+			}(acking, cur.seqs)
+			next = takePrefetch()
 		}
 	}
+}
+
+// batch is one request's worth of outbox entries, encoded.
+type batch struct {
+	entries []wire.OutboxEntry
+	seqs    []uint64
+	path    string // wire.PathRecords or wire.PathPurchases
+	body    []byte
+	reason  string // the batch cannot be sent (unknown kind, invalid JSON): park it
+	err     error  // reading the outbox failed
+
+	ack wire.IngestResponse // HQ's answer
+}
+
+// nextBatch reads the next batch (after seq after when pa is set, else from the
+// start) and encodes its request body. An empty batch means nothing is pending.
+func (d *Drainer) nextBatch(ctx context.Context, pa wire.OutboxPeekAfter, after uint64) *batch {
+	var entries []wire.OutboxEntry
+	var err error
+	if pa != nil {
+		entries, err = pa.PeekAfter(ctx, after, d.cfg.MaxRecords, d.cfg.MaxBytes)
+	} else {
+		entries, err = d.ob.Peek(ctx, d.cfg.MaxRecords, d.cfg.MaxBytes)
+	}
+	if err != nil {
+		return &batch{err: fmt.Errorf("drain: peek outbox: %w", err)}
+	}
+	if len(entries) == 0 {
+		return &batch{}
+	}
+	if entries[0].Seq <= d.singleUntil {
+		entries = entries[:1]
+	}
+	// One kind per batch: the run of entries of the first entry's kind.
+	n := 1
+	for n < len(entries) && entries[n].Kind == entries[0].Kind {
+		n++
+	}
+	b := &batch{entries: entries[:n], seqs: make([]uint64, n)}
+	for i, e := range b.entries {
+		b.seqs[i] = e.Seq
+	}
+	b.path, b.body, b.reason = d.encode(b.entries)
+	return b
 }
 
 // IdempotencyKey is the batch's key: store id and first/last seq, the same on every
@@ -291,12 +393,15 @@ func IdempotencyKey(storeID string, entries []wire.OutboxEntry) string {
 	return fmt.Sprintf("%s-%d-%d", storeID, entries[0].Seq, entries[len(entries)-1].Seq)
 }
 
-// post sends one batch. It returns HQ's ack, or a non-empty rejection reason for a
-// 4xx the batch itself caused, or an error when HQ could not be reached (or said
-// 401/408/429/5xx after the retries).
-func (d *Drainer) post(ctx context.Context, entries []wire.OutboxEntry) (wire.IngestResponse, string, error) {
-	var buf bytes.Buffer
-	path := wire.PathRecords
+// encode builds a batch's request: the path and the body, which carries each entry's
+// JSON as stored. A non-empty reason means the batch cannot be sent as it is.
+func (d *Drainer) encode(entries []wire.OutboxEntry) (path string, body []byte, reason string) {
+	size := 64 + len(d.cfg.StoreID)
+	for _, e := range entries {
+		size += len(e.Body) + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	path = wire.PathRecords
 	switch entries[0].Kind {
 	case wire.KindVisit:
 		buf.WriteString(`{"store_id":`)
@@ -307,29 +412,35 @@ func (d *Drainer) post(ctx context.Context, entries []wire.OutboxEntry) (wire.In
 		path = wire.PathPurchases
 		buf.WriteString(`{"purchases":[`)
 	default:
-		return wire.IngestResponse{}, fmt.Sprintf("unknown outbox kind %q (entry %s)", entries[0].Kind, entries[0].ID), nil
+		return "", nil, fmt.Sprintf("unknown outbox kind %q (entry %s)", entries[0].Kind, entries[0].ID)
 	}
 	for i, e := range entries {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
 		if !json.Valid(e.Body) {
-			return wire.IngestResponse{}, fmt.Sprintf("outbox entry %d (%s) is not valid JSON", e.Seq, e.ID), nil
+			return "", nil, fmt.Sprintf("outbox entry %d (%s) is not valid JSON", e.Seq, e.ID)
 		}
 		buf.Write(e.Body)
 	}
 	buf.WriteString("]}")
+	return path, buf.Bytes(), ""
+}
 
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, d.cfg.BaseURL+path, buf.Bytes())
+// post sends one batch. It returns HQ's ack, or a non-empty rejection reason for a
+// 4xx the batch itself caused, or an error when HQ could not be reached (or said
+// 401/408/429/5xx after the retries).
+func (d *Drainer) post(ctx context.Context, b *batch) (wire.IngestResponse, string, error) {
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, d.cfg.BaseURL+b.path, b.body)
 	if err != nil {
 		return wire.IngestResponse{}, "", fmt.Errorf("drain: build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+d.cfg.Token)
-	req.Header.Set(wire.HeaderIdempotencyKey, IdempotencyKey(d.cfg.StoreID, entries))
+	req.Header.Set(wire.HeaderIdempotencyKey, IdempotencyKey(d.cfg.StoreID, b.entries))
 	resp, err := d.rc.Do(req)
 	if err != nil {
-		return wire.IngestResponse{}, "", fmt.Errorf("drain: post %d entries to HQ: %w", len(entries), err)
+		return wire.IngestResponse{}, "", fmt.Errorf("drain: post %d entries to HQ: %w", len(b.entries), err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -45,3 +45,12 @@ type Outbox interface {
 	// Stats reports backlog and the last successful sync.
 	Stats(ctx context.Context) (OutboxStats, error)
 }
+
+// OutboxPeekAfter is optionally implemented by an Outbox whose reads can start after a
+// given seq. The drainer then reads and posts batch N+1 while batch N's Ack is still
+// being committed locally (one request in flight, batches in seq order); without it,
+// each Ack finishes before the next Peek.
+type OutboxPeekAfter interface {
+	// PeekAfter is Peek limited to entries whose Seq is greater than after.
+	PeekAfter(ctx context.Context, after uint64, max, maxBytes int) ([]OutboxEntry, error)
+}

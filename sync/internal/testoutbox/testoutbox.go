@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,7 +25,10 @@ var (
 // Outbox is a bbolt-backed wire.Outbox.
 type Outbox struct{ db *bolt.DB }
 
-var _ wire.Outbox = (*Outbox)(nil)
+var (
+	_ wire.Outbox          = (*Outbox)(nil)
+	_ wire.OutboxPeekAfter = (*Outbox)(nil)
+)
 
 // Open opens or creates the outbox file (fsync on, like the kiosk store).
 func Open(path string) (*Outbox, error) {
@@ -89,11 +93,19 @@ func key(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 // Peek implements wire.Outbox.
 func (o *Outbox) Peek(ctx context.Context, max, maxBytes int) ([]wire.OutboxEntry, error) {
+	return o.PeekAfter(ctx, 0, max, maxBytes)
+}
+
+// PeekAfter implements wire.OutboxPeekAfter.
+func (o *Outbox) PeekAfter(ctx context.Context, after uint64, max, maxBytes int) ([]wire.OutboxEntry, error) {
 	var out []wire.OutboxEntry
 	size := 0
+	if after == math.MaxUint64 {
+		return nil, nil
+	}
 	err := o.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bPending).Cursor()
-		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
+		for k, v := c.Seek(key(after + 1)); k != nil && len(out) < max; k, v = c.Next() {
 			var e wire.OutboxEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return err
