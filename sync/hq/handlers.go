@@ -9,9 +9,12 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
@@ -263,65 +266,95 @@ func (s *Server) parseRecords(body []byte, p Principal) (wire.RecordsRequest, []
 	return req, raws, nil
 }
 
-// fastRecords decodes a records batch in one strict pass (unknown fields and trailing
-// data refused, as decodeStrict does) and cuts each record's JSON out of body. It
-// reports ok=false — the caller then takes the record-by-record path — for any decoding
-// error and for any top level other than exactly "store_id" and "records", each at
-// most once (so case-folded or escaped keys and repeated keys, whose merging rules
-// differ between the two decodings, never take this path).
+// fastRecords decodes a records batch without the record-by-record path's extra
+// passes: splitRecords checks the top level and cuts out each record's JSON, and the
+// records are then decoded strictly (unknown fields refused, exactly one value each),
+// in parallel across GOMAXPROCS for a large batch. It reports ok=false — the caller
+// then takes the record-by-record path, which names the field at fault — for any
+// decoding error and for any top level other than exactly "store_id" and "records",
+// each at most once (so case-folded, escaped or repeated keys, whose merging rules
+// differ between decodings, never take this path).
 func fastRecords(body []byte) (wire.RecordsRequest, []json.RawMessage, bool) {
-	raws, ok := splitRecords(body)
+	sid, raws, ok := splitRecords(body)
 	if !ok {
 		return wire.RecordsRequest{}, nil, false
 	}
 	var req wire.RecordsRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || dec.More() {
+	if sid != nil && json.Unmarshal(sid, &req.StoreID) != nil {
 		return wire.RecordsRequest{}, nil, false
 	}
-	if (raws == nil) != (req.Records == nil) || len(raws) != len(req.Records) {
-		return wire.RecordsRequest{}, nil, false
+	if raws == nil {
+		return req, nil, true
 	}
-	return req, raws, true
+	req.Records = make([]flows.Visit, len(raws))
+	workers := min(runtime.GOMAXPROCS(0), (len(raws)+127)/128)
+	if workers <= 1 {
+		return req, raws, decodeRecords(raws, req.Records)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	per := (len(raws) + workers - 1) / workers
+	for lo := 0; lo < len(raws); lo += per {
+		hi := min(lo+per, len(raws))
+		wg.Go(func() {
+			if !decodeRecords(raws[lo:hi], req.Records[lo:hi]) {
+				failed.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	return req, raws, !failed.Load()
 }
 
-// splitRecords cuts the elements of the top-level "records" array out of body (the
-// slices share body's memory). It accepts only an object whose keys are exactly
-// "store_id" and "records", each at most once, in any order, and "records" an array or
-// null (nil result). It does not validate the JSON fully; fastRecords' decoder does.
-func splitRecords(body []byte) ([]json.RawMessage, bool) {
+// decodeRecords decodes each raw record strictly into out.
+func decodeRecords(raws []json.RawMessage, out []flows.Visit) bool {
+	for i, raw := range raws {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&out[i]) != nil || dec.InputOffset() != int64(len(raw)) {
+			return false
+		}
+	}
+	return true
+}
+
+// splitRecords checks a records batch's top level and cuts out the "store_id" value
+// and the elements of the "records" array (the slices share body's memory). It accepts
+// only an object whose keys are exactly "store_id" and "records", each at most once, in
+// any order, with "records" an array or null (nil records), followed by nothing but
+// white space. The values themselves are left to the decoders.
+func splitRecords(body []byte) (storeID []byte, raws []json.RawMessage, ok bool) {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
-		return nil, false
+		return nil, nil, false
 	}
-	i++
-	var raws []json.RawMessage
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return nil, nil, skipSpace(body, i+1) == len(body) // {}: the caller reports what is missing
+	}
 	seenStore, seenRecords := false, false
 	for {
-		i = skipSpace(body, i)
-		if i < len(body) && body[i] == '}' && !seenStore && !seenRecords {
-			return nil, true // {}: no records (the caller reports the missing fields)
-		}
 		if i >= len(body) || body[i] != '"' {
-			return nil, false
+			return nil, nil, false
 		}
 		end := skipString(body, i)
 		if end < 0 {
-			return nil, false
+			return nil, nil, false
 		}
 		key := string(body[i+1 : end-1])
 		i = skipSpace(body, end)
 		if i >= len(body) || body[i] != ':' {
-			return nil, false
+			return nil, nil, false
 		}
 		i = skipSpace(body, i+1)
 		switch {
 		case key == "store_id" && !seenStore:
 			seenStore = true
+			start := i
 			if i = skipValue(body, i); i < 0 {
-				return nil, false
+				return nil, nil, false
 			}
+			storeID = body[start:i:i]
 		case key == "records" && !seenRecords:
 			seenRecords = true
 			if bytes.HasPrefix(body[i:], []byte("null")) {
@@ -329,7 +362,7 @@ func splitRecords(body []byte) ([]json.RawMessage, bool) {
 				break
 			}
 			if i >= len(body) || body[i] != '[' {
-				return nil, false
+				return nil, nil, false
 			}
 			raws = make([]json.RawMessage, 0, wire.MaxBatchRecords)
 			i = skipSpace(body, i+1)
@@ -340,36 +373,39 @@ func splitRecords(body []byte) ([]json.RawMessage, bool) {
 			for {
 				start := i
 				if i = skipValue(body, i); i < 0 {
-					return nil, false
+					return nil, nil, false
 				}
 				raws = append(raws, body[start:i:i])
 				i = skipSpace(body, i)
 				if i >= len(body) {
-					return nil, false
+					return nil, nil, false
 				}
 				if body[i] == ']' {
 					i++
 					break
 				}
 				if body[i] != ',' {
-					return nil, false
+					return nil, nil, false
 				}
 				i = skipSpace(body, i+1)
 			}
 		default:
-			return nil, false
+			return nil, nil, false
 		}
 		i = skipSpace(body, i)
 		if i >= len(body) {
-			return nil, false
+			return nil, nil, false
 		}
 		if body[i] == '}' {
-			return raws, true
+			if skipSpace(body, i+1) != len(body) {
+				return nil, nil, false // trailing data
+			}
+			return storeID, raws, true
 		}
 		if body[i] != ',' {
-			return nil, false
+			return nil, nil, false
 		}
-		i++
+		i = skipSpace(body, i+1)
 	}
 }
 

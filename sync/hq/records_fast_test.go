@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/pharmachain/counter/flows"
@@ -56,6 +57,19 @@ func TestFastRecordsAgrees(t *testing.T) {
 		{`{"store_id":"S001","records":[{"id":"a"}`, false},
 		{``, false},
 		{`[]`, false},
+		{`{"store_id":"S001","records":[]}x`, false},
+		{`{"store_id":"S001","records":[]}}`, false},
+		{`{"store_id":"S001","records":[{"id":"a"}}]}`, false},
+		{`{"store_id":"S001","records":[{"id":"a"]}]}`, false},
+		{`{"store_id":tru,"records":[]}`, false},
+		{`{"store_id":"S001","records":nul}`, false},
+		{`{"store_id":"S001","records":[` + okRecord + ` x]}`, false},
+		{`{"store_id":"S001" "records":[]}`, false},
+		{`{"store_id":"S001",}`, false},
+		{`{,}`, false},
+		// Big enough to be decoded in parallel, with and without a bad record late on.
+		{`{"store_id":"S001","records":[` + strings.Repeat(okRecord+",", 299) + okRecord + `]}`, true},
+		{`{"store_id":"S001","records":[` + strings.Repeat(okRecord+",", 290) + `{"id":"b","x":1}]}`, false},
 	} {
 		req, raws, ok := fastRecords([]byte(tc.body))
 		if ok != tc.fast {
