@@ -26,7 +26,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -58,9 +60,10 @@ type Options struct {
 	// Logger receives storage logs; nil: discard.
 	Logger *slog.Logger
 	// OnVisit, if set, runs for every NEW visit of an ingest batch inside the ingest
-	// transaction (after the visit, its rollup and its points are written). Returning an
-	// error aborts the whole batch (nothing of it is stored). The follow-up dispatcher
-	// uses it to enqueue due follow-ups atomically with the record.
+	// transaction (after the visit and its points events are written; the batch's
+	// rollups and point totals are merged once, at the end of the same transaction).
+	// Returning an error aborts the whole batch (nothing of it is stored). The
+	// follow-up dispatcher uses it to enqueue due follow-ups atomically with the record.
 	OnVisit func(tx *bolt.Tx, v flows.Visit) error
 	// NoSync disables fsync (tests and generators only; never in production).
 	NoSync bool
@@ -150,6 +153,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 		res = hq.IngestResult{}
 		vb := tx.Bucket(bVisits)
 		deltas := map[string]*flows.Rollup{}
+		points := map[string]int64{} // store 0x00 pharmacist → points credited by the batch
 		for i := range batch {
 			v := &batch[i].Visit
 			if v.ID == "" {
@@ -177,8 +181,12 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			}
 			c.Merge(flows.VisitContribution(*v))
 			for _, ev := range batch[i].Points {
-				if _, err := CreditPointsTx(tx, ev); err != nil {
+				credited, err := recordEvent(tx, ev)
+				if err != nil {
 					return err
+				}
+				if credited {
+					points[string(pair(ev.StoreID, ev.PharmacistID))] += int64(ev.Points)
 				}
 			}
 			if s.opts.OnVisit != nil {
@@ -188,6 +196,13 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			}
 			res.Accepted++
 			res.AcceptedIDs = append(res.AcceptedIDs, v.ID)
+		}
+		// Totals once per pharmacist, not once per record.
+		tb := tx.Bucket(bPTotals)
+		for _, k := range slices.Sorted(maps.Keys(points)) {
+			if err := addPoints(tb, []byte(k), points[k]); err != nil {
+				return fmt.Errorf("credit points: %w", err)
+			}
 		}
 		return applyRollups(tx, deltas)
 	})
@@ -367,6 +382,19 @@ func (s *Store) CreditPoints(ctx context.Context, ev flows.PointsEvent) (bool, e
 // CreditPointsTx credits ev inside tx, once per event id (a repeated id credits
 // nothing and returns false). Use it from hooks that already hold a transaction.
 func CreditPointsTx(tx *bolt.Tx, ev flows.PointsEvent) (bool, error) {
+	credited, err := recordEvent(tx, ev)
+	if err != nil || !credited {
+		return credited, err
+	}
+	if err := addPoints(tx.Bucket(bPTotals), pair(ev.StoreID, ev.PharmacistID), int64(ev.Points)); err != nil {
+		return false, fmt.Errorf("credit points %s: %w", ev.ID, err)
+	}
+	return true, nil
+}
+
+// recordEvent stores ev under its id unless it is there already (credited=false); the
+// caller adds its points to the totals.
+func recordEvent(tx *bolt.Tx, ev flows.PointsEvent) (bool, error) {
 	if ev.ID == "" || ev.StoreID == "" || ev.PharmacistID == "" {
 		return false, fmt.Errorf("credit points: event needs id, store_id and pharmacist_id: %w", hq.ErrInvalid)
 	}
@@ -381,19 +409,18 @@ func CreditPointsTx(tx *bolt.Tx, ev flows.PointsEvent) (bool, error) {
 	if err := eb.Put([]byte(ev.ID), b); err != nil {
 		return false, fmt.Errorf("credit points %s: %w", ev.ID, err)
 	}
-	tb := tx.Bucket(bPTotals)
-	k := pair(ev.StoreID, ev.PharmacistID)
+	return true, nil
+}
+
+// addPoints adds n to the total under k (store 0x00 pharmacist).
+func addPoints(tb *bolt.Bucket, k []byte, n int64) error {
 	var total int64
 	if v := tb.Get(k); len(v) == 8 {
 		total = int64(binary.BigEndian.Uint64(v))
 	}
-	total += int64(ev.Points)
 	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], uint64(total))
-	if err := tb.Put(k, buf[:]); err != nil {
-		return false, fmt.Errorf("credit points %s: %w", ev.ID, err)
-	}
-	return true, nil
+	binary.BigEndian.PutUint64(buf[:], uint64(total+n))
+	return tb.Put(k, buf[:])
 }
 
 // Points implements hq.Store.
