@@ -57,7 +57,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // readBody reads the whole body, at most wire.MaxBodyBytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes))
+	if r.ContentLength > wire.MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	// Sized from Content-Length when given (at most the limit), so a batch is read
+	// without regrowing; MaxBytesReader still enforces the limit on what arrives.
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes))
+	body := buf.Bytes()
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, errTooLarge
