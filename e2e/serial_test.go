@@ -71,6 +71,7 @@ func TestSerialUnplugCycles(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
+	scans := make(chan string, 64)
 	states := make(chan string, 16)
 	collected := make(chan struct{})
 	go func() {
@@ -80,6 +81,7 @@ func TestSerialUnplugCycles(t *testing.T) {
 			case devices.EventScan:
 				if ev.Scan.Kind == devices.KindStaffBadge {
 					seen[ev.Scan.StaffID]++
+					scans <- ev.Scan.StaffID
 				}
 			case devices.EventDevice:
 				select {
@@ -116,7 +118,15 @@ func TestSerialUnplugCycles(t *testing.T) {
 			}
 			written++
 		}
-		time.Sleep(150 * time.Millisecond) // let the frames be read before the cable goes
+		// The frames reach the kiosk before the cable goes (bytes still in the PTY when its
+		// master closes are lost, as on a real cable pulled mid-transmission).
+		for i := 0; i < perCycle; i++ {
+			select {
+			case <-scans:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("cycle %d: frame %d of %d not classified within 5 s", c, i+1, perCycle)
+			}
+		}
 		dev.unplug()
 		waitState(devices.StateWaiting)
 		if c == cycles/2 {
