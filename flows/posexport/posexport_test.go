@@ -1,0 +1,294 @@
+package posexport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pharmachain/counter/flows"
+)
+
+// rawID is a well-formed ID number: no error text may ever contain it.
+const rawID = "11010519491231002X"
+
+var testNow = time.Date(2026, 6, 10, 12, 0, 0, 0, flows.Shanghai)
+
+// resolveErrText is the fake resolver's only error text.
+const resolveErrText = "not a customer key"
+
+// fakeResolve accepts 32 lower-case hex characters as a key, maps rawID to a fixed key
+// and refuses anything else without quoting it.
+func fakeResolve(cell string) (string, error) {
+	if cell == rawID {
+		return strings.Repeat("ab", 16), nil
+	}
+	if len(cell) == 32 && strings.Trim(cell, "0123456789abcdef") == "" {
+		return cell, nil
+	}
+	return "", errors.New(resolveErrText)
+}
+
+type result struct {
+	rows     []flows.Purchase
+	rejected []*RowError
+	err      error // NewReader's or Each's
+	read     int
+}
+
+func readAll(t *testing.T, text string, opt Options) result {
+	t.Helper()
+	if opt.ResolveCustomer == nil {
+		opt.ResolveCustomer = fakeResolve
+	}
+	if opt.Now.IsZero() {
+		opt.Now = testNow
+	}
+	var res result
+	rd, err := NewReader(strings.NewReader(text), opt)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	res.err = rd.Each(context.Background(), func(p flows.Purchase) error {
+		res.rows = append(res.rows, p)
+		return nil
+	}, func(e *RowError) { res.rejected = append(res.rejected, e) })
+	res.read = rd.Rows()
+	return res
+}
+
+const hdr = "sale_id,id_number_or_customer_key,date,drug_code,quantity,days_supply\n"
+
+func TestReader(t *testing.T) {
+	key := strings.Repeat("0f", 16)
+	for _, tc := range []struct {
+		name       string
+		text       string
+		opt        Options
+		wantIDs    []string
+		wantReject []string // "line N: text" fragments, in order
+		wantErr    string   // fragment of a whole-read error
+	}{
+		{name: "BOM and CRLF",
+			text:    "\ufeff" + strings.ReplaceAll(hdr, "\n", "\r\n") + "1," + rawID + ",2026-06-01,D1,1,30\r\n2," + key + ",2026-06-02,D2,2,\r\n",
+			wantIDs: []string{"S1:1:D1", "S1:2:D2"}},
+		{name: "any column order, case and spaces, aliases",
+			text:    " Drug_Code , QUANTITY,sold_at,sale_id,customer_key\nD1,1,2026-06-01T10:00:00+08:00,7," + key + "\n",
+			wantIDs: []string{"S1:7:D1"}},
+		{name: "blank lines skipped",
+			text:    hdr + "\n1," + key + ",2026-06-01,D1,1,\n\n",
+			wantIDs: []string{"S1:1:D1"}},
+		{name: "duplicate lines of one sale get :n",
+			text:    hdr + "1," + key + ",2026-06-01,D1,1,\n1," + key + ",2026-06-01,D1,1,\n1," + key + ",2026-06-01,D2,1,\n1," + key + ",2026-06-01,D1,1,\n",
+			wantIDs: []string{"S1:1:D1", "S1:1:D1:2", "S1:1:D2", "S1:1:D1:3"}},
+		{name: "missing columns",
+			text:    "sale,who,when\n1,2,3\n",
+			wantErr: "header row lacks sale_id, id_number_or_customer_key, date, drug_code, quantity"},
+		{name: "column given twice",
+			text:    "sale_id,id_number,customer_key,date,drug_code,quantity\n",
+			wantErr: `column "customer_key" given twice`},
+		{name: "empty file", text: "", wantErr: "empty file"},
+		{name: "no store",
+			text: hdr, opt: Options{Store: "-"}, // replaced below
+			wantErr: "lacks store_id"},
+		{name: "bad dates",
+			text:       hdr + "1," + key + ",2026-13-01,D1,1,\n2," + key + ",2026-02-30,D1,1,\n3," + key + ",yesterday,D1,1,\n4," + key + ",,D1,1,\n5," + key + ",2026-06-12,D1,1,\n6," + key + ",2026-06-11,D1,1,\n",
+			wantIDs:    []string{"S1:6:D1"},
+			wantReject: []string{"line 2: date \"2026-13-01\"", "line 3: date \"2026-02-30\"", "line 4: date \"yesterday\"", "line 5: date is empty", "line 6: date 2026-06-12 is in the future"}},
+		{name: "bad quantities and days",
+			text:       hdr + "1," + key + ",2026-06-01,D1,0,\n2," + key + ",2026-06-01,D1,-1,\n3," + key + ",2026-06-01,D1,NaN,\n4," + key + ",2026-06-01,D1,+Inf,\n5," + key + ",2026-06-01,D1,,\n6," + key + ",2026-06-01,D1,1,3651\n7," + key + ",2026-06-01,D1,1,1.5\n8," + key + ",2026-06-01,D1,0.5,3650\n",
+			wantIDs:    []string{"S1:8:D1"},
+			wantReject: []string{"line 2: quantity \"0\"", "line 3: quantity \"-1\"", "line 4: quantity \"NaN\"", "line 5: quantity \"+Inf\"", "line 6: quantity \"\"", "line 7: days_supply \"3651\"", "line 8: days_supply \"1.5\""}},
+		{name: "empty cells and bad CSV",
+			text:       hdr + ",x,2026-06-01,D1,1,\n2,,2026-06-01,D1,1,\n3," + key + ",2026-06-01,,1,\n4,\"1\"1,2026-06-01,D1,1,\n5,nobody,2026-06-01,D1,1,\n",
+			wantReject: []string{"line 2: sale_id is empty", "line 3: id_number_or_customer_key is empty", "line 4: drug_code is empty", "line 5: not valid CSV", "line 6: " + resolveErrText}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := tc.opt
+			if opt.Store == "" {
+				opt.Store = "S1"
+			} else if opt.Store == "-" {
+				opt.Store = ""
+			}
+			res := readAll(t, tc.text, opt)
+			if tc.wantErr != "" {
+				if res.err == nil || !strings.Contains(res.err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", res.err, tc.wantErr)
+				}
+				return
+			}
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			var ids []string
+			for _, p := range res.rows {
+				ids = append(ids, p.ID)
+				if p.CustomerKey == "" || p.StoreID != "S1" || p.SoldAt.IsZero() || !(p.Quantity > 0) {
+					t.Errorf("row %+v", p)
+				}
+			}
+			if strings.Join(ids, " ") != strings.Join(tc.wantIDs, " ") {
+				t.Errorf("ids = %v, want %v", ids, tc.wantIDs)
+			}
+			if len(res.rejected) != len(tc.wantReject) {
+				t.Fatalf("rejected = %v, want %d", res.rejected, len(tc.wantReject))
+			}
+			for i, want := range tc.wantReject {
+				if got := res.rejected[i].Error(); !strings.HasPrefix(got, want) {
+					t.Errorf("rejection %d = %q, want prefix %q", i, got, want)
+				}
+			}
+			if res.read != len(res.rows)+len(res.rejected) {
+				t.Errorf("Rows() = %d, want %d", res.read, len(res.rows)+len(res.rejected))
+			}
+		})
+	}
+}
+
+func TestReaderRowValues(t *testing.T) {
+	res := readAll(t, "sale_id,id_number,date,drug_code,quantity,days_supply,name,ingredient,atc,store_id\n"+
+		"9,"+rawID+",2026-06-01,D1,2.5,28,N,I,C09,\n"+
+		"9,"+rawID+",2026-06-01T23:30:00+08:00,D1,1,,N,I,C09,S2\n",
+		Options{Store: "S1", StoreColumn: true, DrugColumns: true})
+	if res.err != nil || len(res.rows) != 2 {
+		t.Fatalf("%+v", res)
+	}
+	p := res.rows[0]
+	if p.ID != "S1:9:D1" || p.CustomerKey != strings.Repeat("ab", 16) || p.Quantity != 2.5 || p.DaysSupply != 28 ||
+		p.Name != "N" || p.Ingredient != "I" || p.ATC != "C09" || !p.SoldAt.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, flows.Shanghai)) {
+		t.Errorf("row 1 = %+v", p)
+	}
+	// Another store: its own id space, no :2.
+	if p := res.rows[1]; p.ID != "S2:9:D1" || p.StoreID != "S2" {
+		t.Errorf("row 2 = %+v", p)
+	}
+	// Without the options, store_id and the drug columns are ignored.
+	res = readAll(t, "sale_id,id_number,date,drug_code,quantity,name,store_id\n9,"+rawID+",2026-06-01,D1,1,N,S2\n", Options{Store: "S1"})
+	if len(res.rows) != 1 || res.rows[0].ID != "S1:9:D1" || res.rows[0].Name != "" {
+		t.Errorf("defaults = %+v", res)
+	}
+	// An empty store_id cell without a default store rejects the row.
+	res = readAll(t, "sale_id,store_id,id_number,date,drug_code,quantity\n9,,"+rawID+",2026-06-01,D1,1\n", Options{StoreColumn: true})
+	if len(res.rejected) != 1 || !errors.Is(res.rejected[0], ErrNoStore) {
+		t.Errorf("no store = %+v", res)
+	}
+}
+
+func TestReaderNeverEchoesTheCustomerCell(t *testing.T) {
+	// Every row is bad in some way and carries the raw ID.
+	text := hdr +
+		"," + rawID + ",2026-06-01,D1,1,\n" + // sale_id
+		"2," + rawID + ",2026-13-01,D1,1,\n" + // date
+		"3," + rawID + ",2026-06-01,,1,\n" + // drug
+		"4," + rawID + ",2026-06-01,D1,x,\n" + // quantity
+		"5," + rawID + ",2026-06-01,D1,1,-1\n" + // days
+		"6," + rawID + "0,2026-06-01,D1,1,\n" + // not an ID: resolver refuses
+		"7,\"" + rawID + "\"x,2026-06-01,D1,1,\n" // bad quoting
+	res := readAll(t, text, Options{Store: "S1"})
+	if res.err != nil || len(res.rejected) != 7 {
+		t.Fatalf("%+v", res)
+	}
+	for _, e := range res.rejected {
+		if strings.Contains(e.Error(), rawID[:17]) {
+			t.Errorf("raw ID echoed: %q", e)
+		}
+	}
+}
+
+func TestReaderFatalAndContext(t *testing.T) {
+	stop := errors.New("no secret")
+	calls := 0
+	res := readAll(t, hdr+"1,a,2026-06-01,D1,1,\n2,b,2026-06-01,D1,1,\n", Options{Store: "S1", ResolveCustomer: func(string) (string, error) {
+		calls++
+		return "", Fatal(stop)
+	}})
+	if res.err != stop || calls != 1 {
+		t.Fatalf("err = %v after %d calls, want the fatal error itself after 1", res.err, calls)
+	}
+	// An empty key from the resolver is a rejection, not a keyless row.
+	res = readAll(t, hdr+"1,a,2026-06-01,D1,1,\n", Options{Store: "S1", ResolveCustomer: func(string) (string, error) { return "", nil }})
+	if len(res.rows) != 0 || len(res.rejected) != 1 {
+		t.Fatalf("empty key: %+v", res)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rd, err := NewReader(strings.NewReader(hdr+"1,a,2026-06-01,D1,1,\n"), Options{Store: "S1", ResolveCustomer: fakeResolve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rd.Next(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	if _, err := NewReader(strings.NewReader(hdr), Options{Store: "S1"}); err == nil {
+		t.Fatal("nil resolver accepted")
+	}
+	var nilReader *Reader
+	if nilReader.Rows() != 0 {
+		t.Fatal("nil Rows")
+	}
+	// At the end Next keeps returning io.EOF.
+	rd, _ = NewReader(strings.NewReader(hdr), Options{Store: "S1", ResolveCustomer: fakeResolve})
+	for range 2 {
+		if _, err := rd.Next(context.Background()); err != io.EOF {
+			t.Fatalf("end: %v", err)
+		}
+	}
+}
+
+func FuzzPOSExport(f *testing.F) {
+	key := strings.Repeat("0f", 16)
+	for _, s := range []string{
+		hdr + "1," + rawID + ",2026-06-01,D1,1,30\n1," + rawID + ",2026-06-01,D1,1,30\n",
+		"\ufeff" + strings.ReplaceAll(hdr, "\n", "\r\n") + "2," + key + ",2026-06-02T10:00:00+08:00,D2,2.5,\r\n",
+		hdr + "3,\"" + rawID + "\"x,2026-06-01,D1,1,\n4," + rawID + ",2026-13-01,D1,0,-1\n",
+		"sale_id,store_id,customer_key,sold_at,drug_code,quantity,name\n5,,x" + rawID + ",,,NaN,\n",
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		var cell string // the customer cell of the row being read
+		resolve := func(c string) (string, error) {
+			cell = c
+			if c == "" {
+				t.Fatal("resolver called with an empty cell")
+			}
+			return fakeResolve(c)
+		}
+		// Only an ID-shaped cell (17 digits first) that occurs once in the input is
+		// checked: any other copy could be a different column's value, legitimately quoted.
+		private := func(c string) bool {
+			return len(c) == 18 && strings.Trim(c[:17], "0123456789") == "" && strings.Count(text, c[:17]) == 1
+		}
+		rd, err := NewReader(strings.NewReader(text), Options{Store: "S1", StoreColumn: true, DrugColumns: true, Now: testNow, ResolveCustomer: resolve})
+		if err != nil {
+			return
+		}
+		for {
+			cell = ""
+			p, err := rd.Next(context.Background())
+			if err == io.EOF {
+				break
+			}
+			if err != nil && private(cell) && strings.Contains(err.Error(), cell[:17]) {
+				t.Fatalf("error %q quotes the customer cell", err)
+			}
+			var rowErr *RowError
+			if errors.As(err, &rowErr) {
+				if rowErr.Line < 1 {
+					t.Fatalf("rejection without a line: %v", rowErr)
+				}
+				continue
+			}
+			if err != nil {
+				return // a read error ends the file
+			}
+			if p.CustomerKey == "" || p.ID == "" || p.StoreID == "" || !(p.Quantity > 0) || p.SoldAt.IsZero() {
+				t.Fatalf("accepted row %+v", p)
+			}
+		}
+	})
+}
