@@ -63,7 +63,11 @@ func (c *LogChannel) Send(ctx context.Context, fu flows.FollowUp, link string) (
 	if lg == nil {
 		lg = slog.Default()
 	}
-	lg.InfoContext(ctx, "follow-up sent (log-only channel)", "followup", fu.ID, "store", fu.StoreID,
+	level := slog.LevelInfo
+	if c.Out != nil {
+		level = slog.LevelDebug // the link is printed to Out just below: once is enough
+	}
+	lg.Log(ctx, level, "follow-up sent (log-only channel)", "followup", fu.ID, "store", fu.StoreID,
 		"pharmacist", fu.PharmacistID, "link", link)
 	if c.Out != nil {
 		c.mu.Lock()
