@@ -239,10 +239,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, customerKey string) (DeleteS
 		// Outbox (pending and parked).
 		meta := tx.Bucket(bMeta)
 		ob := tx.Bucket(bOutbox)
-		type change struct {
-			key, val []byte // val nil: delete
-		}
-		var changes []change
+		var changes []outboxChange
 		if err := ob.ForEach(func(k, v []byte) error {
 			e, err := decodeEntry(k, v)
 			if err != nil {
@@ -250,29 +247,16 @@ func (s *Store) DeleteCustomer(ctx context.Context, customerKey string) (DeleteS
 			}
 			switch {
 			case e.Kind == kindVisit && len(e.Body) > 0 && scrubbed[e.ID] != nil: // a copied body (schema 1)
-				changes = append(changes, change{bytes.Clone(k), encodeEntry(e.Kind, e.ID, scrubbed[e.ID])})
+				changes = append(changes, outboxChange{bytes.Clone(k), encodeEntry(e.Kind, e.ID, scrubbed[e.ID])})
 			case e.Kind == kindPurchase && bytes.Contains(e.Body, prefix):
-				changes = append(changes, change{key: bytes.Clone(k)})
+				changes = append(changes, outboxChange{key: bytes.Clone(k)})
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		for _, ch := range changes {
-			if ch.val == nil {
-				if err := ob.Delete(ch.key); err != nil {
-					return err
-				}
-				if err := addU64(meta, keyPending, -1); err != nil {
-					return err
-				}
-				st.OutboxDropped++
-				continue
-			}
-			if err := ob.Put(ch.key, ch.val); err != nil {
-				return err
-			}
-			st.OutboxRewrites++
+		if err := applyChanges(ob, meta, keyPending, changes, &st); err != nil {
+			return err
 		}
 		pk := tx.Bucket(bOutboxParked)
 		changes = changes[:0]
@@ -283,29 +267,16 @@ func (s *Store) DeleteCustomer(ctx context.Context, customerKey string) (DeleteS
 			}
 			switch {
 			case e.Kind == kindVisit && len(e.Body) > 0 && scrubbed[e.ID] != nil:
-				changes = append(changes, change{bytes.Clone(k), encodeParked(p.Reason, p.ParkedAt, encodeEntry(e.Kind, e.ID, scrubbed[e.ID]))})
+				changes = append(changes, outboxChange{bytes.Clone(k), encodeParked(p.Reason, p.ParkedAt, encodeEntry(e.Kind, e.ID, scrubbed[e.ID]))})
 			case e.Kind == kindPurchase && bytes.Contains(e.Body, prefix):
-				changes = append(changes, change{key: bytes.Clone(k)})
+				changes = append(changes, outboxChange{key: bytes.Clone(k)})
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		for _, ch := range changes {
-			if ch.val == nil {
-				if err := pk.Delete(ch.key); err != nil {
-					return err
-				}
-				if err := addU64(meta, keyParked, -1); err != nil {
-					return err
-				}
-				st.OutboxDropped++
-				continue
-			}
-			if err := pk.Put(ch.key, ch.val); err != nil {
-				return err
-			}
-			st.OutboxRewrites++
+		if err := applyChanges(pk, meta, keyParked, changes, &st); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -354,6 +325,33 @@ func (s *Store) CompactTo(ctx context.Context, path string) error {
 	if err != nil {
 		_ = os.Remove(path)
 		return fmt.Errorf("compact: %w", err)
+	}
+	return nil
+}
+
+// outboxChange is one rewrite of an outbox entry by DeleteCustomer.
+type outboxChange struct {
+	key, val []byte // val nil: delete
+}
+
+// applyChanges writes changes into the outbox bucket b (pending or parked): a nil val
+// deletes the entry and lowers b's counter in meta by one.
+func applyChanges(b, meta *bolt.Bucket, counter []byte, changes []outboxChange, st *DeleteStats) error {
+	for _, ch := range changes {
+		if ch.val == nil {
+			if err := b.Delete(ch.key); err != nil {
+				return err
+			}
+			if err := addU64(meta, counter, -1); err != nil {
+				return err
+			}
+			st.OutboxDropped++
+			continue
+		}
+		if err := b.Put(ch.key, ch.val); err != nil {
+			return err
+		}
+		st.OutboxRewrites++
 	}
 	return nil
 }
