@@ -69,28 +69,37 @@ cross:
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build ./devices/... ./flows/... ./sync/... ./kiosk/store/... ./cmd/hq
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./devices/... ./flows/... ./kiosk/store/...
 
-FYNE        := $(GO) run fyne.io/tools/cmd/fyne@v1.7.4
+FYNE        := $(CURDIR)/bin/fyne
+
+# The fyne packaging tool, built for this machine (a GOOS=windows in the package
+# command's environment must not apply to the tool itself).
+$(FYNE):
+	GOBIN=$(CURDIR)/bin GOOS= GOARCH= CGO_ENABLED=0 $(GO) install fyne.io/tools/cmd/fyne@v1.7.4
 APP_NAME    := $(shell sed -n 's/^ *Name *= *"\(.*\)"/\1/p' FyneApp.toml | head -1)
 APP_ID      := $(shell sed -n 's/^ *ID *= *"\(.*\)"/\1/p' FyneApp.toml | head -1)
 APP_VERSION := $(shell sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml | head -1)
 APP_BUILD   := $(shell sed -n 's/^ *Build *= *\([0-9]*\)/\1/p' FyneApp.toml | head -1)
 
 ## package-linux: dist/kiosk-linux-amd64.tar.xz (binary, .desktop file, icon; `make install` inside)
-package-linux: deps-build
+package-linux: deps-build $(FYNE)
 	mkdir -p dist/linux
 	$(GO) build -trimpath -ldflags '-s -w' -o dist/linux/kiosk ./cmd/kiosk
+	cp FyneApp.toml dist/FyneApp.toml.orig   # fyne package rewrites it (build number)
 	$(FYNE) package -os linux --exe dist/linux/kiosk --name kiosk --app-id $(APP_ID) \
-	  --app-version $(APP_VERSION) --app-build $(APP_BUILD) --icon assets/data/icon.png --release
+	  --app-version $(APP_VERSION) --app-build $(APP_BUILD) --icon assets/data/icon.png --release; \
+	  rc=$$?; cp dist/FyneApp.toml.orig FyneApp.toml; exit $$rc
 	mv -f kiosk.tar.xz dist/kiosk-linux-amd64.tar.xz
 	@echo "wrote dist/kiosk-linux-amd64.tar.xz"
 
 ## package-windows: dist/kiosk.exe, cross-compiled with mingw-w64 (GUI subsystem, icon)
-package-windows:
+package-windows: $(FYNE)
 	@./.ci/apt-ensure gcc-mingw-w64-x86-64
 	mkdir -p dist
+	cp FyneApp.toml dist/FyneApp.toml.orig
 	cd cmd/kiosk && GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc \
 	  $(FYNE) package -os windows --name kiosk --app-id $(APP_ID) --app-version $(APP_VERSION) \
-	  --app-build $(APP_BUILD) --icon ../../assets/data/icon.png --release
+	  --app-build $(APP_BUILD) --icon ../../assets/data/icon.png --release; \
+	  rc=$$?; cp ../../dist/FyneApp.toml.orig ../../FyneApp.toml; exit $$rc
 	mv -f cmd/kiosk/kiosk.exe dist/kiosk.exe
 	@echo "wrote dist/kiosk.exe"
 
