@@ -62,7 +62,11 @@ func (s *questionnaireScreen) build() fyne.CanvasObject {
 		label := mark + q.TextFor(u.loc())
 		if a, ok := vs.answers[q.ID]; ok {
 			c, _ := q.Choice(a)
-			rows = append(rows, text("✓ "+label+"：  "+c.LabelFor(u.loc()), 1, false))
+			sep := "：  "
+			if strings.HasSuffix(label, "？") || strings.HasSuffix(label, "?") {
+				sep = "  " // a question mark already ends the question
+			}
+			rows = append(rows, text("✓ "+label+sep+"→ "+c.LabelFor(u.loc()), 1, false))
 			continue
 		}
 		if hasCur && q.ID == cur.ID {
