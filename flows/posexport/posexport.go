@@ -16,7 +16,8 @@
 //
 // Purchase id = STORE:SALE:CODE, plus :n for the n-th line (n ≥ 2) of the same drug in
 // the same sale in this file, so re-importing a file (at the kiosk or HQ) yields the same
-// ids. The customer cell is handed to Options.ResolveCustomer and never appears in an
+// ids; store, sale and drug code may therefore not contain ":". The customer cell is
+// handed to Options.ResolveCustomer and never appears in an
 // error this package makes.
 //
 // The package is pure: it knows nothing of ID-number validation or hashing, storage or
@@ -260,12 +261,20 @@ func (r *Reader) row(rec []string) (flows.Purchase, error) {
 	if saleID == "" {
 		return flows.Purchase{}, errors.New("sale_id is empty")
 	}
+	if strings.Contains(saleID, ":") {
+		// ':' separates the parts of a purchase id (STORE:SALE:CODE[:n]); allowing it here
+		// would let two different lines get the same id and one be dropped as a duplicate.
+		return flows.Purchase{}, fmt.Errorf("sale_id %q contains ':', which purchase ids reserve", saleID)
+	}
 	store := r.cell(rec, "store_id")
 	if store == "" {
 		store = r.opt.Store
 	}
 	if store == "" {
 		return flows.Purchase{}, fmt.Errorf("store_id is empty: %w", ErrNoStore)
+	}
+	if strings.Contains(store, ":") {
+		return flows.Purchase{}, fmt.Errorf("store_id %q contains ':', which purchase ids reserve", store)
 	}
 	c := r.cell(rec, "customer")
 	if c == "" {
@@ -288,6 +297,9 @@ func (r *Reader) row(rec []string) (flows.Purchase, error) {
 	code := r.cell(rec, "drug_code")
 	if code == "" {
 		return flows.Purchase{}, errors.New("drug_code is empty")
+	}
+	if strings.Contains(code, ":") {
+		return flows.Purchase{}, fmt.Errorf("drug_code %q contains ':', which purchase ids reserve", code)
 	}
 	qs := r.cell(rec, "quantity")
 	q, err := strconv.ParseFloat(qs, 64)
