@@ -64,7 +64,8 @@ func suites() []suite {
 		{"./devices/", "^BenchmarkFrameToEvent$", "2s"},
 		{"./flows/", "^BenchmarkAnalyze$", "2s"},
 		{"./kiosk/store/", "^(BenchmarkScanToAlert|BenchmarkSaveVisit|BenchmarkBareBoltUpdate|BenchmarkSaveVisitVsBare)$", "3s"},
-		{"./sync/...", "^(BenchmarkDrain|BenchmarkHistoryQuery|BenchmarkCompletionReport)$", "1x"},
+		{"./sync/drain/", "^BenchmarkDrain$", "1x"},
+		{"./sync/hq/", "^(BenchmarkHistoryQuery|BenchmarkCompletionReport)$", "3s"},
 	}
 }
 
