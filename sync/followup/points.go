@@ -75,15 +75,7 @@ type BoltLedger struct {
 
 // NewBoltLedger creates the ledger's buckets in db.
 func NewBoltLedger(db *bolt.DB) (*BoltLedger, error) {
-	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketPtsEvents, bucketPtsTotals} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("create bucket %s: %w", b, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := createBuckets(db, bucketPtsEvents, bucketPtsTotals); err != nil {
 		return nil, fmt.Errorf("points ledger: %w", err)
 	}
 	return &BoltLedger{db: db}, nil

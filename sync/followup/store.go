@@ -121,18 +121,22 @@ func NewStore(db *bolt.DB) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("followup: nil bbolt database")
 	}
-	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
+	if err := createBuckets(db, allBuckets...); err != nil {
+		return nil, fmt.Errorf("followup: init store: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// createBuckets makes sure the named buckets exist.
+func createBuckets(db *bolt.DB, names ...[]byte) error {
+	return db.Update(func(tx *bolt.Tx) error {
+		for _, b := range names {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("followup: init store: %w", err)
-	}
-	return &Store{db: db}, nil
 }
 
 // DB returns the underlying database.

@@ -293,15 +293,8 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusOK, "")
 		return
 	}
-	from, to, err := h.period(r)
-	if err != nil {
-		http.Error(w, "bad period: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	v, err := h.build(r.Context(), from, to, r.URL.Query().Get("sort"), r.URL.Query().Get("dir"))
-	if err != nil {
-		h.cfg.Logger.Error("dashboard data", "err", err)
-		http.Error(w, "dashboard data unavailable", http.StatusInternalServerError)
+	v, ok := h.requestView(w, r)
+	if !ok {
 		return
 	}
 	v.CSRF = s.csrf

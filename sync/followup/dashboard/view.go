@@ -60,6 +60,23 @@ func funnelCounts(f wire.Funnel) [4]int {
 	return [4]int{f.Identified, f.Questionnaire, f.Recommended, f.FollowUp}
 }
 
+// requestView builds the view for the request's period (?from=&to=) and sort
+// (?sort=&dir=); on a bad period or a data error it answers the request itself.
+func (h *Handler) requestView(w http.ResponseWriter, r *http.Request) (*view, bool) {
+	from, to, err := h.period(r)
+	if err != nil {
+		http.Error(w, "bad period: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	v, err := h.build(r.Context(), from, to, r.URL.Query().Get("sort"), r.URL.Query().Get("dir"))
+	if err != nil {
+		h.cfg.Logger.Error("dashboard data", "route", r.Pattern, "err", err)
+		http.Error(w, "dashboard data unavailable", http.StatusInternalServerError)
+		return nil, false
+	}
+	return v, true
+}
+
 func (h *Handler) build(ctx context.Context, from, to flows.Day, sortBy, dir string) (*view, error) {
 	v := &view{From: from.String(), To: to.String(), Generated: h.cfg.Now().In(flows.Shanghai).Format("2006-01-02 15:04")}
 	var err error
@@ -320,15 +337,8 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	from, to, err := h.period(r)
-	if err != nil {
-		http.Error(w, "bad period: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	v, err := h.build(r.Context(), from, to, r.URL.Query().Get("sort"), r.URL.Query().Get("dir"))
-	if err != nil {
-		h.cfg.Logger.Error("dashboard export", "err", err)
-		http.Error(w, "data unavailable", http.StatusInternalServerError)
+	v, ok := h.requestView(w, r)
+	if !ok {
 		return
 	}
 	var rows [][]string
