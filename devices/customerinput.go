@@ -42,3 +42,17 @@ func CustomerKeyFromInput(secret []byte, idOrKey string, today time.Time) (strin
 	}
 	return CustomerKey(secret, id), nil
 }
+
+// CustomerKeyForID hashes an operator-typed ID number with the chain secret read from
+// secretFile (the forget commands). Errors never quote the number.
+func CustomerKeyForID(secretFile, idNumber string, today time.Time) (string, error) {
+	secret, err := LoadSecret(secretFile)
+	if err != nil {
+		return "", err
+	}
+	id, err := NormaliseIDNumber(idNumber, today)
+	if err != nil {
+		return "", fmt.Errorf("--id-number: %w", err)
+	}
+	return CustomerKey(secret, id), nil
+}

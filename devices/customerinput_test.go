@@ -2,6 +2,8 @@ package devices
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,5 +36,25 @@ func TestCustomerKeyFromInput(t *testing.T) {
 		} else if len(bad) > 8 && strings.Contains(err.Error(), bad[:8]) {
 			t.Errorf("error quotes the input: %v", err)
 		}
+	}
+}
+
+func TestCustomerKeyForID(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "chain.secret")
+	secret := "customer-key-for-id-secret-0123"
+	if err := os.WriteFile(f, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	today := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	got, err := CustomerKeyForID(f, "11010519491231002x", today)
+	if err != nil || got != CustomerKey([]byte(secret), "11010519491231002X") {
+		t.Fatalf("got %q %v", got, err)
+	}
+	if _, err := CustomerKeyForID(f, "110105194912310021", today); err == nil || strings.Contains(err.Error(), "110105194912310021") {
+		t.Fatalf("wrong check digit: %v (must fail without quoting the number)", err)
+	}
+	if _, err := CustomerKeyForID(filepath.Join(dir, "missing"), "11010519491231002X", today); err == nil {
+		t.Fatal("a missing secret file must fail")
 	}
 }

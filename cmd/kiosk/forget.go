@@ -45,15 +45,10 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *secretFile == "" {
 			return fmt.Errorf("%w: --id-number needs --secret-file (the chain secret)", errUsage)
 		}
-		secret, err := devices.LoadSecret(*secretFile)
-		if err != nil {
+		var err error
+		if ck, err = devices.CustomerKeyForID(*secretFile, *idNumber, time.Now()); err != nil {
 			return err
 		}
-		id, err := devices.NormaliseIDNumber(*idNumber, time.Now())
-		if err != nil {
-			return fmt.Errorf("--id-number: %w", err)
-		}
-		ck = devices.CustomerKey(secret, id)
 	}
 	if !store.ValidCustomerKey(ck) {
 		return fmt.Errorf("%w: --customer-key: want 32 lower-case hex characters", errUsage)
