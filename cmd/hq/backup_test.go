@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,23 +60,8 @@ func TestBackupOffline(t *testing.T) {
 }
 
 func TestBackupOnlineWhileServing(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addr := make(chan string, 1)
-	var out, errb syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveConfig{dir: dir, addr: "127.0.0.1:0", demo: true, grace: 5 * time.Second,
-			dispatchInterval: time.Second, ready: func(a string) { addr <- a }}, &out, &errb)
-	}()
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("serve: %v %s", err, errb.String())
-	}
+	h := startDemoServe(t, t.TempDir(), time.Second)
+	base := h.base
 	to := filepath.Join(t.TempDir(), "hot.db")
 	if code, _, errs := runHQ(t, "backup", "--hq", base, "--token", DemoStoreToken, "--to", to); code != 1 || !strings.Contains(errs, "403") {
 		t.Fatalf("backup with a store token: %d %s", code, errs)
@@ -92,8 +76,5 @@ func TestBackupOnlineWhileServing(t *testing.T) {
 	if code, b := get(t, base+"/api/v1/audit", DemoAdminToken); code != 200 || !strings.Contains(string(b), "backup") {
 		t.Fatalf("backup not audited: %d %s", code, b)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	h.stop(t)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -71,25 +70,8 @@ func pointsOf(t *testing.T, base, pharmacist string) int {
 // dispatcher prints its tracked link, the first open earns the pharmacist the link
 // points once, and the dashboard, follow-up and audit routes are mounted.
 func TestServeFollowUpLinkEarnsPoints(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addr := make(chan string, 1)
-	var out, errb syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveConfig{dir: dir, addr: "127.0.0.1:0", demo: true, grace: 5 * time.Second,
-			dispatchInterval: 100 * time.Millisecond, ready: func(a string) { addr <- a }}, &out, &errb)
-	}()
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("serve: %v\n%s", err, errb.String())
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	h := startDemoServe(t, t.TempDir(), 100*time.Millisecond)
+	base, out, errb := h.base, h.out, h.errb
 	before := pointsOf(t, base, "P01")
 
 	v := completedVisit(t, "01JDEMOFOLLOWUP0000000001", time.Now())
@@ -148,8 +130,5 @@ func TestServeFollowUpLinkEarnsPoints(t *testing.T) {
 	if code, b := get(t, base+"/", ""); code != 200 || !strings.Contains(string(b), "<form") {
 		t.Errorf("dashboard sign-in page: %d", code)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	h.stop(t)
 }

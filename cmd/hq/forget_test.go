@@ -23,15 +23,8 @@ import (
 // key, a store token may not delete, and the stopped-HQ path compacts the file.
 func TestForgetThroughRunningHQ(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	var out, errb syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, serveConfig{dir: dir, addr: "127.0.0.1:0", demo: true, grace: 5 * time.Second,
-			dispatchInterval: time.Second, ready: func(a string) { addr <- a }}, &out, &errb)
-	}()
-	base := "http://" + <-addr
+	h := startDemoServe(t, dir, time.Second)
+	base := h.base
 	secret, err := devices.LoadSecret(filepath.Join(dir, "chain.secret"))
 	if err != nil {
 		t.Fatal(err)
@@ -73,10 +66,7 @@ func TestForgetThroughRunningHQ(t *testing.T) {
 	if history(li) == 0 {
 		t.Fatal("another customer's history was deleted")
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	h.stop(t)
 	// Stopped HQ: forgetting again is harmless and compacts the file.
 	if code, o, errs := runHQ(t, "forget", "--data", dir, "--customer-key", zhang, "--compact"); code != 0 || !strings.Contains(o, `"purchases":0`) {
 		t.Fatalf("forget --data --compact: %d %s %s", code, o, errs)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer goroutine and a polling reader.
@@ -31,4 +32,56 @@ func runHQ(t *testing.T, args ...string) (int, string, string) {
 	var out, errb syncBuffer
 	code := run(context.Background(), args, &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// servedHQ is `hq serve --demo` running in-process on a free loopback port.
+type servedHQ struct {
+	base      string // http://127.0.0.1:PORT
+	out, errb *syncBuffer
+	cancel    context.CancelFunc
+	done      chan error
+}
+
+// startDemoServe starts `hq serve --demo` on dir; the test must call stop (which checks
+// the clean shutdown), and cleanup stops it in any case.
+func startDemoServe(t *testing.T, dir string, dispatch time.Duration) *servedHQ {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &servedHQ{out: &syncBuffer{}, errb: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		s.done <- serve(ctx, serveConfig{dir: dir, addr: "127.0.0.1:0", demo: true, grace: 5 * time.Second,
+			dispatchInterval: dispatch, ready: func(a string) { addr <- a }}, s.out, s.errb)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+		}
+	})
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("serve: %v\n%s", err, s.errb.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return s
+}
+
+// stop shuts HQ down as SIGTERM does and fails the test if it did not stop cleanly.
+func (s *servedHQ) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.done <- nil // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
 }
