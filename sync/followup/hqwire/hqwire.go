@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -188,7 +189,44 @@ func (w *Wiring) Mount(mux *http.ServeMux, s *hq.Server) {
 		}
 		followup.AuditHandler(w.Store, func(*http.Request) string { return "admin" }).ServeHTTP(rw, r)
 	}))
+	mux.Handle("POST "+wire.PathFollowups+"/{id}/resolve", s.RequireAuth(w.resolve))
 	mux.Handle("/", w.Dashboard)
+}
+
+// resolve serves POST /api/v1/followups/{id}/resolve {"sent":true|false} for admins:
+// after a crash mid-send left a follow-up "unknown", a person checked the channel and
+// says whether it went out (recorded as sent) or not (sent again at once).
+func (w *Wiring) resolve(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
+	if !p.Admin {
+		hq.WriteError(rw, http.StatusForbidden, "resolving a follow-up needs an admin token")
+		return
+	}
+	var body struct {
+		Sent *bool `json:"sent"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(rw, r.Body, 1<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.Sent == nil {
+		hq.WriteError(rw, http.StatusBadRequest, `body: want {"sent":true} or {"sent":false}`)
+		return
+	}
+	actor := "admin"
+	if p.Label != "" {
+		actor = "admin:" + p.Label
+	}
+	id := r.PathValue("id")
+	err := w.Store.Resolve(r.Context(), id, actor, *body.Sent, w.now())
+	switch {
+	case errors.Is(err, followup.ErrNotFound):
+		hq.WriteError(rw, http.StatusNotFound, "no follow-up "+id)
+	case errors.Is(err, followup.ErrInvalid):
+		hq.WriteError(rw, http.StatusConflict, err.Error())
+	case err != nil:
+		w.log.Error("resolve follow-up", "followup", id, "err", err)
+		hq.WriteError(rw, http.StatusInternalServerError, "resolve failed; see HQ log")
+	default:
+		hq.WriteJSON(rw, http.StatusOK, map[string]any{"followup_id": id, "sent": *body.Sent})
+	}
 }
 
 // Start runs the dispatcher until ctx ends; the returned stop cancels it and waits, so

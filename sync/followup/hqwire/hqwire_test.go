@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -195,5 +196,84 @@ func TestLoadOrCreateSecret(t *testing.T) {
 	b, err := LoadOrCreateSecret(p)
 	if err != nil || !bytes.Equal(a, b) {
 		t.Fatal("secret changed on reload")
+	}
+}
+
+// ambiguous fails every send as a timeout after the request was written: the outcome
+// is unknown, so the dispatcher never resends on its own.
+type ambiguous struct{}
+
+func (ambiguous) Send(context.Context, flows.FollowUp, string) (followup.SendResult, error) {
+	return followup.SendResult{}, errors.New("timeout after write")
+}
+
+func TestResolveRoute(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai)}
+	hook := &Hook{}
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{OnVisit: hook.OnVisit, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w, err := New(st, hook, Config{Secret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local",
+		Channel: ambiguous{}, Logger: slog.New(slog.DiscardHandler), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hq.New(st, hq.Options{Now: clk.Now, Mount: w.Mount}))
+	defer srv.Close()
+	storeTok, _ := hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"})
+	adminTok, _ := hq.CreateToken(ctx, st, hq.Principal{Admin: true, Label: "ops"})
+	post := func(path, tok, body string) int {
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	recs, _ := json.Marshal(wire.RecordsRequest{StoreID: "S001", Records: []flows.Visit{completeVisit("V1", clk.Now().Add(-24*time.Hour), true)}})
+	if code := post(wire.PathRecords, storeTok, string(recs)); code != 200 {
+		t.Fatalf("ingest: %d", code)
+	}
+	if _, err := w.Dispatcher.DispatchDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := w.Store.Get(ctx, "V1-f1"); it.Status != followup.StatusUnknown {
+		t.Fatalf("after an ambiguous send: %s", it.Status)
+	}
+	path := wire.PathFollowups + "/V1-f1/resolve"
+	for _, c := range []struct {
+		tok, body string
+		want      int
+	}{
+		{storeTok, `{"sent":true}`, 403},
+		{adminTok, `{}`, 400},
+		{adminTok, `{"sent":"yes"}`, 400},
+		{adminTok, `{"sent":true,"x":1}`, 400},
+		{"", `{"sent":true}`, 401},
+	} {
+		if code := post(path, c.tok, c.body); code != c.want {
+			t.Errorf("%s: %d, want %d", c.body, code, c.want)
+		}
+	}
+	if code := post(wire.PathFollowups+"/NOPE-f1/resolve", adminTok, `{"sent":true}`); code != 404 {
+		t.Errorf("unknown id: %d", code)
+	}
+	if code := post(path, adminTok, `{"sent":true}`); code != 200 {
+		t.Fatalf("resolve: %d", code)
+	}
+	if it, _ := w.Store.Get(ctx, "V1-f1"); it.Status != followup.StatusSent {
+		t.Fatalf("after resolve: %s", it.Status)
+	}
+	if code := post(path, adminTok, `{"sent":true}`); code != 409 {
+		t.Errorf("resolving twice: %d, want 409", code)
+	}
+	entries, err := w.Store.AuditEntries(ctx, time.Time{}, clk.Now().Add(time.Hour), "admin:ops", 10)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("resolve not audited under the admin's label: %v %v", entries, err)
 	}
 }
