@@ -26,7 +26,7 @@ func verbs() []verb {
 		{"decode-image", "print the codes found in image files as JSON lines", runDecodeImage},
 		{"report", "completion rate by pharmacist, day or step", runReport},
 		{"import-purchases", "import a POS export CSV into the local store", runImportPurchases},
-		{"backup", "hot backup of the local store", runBackup},
+		{"backup", "checked copy of the local store (app closed; the running app backs up daily itself)", runBackup},
 		{"purge", "delete records older than the retention period (default 3 years)", runPurge},
 		{"forget", "delete one customer's data at this kiosk (PIPL request)", runForget},
 		{"sync", "drain the outbox to HQ now (--once) or show its status (status)", runSync},
