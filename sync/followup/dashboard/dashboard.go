@@ -53,11 +53,8 @@ type Config struct {
 	SessionTTL   time.Duration // default 8 h
 	// MaxFailures per client address per minute on sign-in (default 10).
 	MaxFailures int
-}
-
-type session struct {
-	csrf    string
-	expires time.Time
+	// Sessions keeps signed-in sessions; nil: in memory (lost when HQ restarts).
+	Sessions SessionStore
 }
 
 // Handler is the dashboard. It implements http.Handler; mount it at "/".
@@ -65,8 +62,7 @@ type Handler struct {
 	cfg      Config
 	tmpl     *template.Template
 	mux      *http.ServeMux
-	mu       sync.Mutex
-	sessions map[string]session
+	mu       sync.Mutex // guards failures
 	failures map[string][]time.Time
 }
 
@@ -87,11 +83,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MaxFailures <= 0 {
 		cfg.MaxFailures = 10
 	}
+	if cfg.Sessions == nil {
+		cfg.Sessions = newMemorySessions()
+	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(templatesFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: templates: %w", err)
 	}
-	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), sessions: map[string]session{}, failures: map[string][]time.Time{}}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), failures: map[string][]time.Time{}}
 	static, _ := fs.Sub(staticFS, "static")
 	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	h.mux.HandleFunc("GET /{$}", h.index)
@@ -119,20 +118,24 @@ func randomID() string {
 func (h *Handler) secure(r *http.Request) bool { return h.cfg.SecureCookie || r.TLS != nil }
 
 // current returns the request's live session.
-func (h *Handler) current(r *http.Request) (string, session, bool) {
+func (h *Handler) current(r *http.Request) (string, Session, bool) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		return "", session{}, false
+		return "", Session{}, false
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s, ok := h.sessions[c.Value]
+	s, ok, err := h.cfg.Sessions.GetSession(r.Context(), c.Value)
+	if err != nil {
+		h.cfg.Logger.Error("dashboard session", "err", err)
+		return "", Session{}, false
+	}
 	if !ok {
-		return "", session{}, false
+		return "", Session{}, false
 	}
-	if !h.cfg.Now().Before(s.expires) {
-		delete(h.sessions, c.Value)
-		return "", session{}, false
+	if !h.cfg.Now().Before(s.Expires) {
+		if err := h.cfg.Sessions.DeleteSession(r.Context(), c.Value); err != nil {
+			h.cfg.Logger.Error("dashboard session", "err", err)
+		}
+		return "", Session{}, false
 	}
 	return c.Value, s, true
 }
@@ -224,14 +227,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	id := randomID()
 	now := h.cfg.Now()
-	h.mu.Lock()
-	for k, s := range h.sessions {
-		if !now.Before(s.expires) {
-			delete(h.sessions, k)
-		}
+	if err := h.cfg.Sessions.PutSession(r.Context(), id, Session{CSRF: randomID(), Expires: now.Add(h.cfg.SessionTTL)}, now); err != nil {
+		h.cfg.Logger.Error("dashboard session", "err", err)
+		http.Error(w, "sign-in unavailable", http.StatusInternalServerError)
+		return
 	}
-	h.sessions[id] = session{csrf: randomID(), expires: now.Add(h.cfg.SessionTTL)}
-	h.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: h.secure(r), MaxAge: int(h.cfg.SessionTTL.Seconds())})
 	http.SetCookie(w, &http.Cookie{Name: preCSRFCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
@@ -246,13 +246,13 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.csrf)) != 1 {
+	if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.CSRF)) != 1 {
 		http.Error(w, "CSRF token mismatch", http.StatusForbidden)
 		return
 	}
-	h.mu.Lock()
-	delete(h.sessions, id)
-	h.mu.Unlock()
+	if err := h.cfg.Sessions.DeleteSession(r.Context(), id); err != nil {
+		h.cfg.Logger.Error("dashboard session", "err", err)
+	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	h.audit(r.Context(), "dashboard.signout", "")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -297,6 +297,6 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v.CSRF = s.csrf
+	v.CSRF = s.CSRF
 	h.render(w, http.StatusOK, "dashboard.html", v)
 }
