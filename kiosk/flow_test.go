@@ -2,10 +2,12 @@ package kiosk
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
@@ -39,6 +41,7 @@ func TestWholeVisitWithConsent(t *testing.T) {
 	h.typeRune('1') // accept the first recommendation
 	h.key(fyne.KeyReturn)
 	h.mustShow("效果追踪")
+	assertFollowUpQR(t, h, demo.Customers[2].ID, "3405**********001X")
 	h.typeRune('1') // WeCom consent
 	h.mustShow("提醒将于")
 	h.key(fyne.KeyReturn)
@@ -312,5 +315,47 @@ func TestDemoScannerPTYSerialPath(t *testing.T) {
 	h.waitFor("visit", func() bool { return h.u.visit != nil })
 	if h.u.visit.CustomerMasked != "5131**********0014" {
 		t.Fatalf("masked %q", h.u.visit.CustomerMasked)
+	}
+}
+
+// assertFollowUpQR checks the step-4 QR code: it decodes to the store's WeCom link with
+// store= and customer_channel=<visit id> (which WeCom returns to HQ as State in the
+// add-contact callback), and carries no customer identifier.
+func assertFollowUpQR(t *testing.T, h *harness, rawID, masked string) {
+	t.Helper()
+	fs, ok := h.u.cur.(*followUpScreen)
+	if !ok {
+		t.Fatalf("screen %T, want step 4", h.u.cur)
+	}
+	img, ok := fs.qr.(*canvas.Image)
+	if !ok {
+		t.Fatalf("step 4 shows %T instead of a QR image", fs.qr)
+	}
+	codes, err := devices.DecodeImage(img.Image)
+	if err != nil || len(codes) != 1 {
+		t.Fatalf("QR decode: %v %v", codes, err)
+	}
+	link := codes[0].Text
+	if link != h.u.followUpLink() {
+		t.Fatalf("QR %q, followUpLink %q", link, h.u.followUpLink())
+	}
+	p, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	if got := q.Get("customer_channel"); got != h.u.visit.ID || len(got) != 26 {
+		t.Fatalf("customer_channel %q, want the visit id %q", got, h.u.visit.ID)
+	}
+	if q.Get("store") != h.u.cfg.StoreID {
+		t.Fatalf("store %q, want %q", q.Get("store"), h.u.cfg.StoreID)
+	}
+	for _, secret := range []string{h.u.visit.CustomerKey, masked, rawID, url.QueryEscape(masked)} {
+		if secret != "" && strings.Contains(link, secret) {
+			t.Fatalf("QR link %q carries a customer identifier %q", link, secret)
+		}
+	}
+	if h.u.visit.CustomerKey == "" {
+		t.Fatal("visit has no customer key: the privacy check above proves nothing")
 	}
 }

@@ -40,8 +40,15 @@ func newFollowUp(u *UI) *followUpScreen {
 	return s
 }
 
-// followUpLink is the URL in the QR code: the store's WeCom contact / booking page with
-// the store id (never a customer identifier).
+// maxCustomerChannel is WeCom's limit on the customer_channel parameter of a
+// customer-acquisition link (returned as State in the add-contact callback).
+const maxCustomerChannel = 64
+
+// followUpLink is the URL in the QR code: the store's WeCom customer-acquisition link
+// with the store id and customer_channel = the visit id. WeCom hands customer_channel
+// back to HQ as State in its add-contact callback, and HQ binds the new WeCom contact to
+// that visit's customer (sync/followup/hqwire). The visit id is an opaque ULID: the link
+// never carries a customer identifier (no customer key, no masked ID).
 func (u *UI) followUpLink() string {
 	base := u.cfg.FollowUpURL
 	if base == "" {
@@ -53,6 +60,9 @@ func (u *UI) followUpLink() string {
 	}
 	q := p.Query()
 	q.Set("store", u.cfg.StoreID)
+	if u.visit != nil && u.visit.ID != "" && len(u.visit.ID) <= maxCustomerChannel {
+		q.Set("customer_channel", u.visit.ID)
+	}
 	p.RawQuery = q.Encode()
 	return p.String()
 }
