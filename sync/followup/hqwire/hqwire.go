@@ -156,8 +156,12 @@ func New(st *boltstore.Store, hook *Hook, cfg Config) (*Wiring, error) {
 	if err != nil {
 		return nil, err
 	}
+	sessions, err := dashboard.NewBoltSessions(st.DB())
+	if err != nil {
+		return nil, err
+	}
 	dash, err := dashboard.New(dashboard.Config{Data: dashboard.HQData(st, fu), Verify: dashboard.AdminVerifier(st),
-		Audit: fu.Audit, Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie})
+		Audit: fu.Audit, Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie, Sessions: sessions})
 	if err != nil {
 		return nil, err
 	}
