@@ -329,22 +329,11 @@ func (s *Store) Booking(ctx context.Context, id string) (Booking, bool, error) {
 	return b, ok, err
 }
 
-// PutContact records (or replaces) a customer's WeCom contact binding for a store. It is
-// written when the customer adds the store's staff member on WeCom with consent (the
-// WeCom "add external contact" callback, or an admin import for the demo).
+// PutContact records (or replaces) a customer's WeCom contact binding for a store, audited
+// as an admin action (demo / import). The WeCom add-contact callback uses BindContact
+// (see sync/followup/hqwire).
 func (s *Store) PutContact(ctx context.Context, c Contact) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if c.StoreID == "" || c.CustomerKey == "" || c.Sender == "" || c.ExternalUserID == "" {
-		return fmt.Errorf("%w: contact needs store_id, customer_key, sender and external_userid", ErrInvalid)
-	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := putJSON(tx.Bucket(bucketContacts), pairKey(c.StoreID, c.CustomerKey), c); err != nil {
-			return err
-		}
-		return s.AuditTx(tx, "admin", "contact.bind", "store="+c.StoreID, time.Now())
-	})
+	return s.BindContact(ctx, c, "admin", "store="+c.StoreID, time.Now())
 }
 
 // Contact looks up a customer's WeCom contact binding for a store.
