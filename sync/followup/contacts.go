@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,9 +16,15 @@ import (
 // the customer and the store's staff member are no longer WeCom contacts.
 const ReasonContactRemoved = "customer removed the WeCom contact"
 
+// ErrVisitAlreadyBound: a visit's QR code already bound the customer to another WeCom
+// contact (someone else scanned the same code); the first binding stays.
+var ErrVisitAlreadyBound = errors.New("visit already bound to another WeCom contact")
+
 // BindContact records (or replaces) a customer's WeCom contact binding for a store and
 // appends an audit entry (action contact.bind, with actor and detail, which must hold no
-// customer key or WeCom id) in the same transaction.
+// customer key or WeCom id) in the same transaction. With c.VisitID set, a visit binds
+// one WeCom contact only: binding the same visit to another external contact gives
+// ErrVisitAlreadyBound (a repeat of the same binding, e.g. WeCom retrying, is fine).
 func (s *Store) BindContact(ctx context.Context, c Contact, actor, detail string, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -26,7 +33,20 @@ func (s *Store) BindContact(ctx context.Context, c Contact, actor, detail string
 		return fmt.Errorf("%w: contact needs store_id, customer_key, sender and external_userid", ErrInvalid)
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := putJSON(tx.Bucket(bucketContacts), pairKey(c.StoreID, c.CustomerKey), c); err != nil {
+		b := tx.Bucket(bucketContacts)
+		k := pairKey(c.StoreID, c.CustomerKey)
+		if c.VisitID != "" {
+			if data := b.Get(k); data != nil {
+				var old Contact
+				if err := json.Unmarshal(data, &old); err != nil {
+					return fmt.Errorf("decode contact: %w", err)
+				}
+				if old.VisitID == c.VisitID && old.ExternalUserID != c.ExternalUserID {
+					return fmt.Errorf("%w: visit %s", ErrVisitAlreadyBound, c.VisitID)
+				}
+			}
+		}
+		if err := putJSON(b, k, c); err != nil {
 			return err
 		}
 		return s.AuditTx(tx, actor, "contact.bind", detail, now)

@@ -108,6 +108,8 @@ type Contact struct {
 	Sender         string    `json:"sender"`
 	ExternalUserID string    `json:"external_userid"` // WeCom's opaque external contact id
 	ConsentAt      time.Time `json:"consent_at"`
+	// VisitID is the visit whose QR code the customer used (WeCom callback bindings).
+	VisitID string `json:"visit_id,omitempty"`
 }
 
 // Store keeps follow-ups, attempts, clicks, bookings, contacts and the audit log in

@@ -88,6 +88,12 @@ type Config struct {
 	// MaxLate: follow-ups more than this past due when HQ gets them are not sent but
 	// reported overdue (default 72 h; see followup.DispatcherConfig.MaxLate).
 	MaxLate time.Duration
+	// WeComCallbackToken, WeComCallbackAESKey (the 43-character EncodingAESKey) and
+	// WeComCorpID (the receiveid) enable WeCom's callback URL at PathWeComCallback,
+	// which binds customers to WeCom contacts (see docs/followups.md). All three or none.
+	WeComCallbackToken  string
+	WeComCallbackAESKey string
+	WeComCorpID         string
 	// SecureCookie marks the dashboard's session cookie Secure (HQ behind TLS).
 	SecureCookie bool
 	// TrustForwardedFor: the link rate limiter keys on X-Forwarded-For (behind a proxy).
@@ -102,9 +108,11 @@ type Wiring struct {
 	Dispatcher *followup.Dispatcher
 	Link       http.Handler
 	Dashboard  *dashboard.Handler
-	st         *boltstore.Store
-	log        *slog.Logger
-	now        func() time.Time
+	// Callback serves WeCom's callback URL; nil unless configured.
+	Callback http.Handler
+	st       *boltstore.Store
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New builds the follow-up parts on the HQ's bbolt store and attaches hook.
@@ -173,12 +181,24 @@ func New(st *boltstore.Store, hook *Hook, cfg Config) (*Wiring, error) {
 	hook.mu.Lock()
 	hook.st = fu
 	hook.mu.Unlock()
-	return &Wiring{Store: fu, Dispatcher: d, Link: link, Dashboard: dash, st: st, log: cfg.Logger, now: cfg.Now}, nil
+	w := &Wiring{Store: fu, Dispatcher: d, Link: link, Dashboard: dash, st: st, log: cfg.Logger, now: cfg.Now}
+	if cfg.WeComCallbackToken != "" || cfg.WeComCallbackAESKey != "" {
+		cr, err := wecom.NewCrypter(cfg.WeComCallbackToken, cfg.WeComCallbackAESKey, cfg.WeComCorpID)
+		if err != nil {
+			return nil, fmt.Errorf("hqwire: %w", err)
+		}
+		w.Callback, err = wecom.CallbackHandler(wecom.CallbackConfig{Crypter: cr, OnEvent: w.onWeComEvent, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("hqwire: %w", err)
+		}
+	}
+	return w, nil
 }
 
 // Mount registers the routes on the HQ mux (use as hq.Options.Mount, or call it from
-// yours): /f/ (tracked link), GET /api/v1/followups, GET /api/v1/audit (admin) and the
-// dashboard at / (with /login, /logout, /export/, /static/).
+// yours): /f/ (tracked link), GET /api/v1/followups, GET /api/v1/audit (admin),
+// /wecom/callback (if configured) and the dashboard at / (with /login, /logout, /export/,
+// /static/).
 func (w *Wiring) Mount(mux *http.ServeMux, s *hq.Server) {
 	mux.Handle("/f/", w.Link)
 	mux.Handle("GET "+wire.PathFollowups, s.RequireAuth(func(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
@@ -194,6 +214,9 @@ func (w *Wiring) Mount(mux *http.ServeMux, s *hq.Server) {
 		followup.AuditHandler(w.Store, func(*http.Request) string { return "admin" }).ServeHTTP(rw, r)
 	}))
 	mux.Handle("POST "+wire.PathFollowups+"/{id}/resolve", s.RequireAuth(w.resolve))
+	if w.Callback != nil {
+		mux.Handle(PathWeComCallback, w.Callback) // no bearer token: WeCom's signature
+	}
 	mux.Handle("/", w.Dashboard)
 }
 
