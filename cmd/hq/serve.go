@@ -33,6 +33,8 @@ type serveConfig struct {
 	publicURL, linkSecretFile      string
 	wecomBaseURL, wecomCorpID      string
 	wecomSecretFile, robotKeysFile string
+	// WeCom callback URL (/wecom/callback): contact bindings from add-contact events.
+	wecomCallbackToken, wecomCallbackAESKeyFile string
 	dispatchInterval               time.Duration
 	// ready, if set, receives the listening address (tests).
 	ready func(addr string)
@@ -56,6 +58,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.wecomCorpID, "wecom-corp-id", "", "WeCom corp id; with --wecom-secret-file, follow-ups go out through WeCom customer contact (else they are only logged)")
 	fs.StringVar(&c.wecomSecretFile, "wecom-secret-file", "", "file holding the WeCom customer-contact app secret")
 	fs.StringVar(&c.wecomBaseURL, "wecom-base-url", "", "WeCom API base URL (default the official one; tests point it at a local server)")
+	fs.StringVar(&c.wecomCallbackToken, "wecom-callback-token", "", "Token of WeCom's callback URL (with --wecom-callback-aes-key-file and --wecom-corp-id): serves /wecom/callback, which binds customers to WeCom contacts")
+	fs.StringVar(&c.wecomCallbackAESKeyFile, "wecom-callback-aes-key-file", "", "file holding the callback URL's EncodingAESKey (43 characters)")
 	fs.StringVar(&c.robotKeysFile, "robot-keys", "", "file of STORE_ID=WEBHOOK_KEY lines: each store's WeCom group robot (escalations, daily summary)")
 	fs.DurationVar(&c.dispatchInterval, "dispatch-interval", 5*time.Second, "how often the follow-up dispatcher looks for due follow-ups")
 	if err := parseFlags(fs, args); err != nil {
@@ -246,6 +250,19 @@ func followupConfig(c serveConfig, listenAddr string, rules flows.PointsRules, l
 			return cfg, fmt.Errorf("wecom client: %w", err)
 		}
 		cfg.WeCom = cl
+	}
+	if (c.wecomCallbackToken == "") != (c.wecomCallbackAESKeyFile == "") {
+		return cfg, fmt.Errorf("%w: --wecom-callback-token and --wecom-callback-aes-key-file go together", errUsage)
+	}
+	if c.wecomCallbackToken != "" {
+		if c.wecomCorpID == "" {
+			return cfg, fmt.Errorf("%w: the WeCom callback needs --wecom-corp-id (its receiveid)", errUsage)
+		}
+		b, err := os.ReadFile(c.wecomCallbackAESKeyFile)
+		if err != nil {
+			return cfg, fmt.Errorf("wecom callback key: %w", err)
+		}
+		cfg.WeComCallbackToken, cfg.WeComCallbackAESKey, cfg.WeComCorpID = c.wecomCallbackToken, strings.TrimSpace(string(b)), c.wecomCorpID
 	}
 	if c.robotKeysFile != "" {
 		keys, err := readRobotKeys(c.robotKeysFile)
