@@ -35,7 +35,7 @@ type serveConfig struct {
 	wecomSecretFile, robotKeysFile string
 	// WeCom callback URL (/wecom/callback): contact bindings from add-contact events.
 	wecomCallbackToken, wecomCallbackAESKeyFile string
-	dispatchInterval               time.Duration
+	dispatchInterval                            time.Duration
 	// ready, if set, receives the listening address (tests).
 	ready func(addr string)
 }
