@@ -16,7 +16,9 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // WeCom's callback encryption (企业微信 回调 加解密), restated from the public docs:
@@ -155,6 +157,11 @@ type CallbackConfig struct {
 	// 500 so that WeCom retries; return nil for events that are merely ignored.
 	OnEvent func(ctx context.Context, ev CallbackEvent) error
 	Logger  *slog.Logger
+	// MaxSkew: an event whose signed timestamp is further than this from now is refused
+	// (403), so a captured request cannot be replayed later. Default 1 h (WeCom retries
+	// within seconds); negative: no check.
+	MaxSkew time.Duration
+	Now     func() time.Time // default time.Now
 }
 
 // CallbackHandler serves WeCom's callback URL: GET (URL verification: msg_signature
@@ -168,6 +175,12 @@ func CallbackHandler(cfg CallbackConfig) (http.Handler, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxSkew == 0 {
+		cfg.MaxSkew = time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &callbackHandler{cfg: cfg}, nil
 }
@@ -226,6 +239,10 @@ func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.reject(w, "event", err)
 			return
 		}
+		if err := h.fresh(ts); err != nil {
+			h.reject(w, "event", err)
+			return
+		}
 		var ev CallbackEvent
 		if err := xml.Unmarshal(msg, &ev); err != nil {
 			h.cfg.Logger.Warn("wecom callback: undecodable event", "err", err)
@@ -259,7 +276,27 @@ func (h *callbackHandler) reject(w http.ResponseWriter, what string, err error) 
 		plain(w, http.StatusForbidden, "bad signature")
 	case errors.Is(err, ErrReceiveID):
 		plain(w, http.StatusForbidden, "not for this corp")
+	case errors.Is(err, ErrStale):
+		plain(w, http.StatusForbidden, "stale timestamp")
 	default:
 		plain(w, http.StatusBadRequest, "cannot decrypt")
 	}
+}
+
+// ErrStale: an event's signed timestamp is too far from now (a replayed request).
+var ErrStale = errors.New("stale callback timestamp")
+
+// fresh checks the (already signature-verified) timestamp against MaxSkew.
+func (h *callbackHandler) fresh(ts string) error {
+	if h.cfg.MaxSkew < 0 {
+		return nil
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: timestamp %q is not a number", ErrStale, ts)
+	}
+	if d := h.cfg.Now().Sub(time.Unix(sec, 0)); d > h.cfg.MaxSkew || d < -h.cfg.MaxSkew {
+		return fmt.Errorf("%w: %s from now (replay?)", ErrStale, d.Round(time.Second))
+	}
+	return nil
 }

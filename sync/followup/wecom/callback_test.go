@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pharmachain/counter/sync/followup/wecom"
 	"github.com/pharmachain/counter/sync/followup/wecom/wecomtest"
@@ -198,6 +200,16 @@ func TestCallbackHandlerOverHTTP(t *testing.T) {
 	fu, fb, _ := foreign.Event(srv.URL, ev)
 	if code, b := post(fu, fb); code != 403 || b != "not for this corp" {
 		t.Fatalf("foreign receiveid: %d %q", code, b)
+	}
+	// A genuine event replayed two hours later is refused.
+	enc, err := cb.Encrypt(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldTS := strconv.FormatInt(time.Now().Add(-2*time.Hour).Unix(), 10)
+	ou := srv.URL + "?" + url.Values{"msg_signature": {cb.Sign(oldTS, "7", enc)}, "timestamp": {oldTS}, "nonce": {"7"}}.Encode()
+	if code, b := post(ou, []byte("<xml><Encrypt>"+enc+"</Encrypt></xml>")); code != 403 || b != "stale timestamp" {
+		t.Fatalf("replayed event: %d %q", code, b)
 	}
 	if code, _ := post(eu, []byte("not xml")); code != 400 {
 		t.Fatalf("garbage body: %d", code)
