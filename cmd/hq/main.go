@@ -29,6 +29,7 @@ func verbs() []verb {
 		{"token", "token create --data DIR (--store ID | --admin): print a new bearer token", runToken},
 		{"import-purchases", "import a POS export CSV (raw ID numbers hashed on read)", runImportPurchases},
 		{"backup", "backup --to FILE (--data DIR | --hq URL --token ADMIN): consistent copy of hq.db", runBackup},
+		{"purge", "purge (--hq URL --token ADMIN | --data DIR) [--retention 26280h]: apply the retention period", runPurge},
 		{"forget", "forget (--customer-key K | --id-number N --secret-file F) (--hq URL --token ADMIN | --data DIR): PIPL deletion", runForget},
 		{"pharmacist", "pharmacist add --data DIR --store ID --id P01 --name NAME [--pin PIN] [--manager] [--badge B]", runPharmacist},
 	}

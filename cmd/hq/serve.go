@@ -109,6 +109,11 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	mounts := []func(mux *http.ServeMux, s *hq.Server){fw.Mount, func(mux *http.ServeMux, s *hq.Server) {
 		mux.Handle("GET "+PathBackup, s.RequireAuth(backupHandler(st, audit)))
 		mux.Handle("DELETE "+PathCustomer, s.RequireAuth(forgetHandler(st, fw.Store)))
+		mux.Handle("POST "+PathPurge, s.RequireAuth(purgeHandler(st, func(ctx context.Context, actor, detail string) {
+			if err := fw.Store.Audit(ctx, "admin:"+actor, "purge", detail, time.Now()); err != nil {
+				log.Warn("audit purge", "err", err)
+			}
+		})))
 	}}
 	if c.demo {
 		secretFile := c.secretFile
