@@ -30,7 +30,7 @@ deps-build:
 	@./.ci/apt-ensure $(APT_BUILD)
 
 ## run: the demo — kiosk window + local HQ + virtual (PTY) scanner, embedded defaults
-run: deps
+run: deps-build
 	$(GO) run ./cmd/kiosk --demo --data "$(DATA)"
 
 build: deps-build
