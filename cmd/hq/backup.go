@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -27,22 +25,18 @@ const PathBackup = "/api/v1/admin/backup"
 // FILE.tmp, synced, checked by opening it, then renamed.
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("backup", stderr)
-	dir := fs.String("data", "", "HQ data directory of a STOPPED HQ (holds hq.db)")
-	base := fs.String("hq", "", "URL of a RUNNING HQ (hot backup through "+PathBackup+")")
-	token := fs.String("token", "", "admin token (with --hq)")
+	target := addAdminTarget(fs) // with --hq: a hot backup through PathBackup
 	to := fs.String("to", "", "backup file to write")
 	force := fs.Bool("force", false, "overwrite an existing backup file")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long (with --hq)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case *to == "":
+	if *to == "" {
 		return fmt.Errorf("%w: --to FILE is required", errUsage)
-	case (*dir == "") == (*base == ""):
-		return fmt.Errorf("%w: give exactly one of --data DIR (stopped HQ) or --hq URL (running HQ)", errUsage)
-	case *base != "" && *token == "":
-		return fmt.Errorf("%w: --hq needs --token (an admin token)", errUsage)
+	}
+	if err := target.check(); err != nil {
+		return err
 	}
 	if _, err := os.Stat(*to); err == nil && !*force {
 		return fmt.Errorf("%s exists: use --force to overwrite", *to)
@@ -56,10 +50,10 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer f.Close()
 		var n int64
 		var err error
-		if *dir != "" {
-			n, err = backupOffline(*dir, f)
+		if target.online() {
+			n, err = backupOnline(ctx, target, *timeout, f)
 		} else {
-			n, err = backupOnline(ctx, strings.TrimRight(*base, "/"), *token, *timeout, f)
+			n, err = backupOffline(target, f)
 		}
 		if err != nil {
 			return n, err
@@ -80,11 +74,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func backupOffline(dir string, w io.Writer) (int64, error) {
-	if _, err := os.Stat(filepath.Join(dir, DBFile)); err != nil {
-		return 0, fmt.Errorf("no HQ database in %s: %w", dir, err)
-	}
-	st, err := openStore(dir, boltstore.Options{})
+func backupOffline(target adminTarget, w io.Writer) (int64, error) {
+	st, err := target.openExisting()
 	if err != nil {
 		return 0, fmt.Errorf("%w (is hq serve running? then use --hq URL --token ADMIN)", err)
 	}
@@ -98,23 +89,12 @@ func backupOffline(dir string, w io.Writer) (int64, error) {
 	return n, err
 }
 
-func backupOnline(ctx context.Context, base, token string, timeout time.Duration, w io.Writer) (int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+PathBackup, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+func backupOnline(ctx context.Context, target adminTarget, timeout time.Duration, w io.Writer) (int64, error) {
+	resp, err := target.call(ctx, http.MethodGet, PathBackup, timeout)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return 0, fmt.Errorf("HQ answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
 	n, err := io.Copy(w, resp.Body)
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = fmt.Errorf("short backup: %d of %d bytes", n, resp.ContentLength)

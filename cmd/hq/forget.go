@@ -60,9 +60,7 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	key := fs.String("customer-key", "", "the customer key (32 hex), as `kiosk forget` printed it")
 	idNumber := fs.String("id-number", "", "the customer's ID number instead (hashed with --secret-file)")
 	secretFile := fs.String("secret-file", "", "chain secret file (with --id-number)")
-	base := fs.String("hq", "", "URL of a RUNNING HQ")
-	token := fs.String("token", "", "admin token (with --hq)")
-	dir := fs.String("data", "", "data directory of a STOPPED HQ")
+	target := addAdminTarget(fs)
 	compact := fs.Bool("compact", false, "with --data: rewrite hq.db without freed pages, so the deleted bytes leave the disk")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -70,11 +68,8 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if (*key == "") == (*idNumber == "") {
 		return fmt.Errorf("%w: give exactly one of --customer-key or --id-number", errUsage)
 	}
-	if (*dir == "") == (*base == "") {
-		return fmt.Errorf("%w: give exactly one of --hq URL (running HQ) or --data DIR (stopped HQ)", errUsage)
-	}
-	if *base != "" && *token == "" {
-		return fmt.Errorf("%w: --hq needs --token (an admin token)", errUsage)
+	if err := target.check(); err != nil {
+		return err
 	}
 	ck := *key
 	if *idNumber != "" {
@@ -87,11 +82,8 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	var out []byte
-	if *dir != "" {
-		if _, err := os.Stat(filepath.Join(*dir, DBFile)); err != nil {
-			return fmt.Errorf("no HQ database in %s: %w", *dir, err)
-		}
-		st, err := openStore(*dir, boltstore.Options{})
+	if !target.online() {
+		st, err := target.openExisting()
 		if err != nil {
 			return err
 		}
@@ -106,25 +98,15 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("forget: %w", err)
 		}
 		if *compact {
-			if err := compactFile(filepath.Join(*dir, DBFile)); err != nil {
+			if err := compactFile(filepath.Join(*target.dir, DBFile)); err != nil {
 				return fmt.Errorf("forget: compact: %w", err)
 			}
 		}
 		out, _ = json.Marshal(stats)
 	} else {
-		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, strings.TrimRight(*base, "/")+"/api/v1/customers/"+ck, nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+*token)
-		resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
-		if err != nil {
+		var err error
+		if out, err = target.callJSON(ctx, http.MethodDelete, "/api/v1/customers/"+ck, 2*time.Minute); err != nil {
 			return fmt.Errorf("forget: %w", err)
-		}
-		defer resp.Body.Close()
-		out, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("forget: HQ answered %s: %s", resp.Status, strings.TrimSpace(string(out)))
 		}
 	}
 	fmt.Fprintf(stdout, "{\"customer_key\":%q,\"deleted\":%s}\n", ck, strings.TrimSpace(string(out)))

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,28 +56,20 @@ func purgeHandler(st *boltstore.Store, audit func(ctx context.Context, actor, de
 // purchases and visit details older than the retention period (rollups and points stay).
 func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("purge", stderr)
-	dir := fs.String("data", "", "data directory of a STOPPED HQ")
-	base := fs.String("hq", "", "URL of a RUNNING HQ")
-	token := fs.String("token", "", "admin token (with --hq)")
+	target := addAdminTarget(fs)
 	retention := fs.Duration("retention", DefaultHQRetention, "keep purchases and visit details this long (at least 6480h)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if (*dir == "") == (*base == "") {
-		return fmt.Errorf("%w: give exactly one of --hq URL (running HQ) or --data DIR (stopped HQ)", errUsage)
-	}
-	if *base != "" && *token == "" {
-		return fmt.Errorf("%w: --hq needs --token (an admin token)", errUsage)
+	if err := target.check(); err != nil {
+		return err
 	}
 	if *retention < minRetention {
 		return fmt.Errorf("%w: --retention %v is shorter than the 270 days the continuity analysis needs", errUsage, *retention)
 	}
 	var out []byte
-	if *dir != "" {
-		if _, err := os.Stat(filepath.Join(*dir, DBFile)); err != nil {
-			return fmt.Errorf("no HQ database in %s: %w", *dir, err)
-		}
-		st, err := openStore(*dir, boltstore.Options{})
+	if !target.online() {
+		st, err := target.openExisting()
 		if err != nil {
 			return err
 		}
@@ -90,20 +80,10 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		out, _ = json.Marshal(stats)
 	} else {
-		u := strings.TrimRight(*base, "/") + PathPurge + "?" + url.Values{"retention": {retention.String()}}.Encode()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+*token)
-		resp, err := (&http.Client{Timeout: 30 * time.Minute}).Do(req)
-		if err != nil {
+		path := PathPurge + "?" + url.Values{"retention": {retention.String()}}.Encode()
+		var err error
+		if out, err = target.callJSON(ctx, http.MethodPost, path, 30*time.Minute); err != nil {
 			return fmt.Errorf("purge: %w", err)
-		}
-		defer resp.Body.Close()
-		out, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("purge: HQ answered %s: %s", resp.Status, strings.TrimSpace(string(out)))
 		}
 	}
 	fmt.Fprintln(stdout, strings.TrimSpace(string(out)))

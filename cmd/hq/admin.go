@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pharmachain/counter/sync/hq/boltstore"
+)
+
+// adminTarget is where an administrative verb (backup, purge, forget) acts: the data
+// directory of a stopped HQ (--data), or a running HQ through its admin routes (--hq with
+// an admin --token).
+type adminTarget struct {
+	dir, base, token *string
+}
+
+func addAdminTarget(fs *flag.FlagSet) adminTarget {
+	return adminTarget{
+		dir:   fs.String("data", "", "data directory of a STOPPED HQ (holds hq.db)"),
+		base:  fs.String("hq", "", "URL of a RUNNING HQ"),
+		token: fs.String("token", "", "admin token (with --hq)"),
+	}
+}
+
+// check reports a command-line mistake: exactly one of --data and --hq, and --hq needs
+// --token.
+func (a adminTarget) check() error {
+	if (*a.dir == "") == (*a.base == "") {
+		return fmt.Errorf("%w: give exactly one of --hq URL (running HQ) or --data DIR (stopped HQ)", errUsage)
+	}
+	if *a.base != "" && *a.token == "" {
+		return fmt.Errorf("%w: --hq needs --token (an admin token)", errUsage)
+	}
+	return nil
+}
+
+func (a adminTarget) online() bool { return *a.base != "" }
+
+// openExisting opens the stopped HQ's database; unlike openStore it never creates one.
+func (a adminTarget) openExisting() (*boltstore.Store, error) {
+	if _, err := os.Stat(filepath.Join(*a.dir, DBFile)); err != nil {
+		return nil, fmt.Errorf("no HQ database in %s: %w", *a.dir, err)
+	}
+	return openStore(*a.dir, boltstore.Options{})
+}
+
+// call sends an admin request to the running HQ (path relative to its base URL). A
+// non-200 answer becomes an error quoting HQ's status and message; on 200 the caller
+// reads and closes the body.
+func (a adminTarget) call(ctx context.Context, method, path string, timeout time.Duration) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(*a.base, "/")+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+*a.token)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("HQ answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	return resp, nil
+}
+
+// callJSON is call for the admin routes that answer a small JSON document.
+func (a adminTarget) callJSON(ctx context.Context, method, path string, timeout time.Duration) ([]byte, error) {
+	resp, err := a.call(ctx, method, path, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+}
