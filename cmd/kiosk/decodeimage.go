@@ -34,11 +34,8 @@ func runDecodeImage(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "usage: kiosk decode-image FILE...")
 		fmt.Fprintln(stderr, "Prints {\"file\",\"format\",\"text\"} per code found, or {\"file\",\"error\"}.")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: decode-image: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: decode-image: no image files given", errUsage)

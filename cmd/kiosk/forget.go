@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,11 +27,8 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	secretFile := fs.String("secret-file", "", "chain secret file (with --id-number)")
 	key := fs.String("customer-key", "", "the customer key (32 hex), instead of --id-number")
 	compact := fs.Bool("compact", false, "rewrite kiosk.db without freed pages afterwards (app must be stopped)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *dir == "" {
 		return fmt.Errorf("%w: --data DIR is required", errUsage)
@@ -53,14 +49,11 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !store.ValidCustomerKey(ck) {
 		return fmt.Errorf("%w: --customer-key: want 32 lower-case hex characters", errUsage)
 	}
-	path := store.DefaultPath(*dir)
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no kiosk store in %s: %w", *dir, err)
-	}
-	s, err := store.Open(path, store.Options{})
+	s, err := openExistingStore(*dir, store.Options{})
 	if err != nil {
 		return err
 	}
+	path := s.Path()
 	stats, err := s.DeleteCustomer(ctx, ck)
 	if err == nil && *compact {
 		tmp := path + ".compact"

@@ -38,11 +38,8 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 		fmt.Fprintln(stderr, "CSV header: sale_id,id_number_or_customer_key,date,drug_code,quantity[,days_supply] (see flows/posexport)")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: import-purchases: %w", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	switch {
 	case *dir == "":

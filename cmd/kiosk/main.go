@@ -79,6 +79,18 @@ func exitCode(err error, stderr io.Writer) int {
 // errUsage marks a command-line mistake (exit code 2).
 var errUsage = errors.New("usage")
 
+// parseFlags parses a verb's flags: -h/--help passes flag.ErrHelp through (exit 0),
+// any other mistake is a usage error naming the verb (exit 2).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+	}
+	return nil
+}
+
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: kiosk [flags]            start the counter app (kiosk --help for flags)")
 	fmt.Fprintln(w, "       kiosk COMMAND [flags]    run an installer/manager command:")

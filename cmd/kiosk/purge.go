@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,11 +20,8 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	dir := fs.String("data", "", "kiosk data directory (holds kiosk.db)")
 	retention := fs.Duration("retention", store.DefaultRetention, "keep purchases and synced visits this long")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *dir == "" {
 		return fmt.Errorf("%w: --data DIR is required", errUsage)
@@ -33,11 +29,7 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *retention < 270*24*time.Hour {
 		return fmt.Errorf("%w: --retention %v is shorter than the 90-day lookback plus 180-day carry-in the counter needs (270 days minimum)", errUsage, *retention)
 	}
-	path := store.DefaultPath(*dir)
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no kiosk store in %s: %w", *dir, err)
-	}
-	s, err := store.Open(path, store.Options{Retention: *retention})
+	s, err := openExistingStore(*dir, store.Options{Retention: *retention})
 	if err != nil {
 		return err
 	}
@@ -49,4 +41,14 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	b, _ := json.Marshal(stats)
 	fmt.Fprintln(stdout, string(b))
 	return nil
+}
+
+// openExistingStore opens DIR/kiosk.db for a maintenance verb; unlike the app it never
+// creates an empty store where none is (a mistyped --data is an error, not a new file).
+func openExistingStore(dir string, opts store.Options) (*store.Store, error) {
+	path := store.DefaultPath(dir)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no kiosk store in %s: %w", dir, err)
+	}
+	return store.Open(path, opts)
 }

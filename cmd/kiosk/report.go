@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,11 +47,8 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer, now fu
 		fmt.Fprintln(stderr, "usage: kiosk report --data DIR [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by pharmacist|day|step] [--format table|csv|json]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: report: %w", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: report: unexpected argument %q", errUsage, fs.Arg(0))
