@@ -78,6 +78,26 @@ type Purchase struct {
 	ATC         string    `json:"atc,omitempty"`
 	Quantity    float64   `json:"quantity"`
 	DaysSupply  int       `json:"days_supply,omitempty"` // 0: not given on the sale
+	// AmountFen is the line total in fen (分); nil: the sale did not say (older POS
+	// exports and clients). Never negative.
+	AmountFen *int64 `json:"amount_fen,omitempty"`
+	// ReceiptID groups the lines of one sale (小票); empty: the sale id inside ID.
+	ReceiptID string `json:"receipt_id,omitempty"`
+	// Kind is rx, otc or nondrug; empty: the catalog's kind for DrugCode.
+	Kind string `json:"kind,omitempty"`
+}
+
+// Purchase kinds: prescription drug, over-the-counter drug, non-drug product
+// (blood-pressure monitor, pill organiser …).
+const (
+	KindRx      = "rx"
+	KindOTC     = "otc"
+	KindNonDrug = "nondrug"
+)
+
+// ValidKind reports whether k is a purchase kind (or empty: not given).
+func ValidKind(k string) bool {
+	return k == "" || k == KindRx || k == KindOTC || k == KindNonDrug
 }
 
 // Drug is one drug catalog entry. Code is a GTIN, a trace-code drug id (first 7 digits)
