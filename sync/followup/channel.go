@@ -22,7 +22,10 @@ const (
 
 // SendResult is a channel's answer.
 type SendResult struct {
-	Status     string        // SendOK, SendRetry or SendFailed
+	Status string // SendOK, SendRetry or SendFailed
+	// Code is a short reason code (wecom_unreachable, no_contact …) and Reason a message
+	// that must not carry secrets; the dispatcher stores and shows both (scrubbed again).
+	Code       string
 	Reason     string        // why it was retried or failed
 	RetryAfter time.Duration // with SendRetry: wait at least this long (0: the dispatcher's default)
 	MsgID      string        // the channel's message id, if any
@@ -44,7 +47,7 @@ type Mux map[string]Channel
 func (m Mux) Send(ctx context.Context, fu flows.FollowUp, link string) (SendResult, error) {
 	ch, ok := m[fu.Channel]
 	if !ok {
-		return SendResult{Status: SendFailed, Reason: fmt.Sprintf("no sender configured for channel %q", fu.Channel)}, nil
+		return SendResult{Status: SendFailed, Code: "no_channel", Reason: fmt.Sprintf("no sender configured for channel %q", fu.Channel)}, nil
 	}
 	return ch.Send(ctx, fu, link)
 }
@@ -97,10 +100,10 @@ type WeComChannel struct {
 func (c *WeComChannel) Send(ctx context.Context, fu flows.FollowUp, link string) (SendResult, error) {
 	ct, ok, err := c.Contacts.Contact(ctx, fu.StoreID, fu.CustomerKey)
 	if err != nil {
-		return SendResult{Status: SendRetry, Reason: "contact lookup: " + err.Error()}, nil
+		return SendResult{Status: SendRetry, Code: "contact_lookup", Reason: "contact lookup: " + err.Error()}, nil
 	}
 	if !ok {
-		return SendResult{Status: SendFailed, Reason: "customer has no WeCom contact binding at this store"}, nil
+		return SendResult{Status: SendFailed, Code: "no_contact", Reason: "customer has no WeCom contact binding at this store"}, nil
 	}
 	title, desc := c.Title, c.Desc
 	if title == "" {
@@ -123,11 +126,11 @@ func (c *WeComChannel) Send(ctx context.Context, fu flows.FollowUp, link string)
 		if wait <= 0 {
 			wait = 10 * time.Minute
 		}
-		return SendResult{Status: SendRetry, Reason: err.Error(), RetryAfter: wait}, nil
+		return SendResult{Status: SendRetry, Code: wecom.ReasonCode(err), Reason: err.Error(), RetryAfter: wait}, nil
 	case errors.Is(err, wecom.ErrToken), errors.Is(err, wecom.ErrNotDelivered):
-		return SendResult{Status: SendRetry, Reason: err.Error()}, nil
+		return SendResult{Status: SendRetry, Code: wecom.ReasonCode(err), Reason: err.Error()}, nil
 	case errors.As(err, &ae):
-		return SendResult{Status: SendFailed, Reason: err.Error()}, nil
+		return SendResult{Status: SendFailed, Code: wecom.ReasonCode(err), Reason: err.Error()}, nil
 	}
-	return SendResult{}, err // ambiguous: may have been delivered
+	return SendResult{}, err // ambiguous: may have been delivered (the wecom error is already redacted)
 }

@@ -135,7 +135,7 @@ func (s *Store) cancelScheduledTx(tx *bolt.Tx, storeID, customerKey, reason stri
 		if err := tx.Bucket(bucketDue).Delete(dueKey(it.NextAt, it.FollowUp.ID)); err != nil {
 			return 0, err
 		}
-		it.Status, it.LastReason = StatusFailed, reason
+		it.Status, it.LastCode, it.LastReason = StatusFailed, "contact_removed", reason
 		if err := putItem(tx, it); err != nil {
 			return 0, err
 		}

@@ -6,13 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pharmachain/counter/flows"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/followup/wecom"
 )
 
 // DispatcherConfig configures a Dispatcher.
@@ -186,7 +188,7 @@ func (d *Dispatcher) Recover(ctx context.Context) (int, error) {
 				continue
 			}
 			const reason = "HQ stopped during the send; check the channel before resending"
-			if err := d.finishAttempt(tx, &it, StatusUnknown, reason, "", now); err != nil {
+			if err := d.finishAttempt(tx, &it, StatusUnknown, "interrupted", reason, "", now); err != nil {
 				return err
 			}
 			n++
@@ -251,11 +253,12 @@ func (d *Dispatcher) sendOne(ctx context.Context, key []byte) error {
 		}
 		if !it.Consent[it.FollowUp.Channel] {
 			it.Status = StatusFailed
-			it.LastReason = "no consent for channel " + it.FollowUp.Channel
+			it.LastCode, it.LastReason = "no_consent", "no consent for channel "+it.FollowUp.Channel
 			return putItem(tx, it)
 		}
 		if d.cfg.MaxLate > 0 && now.Sub(it.FollowUp.DueAt) > d.cfg.MaxLate {
 			it.Status = StatusFailed
+			it.LastCode = "too_late"
 			it.LastReason = fmt.Sprintf("too late to send: due %s, more than %s ago", it.FollowUp.DueAt.In(flows.Shanghai).Format("2006-01-02 15:04"), d.cfg.MaxLate)
 			if err := d.st.AuditTx(tx, "hq", "followup.too_late", "followup="+id, now); err != nil {
 				return err
@@ -305,13 +308,17 @@ func (d *Dispatcher) sendOne(ctx context.Context, key []byte) error {
 		if err := tx.Bucket(bucketSending).Delete([]byte(id)); err != nil {
 			return err
 		}
+		// Channels return redacted text; it is scrubbed once more before it is stored,
+		// logged or shown, so a channel that forgets cannot leak a secret-bearing URL.
+		res.Reason = wecom.Scrub(res.Reason)
 		switch {
 		case sendErr != nil:
-			d.log.Warn("follow-up send outcome unknown", "followup", id, "err", sendErr)
-			return d.finishAttempt(tx, &cur, StatusUnknown, "outcome unknown: "+sendErr.Error(), "", done)
+			msg := wecom.Scrub(sendErr.Error())
+			d.log.Warn("follow-up send outcome unknown", "followup", id, "code", wecom.ReasonCode(sendErr), "err", msg)
+			return d.finishAttempt(tx, &cur, StatusUnknown, "outcome_unknown", "outcome unknown: "+msg, "", done)
 		case res.Status == SendOK:
 			cur.SentAt = done
-			return d.finishAttempt(tx, &cur, StatusSent, "", res.MsgID, done)
+			return d.finishAttempt(tx, &cur, StatusSent, "", "", res.MsgID, done)
 		case res.Status == SendRetry && cur.Attempts < d.cfg.MaxAttempts:
 			wait := d.cfg.RetryDelay
 			if res.RetryAfter > 0 {
@@ -321,25 +328,28 @@ func (d *Dispatcher) sendOne(ctx context.Context, key []byte) error {
 			if err := tx.Bucket(bucketDue).Put(dueKey(cur.NextAt, id), nil); err != nil {
 				return err
 			}
-			return d.finishAttempt(tx, &cur, StatusScheduled, res.Reason, "", done)
+			return d.finishAttempt(tx, &cur, StatusScheduled, res.Code, res.Reason, "", done)
 		case res.Status == SendRetry:
-			return d.finishAttempt(tx, &cur, StatusFailed, fmt.Sprintf("gave up after %d attempts: %s", cur.Attempts, res.Reason), "", done)
+			return d.finishAttempt(tx, &cur, StatusFailed, res.Code, fmt.Sprintf("gave up after %d attempts: %s", cur.Attempts, res.Reason), "", done)
 		default:
-			reason := res.Reason
+			reason, code := res.Reason, res.Code
 			if reason == "" {
 				reason = "channel refused the follow-up"
 			}
-			return d.finishAttempt(tx, &cur, StatusFailed, reason, "", done)
+			if code == "" {
+				code = "channel_refused"
+			}
+			return d.finishAttempt(tx, &cur, StatusFailed, code, reason, "", done)
 		}
 	})
 }
 
 // finishAttempt records an attempt's result on the item and the attempt record and
 // audits it.
-func (d *Dispatcher) finishAttempt(tx *bolt.Tx, it *Item, status, reason, msgID string, at time.Time) error {
+func (d *Dispatcher) finishAttempt(tx *bolt.Tx, it *Item, status, code, reason, msgID string, at time.Time) error {
 	id := it.FollowUp.ID
 	it.Status = status
-	it.LastReason = reason
+	it.LastCode, it.LastReason = code, reason
 	if err := putItem(tx, *it); err != nil {
 		return err
 	}
@@ -350,7 +360,7 @@ func (d *Dispatcher) finishAttempt(tx *bolt.Tx, it *Item, status, reason, msgID 
 			return fmt.Errorf("decode attempt: %w", err)
 		}
 	}
-	a.FollowUpID, a.Attempt, a.FinishedAt, a.Reason, a.MsgID = id, it.Attempts, at, reason, msgID
+	a.FollowUpID, a.Attempt, a.FinishedAt, a.Code, a.Reason, a.MsgID = id, it.Attempts, at, code, reason, msgID
 	a.Status = status
 	if status == StatusScheduled {
 		a.Status = SendRetry
@@ -359,6 +369,9 @@ func (d *Dispatcher) finishAttempt(tx *bolt.Tx, it *Item, status, reason, msgID 
 		return err
 	}
 	detail := fmt.Sprintf("followup=%s attempt=%d result=%s", id, it.Attempts, a.Status)
+	if code != "" {
+		detail += " code=" + code
+	}
 	if reason != "" {
 		detail += " reason=" + reason
 	}

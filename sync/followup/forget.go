@@ -53,7 +53,7 @@ func (s *Store) ForgetCustomerTx(tx *bolt.Tx, customerKey string, now time.Time)
 		it.FollowUp.CustomerKey = ""
 		if it.Status == StatusScheduled {
 			it.Status = StatusFailed
-			it.LastReason = "customer data deleted (PIPL request)"
+			it.LastCode, it.LastReason = "customer_deleted", "customer data deleted (PIPL request)"
 		}
 		if err := putItem(tx, it); err != nil {
 			return 0, err

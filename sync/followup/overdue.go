@@ -59,7 +59,8 @@ type OverdueRow struct {
 	PharmacistID string    `json:"pharmacist_id"`
 	Channel      string    `json:"channel"`
 	Status       string    `json:"status"`
-	Reason       string    `json:"reason"` // not_sent | not_opened
+	Reason       string    `json:"reason"`         // not_sent | not_opened
+	Code         string    `json:"code,omitempty"` // the last send failure's reason code
 	Detail       string    `json:"detail,omitempty"`
 	DueAt        time.Time `json:"due_at"`
 	SentAt       time.Time `json:"sent_at,omitzero"`
@@ -100,7 +101,7 @@ func (s *Store) OverdueWith(ctx context.Context, rule OverdueRule, storeID strin
 			rows = append(rows, OverdueRow{
 				FollowUpID: it.FollowUp.ID, VisitID: it.FollowUp.VisitID, StoreID: it.FollowUp.StoreID,
 				PharmacistID: it.FollowUp.PharmacistID, Channel: it.FollowUp.Channel, Status: it.Status,
-				Reason: reason, Detail: it.LastReason, DueAt: it.FollowUp.DueAt, SentAt: it.SentAt, OverdueSince: since,
+				Reason: reason, Code: it.LastCode, Detail: it.LastReason, DueAt: it.FollowUp.DueAt, SentAt: it.SentAt, OverdueSince: since,
 			})
 		}
 		return nil

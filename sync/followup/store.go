@@ -63,7 +63,8 @@ type Item struct {
 	NextAt      time.Time       `json:"next_at"` // next attempt (due time, or after a retry-later)
 	EnqueuedAt  time.Time       `json:"enqueued_at"`
 	SentAt      time.Time       `json:"sent_at,omitzero"`
-	LastReason  string          `json:"last_reason,omitempty"`
+	LastCode    string          `json:"last_code,omitempty"`   // reason code of the last failure (wecom_unreachable …)
+	LastReason  string          `json:"last_reason,omitempty"` // its message, secrets scrubbed
 	OpenedAt    time.Time       `json:"opened_at,omitzero"`
 	BookedAt    time.Time       `json:"booked_at,omitzero"`
 	EscalatedAt time.Time       `json:"escalated_at,omitzero"` // overdue notice posted to the store group
@@ -78,6 +79,7 @@ type SendAttempt struct {
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 	Status     string    `json:"status"` // sending | sent | retry | failed | unknown
+	Code       string    `json:"code,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 	MsgID      string    `json:"msg_id,omitempty"`
 }
@@ -458,7 +460,7 @@ func (s *Store) Resolve(ctx context.Context, id, actor string, sent bool, now ti
 				return err
 			}
 		}
-		it.LastReason = "resolved by " + actor + ": " + verdict
+		it.LastCode, it.LastReason = "resolved", "resolved by "+actor+": "+verdict
 		if err := putItem(tx, it); err != nil {
 			return err
 		}

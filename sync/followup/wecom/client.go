@@ -129,10 +129,10 @@ func gatewayStatus(code int) bool {
 // newHTTP builds a retrying client. idempotent requests (GET gettoken) retry on any
 // transport error or 5xx; non-idempotent ones (sends) only when the request certainly
 // was not delivered, so retries never duplicate a message.
-func newHTTP(cfg HTTPConfig, idempotent bool) *retryablehttp.Client {
+func newHTTP(cfg HTTPConfig, idempotent bool, r *redactor) *retryablehttp.Client {
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{Timeout: cfg.Timeout}
-	rc.Logger = cfg.Logger
+	rc.Logger = redactingLogger{l: cfg.Logger, r: r}
 	rc.RetryMax = cfg.RetryMax
 	rc.RetryWaitMin = cfg.RetryWaitMin
 	rc.RetryWaitMax = cfg.RetryWaitMax
@@ -153,28 +153,28 @@ func newHTTP(cfg HTTPConfig, idempotent bool) *retryablehttp.Client {
 	return rc
 }
 
-// do sends req and decodes a JSON body into out; it classifies transport failures.
-func do(rc *retryablehttp.Client, req *retryablehttp.Request, out any) error {
+// do sends req and decodes a JSON body into out. Every failure comes back as an *Error
+// naming only the API path: the request URL (with its secret query) never does.
+func do(rc *retryablehttp.Client, r *redactor, req *retryablehttp.Request, out any) error {
+	path := req.URL.Path
 	resp, err := rc.Do(req)
 	if err != nil {
-		if notDelivered(err) {
-			return fmt.Errorf("%w: %v", ErrNotDelivered, err)
-		}
-		return fmt.Errorf("wecom %s: %w", req.URL.Path, err)
+		return r.transportError(path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("wecom %s: read body: %w", req.URL.Path, err)
+		return r.transportError(path+": read body", err)
 	}
 	if resp.StatusCode != http.StatusOK {
+		msg := fmt.Sprintf("%s: HTTP %d", path, resp.StatusCode)
 		if gatewayStatus(resp.StatusCode) {
-			return fmt.Errorf("%w: HTTP %d from %s", ErrNotDelivered, resp.StatusCode, req.URL.Path)
+			return &Error{Code: ReasonUnreachable, Msg: msg, errs: []error{ErrNotDelivered}}
 		}
-		return fmt.Errorf("wecom %s: HTTP %d", req.URL.Path, resp.StatusCode)
+		return &Error{Code: ReasonHTTPStatus, Msg: msg}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("wecom %s: decode answer: %w", req.URL.Path, err)
+		return &Error{Code: ReasonBadAnswer, Msg: r.scrub(fmt.Sprintf("%s: decode answer: %v", path, err))}
 	}
 	return nil
 }
@@ -184,11 +184,28 @@ type errResp struct {
 	ErrMsg  string `json:"errmsg"`
 }
 
-func (e errResp) err() error {
+// err turns a non-zero errcode into an *Error wrapping the *APIError.
+func (e errResp) err(r *redactor, path string) error {
 	if e.ErrCode == CodeOK {
 		return nil
 	}
-	return &APIError{Code: e.ErrCode, Msg: e.ErrMsg}
+	ae := &APIError{Code: e.ErrCode, Msg: r.scrub(e.ErrMsg)}
+	code := ReasonAPI
+	if ae.Code == CodeRateLimited {
+		code = ReasonRateLimited
+	}
+	return &Error{Code: code, Msg: path + ": " + ae.Error(), errs: []error{ae}}
+}
+
+// tokenError marks an *Error from gettoken as ErrToken (no message was sent).
+func tokenError(err error) error {
+	e, ok := err.(*Error)
+	if !ok {
+		e = &Error{Code: ReasonRequest, Msg: "gettoken: request failed"}
+	}
+	out := *e
+	out.errs = append(append([]error(nil), e.errs...), ErrToken)
+	return &out
 }
 
 // Config configures the customer-contact client.
@@ -207,6 +224,7 @@ type Config struct {
 // concurrent use.
 type Client struct {
 	cfg     Config
+	red     *redactor
 	get     *retryablehttp.Client
 	post    *retryablehttp.Client
 	mu      sync.Mutex
@@ -232,7 +250,9 @@ func NewClient(cfg Config) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
-	return &Client{cfg: cfg, get: newHTTP(cfg.HTTP, true), post: newHTTP(cfg.HTTP, false)}, nil
+	red := &redactor{}
+	red.add(cfg.CorpSecret)
+	return &Client{cfg: cfg, red: red, get: newHTTP(cfg.HTTP, true, red), post: newHTTP(cfg.HTTP, false, red)}, nil
 }
 
 // Token returns a valid access token, fetching a new one when the cached one is missing
@@ -247,22 +267,23 @@ func (c *Client) Token(ctx context.Context) (string, error) {
 	q := url.Values{"corpid": {c.cfg.CorpID}, "corpsecret": {c.cfg.CorpSecret}}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, c.cfg.BaseURL+"/cgi-bin/gettoken?"+q.Encode(), nil)
 	if err != nil {
-		return "", fmt.Errorf("%w: gettoken: %w", ErrToken, err)
+		return "", tokenError(c.red.wrap("gettoken", err))
 	}
 	var out struct {
 		errResp
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
 	}
-	if err := do(c.get, req, &out); err != nil {
-		return "", fmt.Errorf("%w: gettoken: %w", ErrToken, err)
+	if err := do(c.get, c.red, req, &out); err != nil {
+		return "", tokenError(err)
 	}
-	if err := out.err(); err != nil {
-		return "", fmt.Errorf("%w: gettoken: %w", ErrToken, err)
+	if err := out.err(c.red, req.URL.Path); err != nil {
+		return "", tokenError(err)
 	}
 	if out.AccessToken == "" || out.ExpiresIn <= 0 {
-		return "", fmt.Errorf("%w: gettoken answer without access_token/expires_in", ErrToken)
+		return "", tokenError(&Error{Code: ReasonNoToken, Msg: "gettoken answer without access_token/expires_in"})
 	}
+	c.red.add(out.AccessToken)
 	life := time.Duration(out.ExpiresIn) * time.Second
 	c.token = out.AccessToken
 	c.expires = now.Add(life - min(c.cfg.RefreshBefore, life/2))
@@ -320,7 +341,7 @@ func (c *Client) AddMsgTemplate(ctx context.Context, m MsgTemplate) (string, err
 	body.Attachments = []attachment{{MsgType: "link", Link: m.Link}}
 	data, err := json.Marshal(body)
 	if err != nil {
-		return "", fmt.Errorf("wecom add_msg_template: encode: %w", err)
+		return "", c.red.wrap("add_msg_template: encode", err)
 	}
 	for try := 0; ; try++ {
 		tok, err := c.Token(ctx)
@@ -330,7 +351,7 @@ func (c *Client) AddMsgTemplate(ctx context.Context, m MsgTemplate) (string, err
 		req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost,
 			c.cfg.BaseURL+"/cgi-bin/externalcontact/add_msg_template?access_token="+url.QueryEscape(tok), bytes.NewReader(data))
 		if err != nil {
-			return "", fmt.Errorf("wecom add_msg_template: %w", err)
+			return "", c.red.wrap("add_msg_template", err)
 		}
 		req.Header.Set("Content-Type", "application/json")
 		var out struct {
@@ -338,8 +359,8 @@ func (c *Client) AddMsgTemplate(ctx context.Context, m MsgTemplate) (string, err
 			MsgID    string   `json:"msgid"`
 			FailList []string `json:"fail_list"`
 		}
-		if err := do(c.post, req, &out); err != nil {
-			return "", fmt.Errorf("wecom add_msg_template: %w", err)
+		if err := do(c.post, c.red, req, &out); err != nil {
+			return "", err
 		}
 		if out.ErrCode == CodeTokenExpired || out.ErrCode == CodeInvalidToken {
 			c.invalidate(tok)
@@ -347,11 +368,12 @@ func (c *Client) AddMsgTemplate(ctx context.Context, m MsgTemplate) (string, err
 				continue
 			}
 		}
-		if err := out.err(); err != nil {
-			return "", fmt.Errorf("wecom add_msg_template: %w", err)
+		if err := out.err(c.red, req.URL.Path); err != nil {
+			return "", err
 		}
 		if len(out.FailList) > 0 {
-			return "", fmt.Errorf("wecom add_msg_template: %w", &APIError{Code: -1, Msg: "external contact unreachable (fail_list)"})
+			ae := &APIError{Code: -1, Msg: "external contact unreachable (fail_list)"}
+			return "", &Error{Code: ReasonAPI, Msg: req.URL.Path + ": " + ae.Error(), errs: []error{ae}}
 		}
 		return out.MsgID, nil
 	}

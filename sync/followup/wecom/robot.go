@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -36,6 +35,7 @@ type RobotConfig struct {
 // earn a 45009. Safe for concurrent use.
 type Robot struct {
 	cfg  RobotConfig
+	red  *redactor
 	post *retryablehttp.Client
 	mu   sync.Mutex
 	sent map[string][]time.Time // key → send times within the last minute, oldest first
@@ -59,7 +59,8 @@ func NewRobot(cfg RobotConfig) (*Robot, error) {
 		cfg.Sleep = sleepCtx
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
-	return &Robot{cfg: cfg, post: newHTTP(cfg.HTTP, false), sent: map[string][]time.Time{}}, nil
+	red := &redactor{}
+	return &Robot{cfg: cfg, red: red, post: newHTTP(cfg.HTTP, false, red), sent: map[string][]time.Time{}}, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -112,27 +113,25 @@ func (r *Robot) Markdown(ctx context.Context, key, content string) error {
 
 func (r *Robot) send(ctx context.Context, key string, msg any) error {
 	if key == "" {
-		return errors.New("wecom robot: empty webhook key")
+		return &Error{Code: ReasonRequest, Msg: "robot: empty webhook key"}
 	}
+	r.red.add(key)
 	if err := r.reserve(ctx, key); err != nil {
-		return err
+		return r.red.wrap("robot", err)
 	}
 	data, err := json.Marshal(msg)
 	if err != nil {
-		return fmt.Errorf("wecom robot: encode: %w", err)
+		return r.red.wrap("robot: encode", err)
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost,
 		r.cfg.BaseURL+"/cgi-bin/webhook/send?key="+url.QueryEscape(key), bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("wecom robot: %w", err)
+		return r.red.wrap("robot", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	var out errResp
-	if err := do(r.post, req, &out); err != nil {
-		return fmt.Errorf("wecom robot: %w", err)
+	if err := do(r.post, r.red, req, &out); err != nil {
+		return r.red.wrap("robot", err)
 	}
-	if err := out.err(); err != nil {
-		return fmt.Errorf("wecom robot: %w", err)
-	}
-	return nil
+	return r.red.wrap("robot", out.err(r.red, req.URL.Path))
 }
