@@ -9,10 +9,13 @@ BENCHTIME  ?= 1x
 DATA       ?= $(CURDIR)/.demo-data
 
 # Fyne (cgo, X11/GL headers), the PTY tools for serial tests, Xvfb + ImageMagick for
-# screenshots, Chromium for the HQ dashboard browser test, mingw for the Windows package.
+# screenshots, Chromium for the HQ dashboard browser test, PostgreSQL 15 for the HQ
+# PostgreSQL backend's tests (they initdb throwaway clusters on private unix sockets, so a
+# cluster the Debian package may have started on port 5432 is never used), mingw for the
+# Windows package.
 APT_BUILD  := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
               libxinerama-dev libxi-dev libxxf86vm-dev
-APT_TEST   := socat xvfb xauth imagemagick chromium chromium-driver procps
+APT_TEST   := socat xvfb xauth imagemagick chromium chromium-driver procps postgresql
 APT_PKGS   := $(APT_BUILD) $(APT_TEST)
 
 export CGO_ENABLED := 1
