@@ -159,7 +159,8 @@ type Line struct {
 	Ingredient string `json:"ingredient,omitempty"`
 	ATC        string `json:"atc,omitempty"`
 	Class      string `json:"class,omitempty"`
-	DaysSupply int    `json:"days_supply"` // 0 unknown
+	Kind       string `json:"kind,omitempty"` // rx | otc | nondrug: the purchase's, else the catalog's; "" unknown
+	DaysSupply int    `json:"days_supply"`    // 0 unknown
 	Counted    bool   `json:"counted"`
 	// CoverFrom/CoverTo is the span the fill covers after same-ingredient shifting
 	// (only for counted fills).
@@ -223,19 +224,189 @@ func levelRank(level string) int {
 // errors and would overflow day arithmetic.
 const maxDaysSupply = 3660
 
-type fill struct {
-	day    Day
-	supply int
-	class  int
-	ingr   string
-	line   int // index into Lines/Shown
+// ReadPurchase is how the continuity analysis reads one purchase: its local date, its
+// drug facts (the purchase's own ingredient and ATC win over the catalog's), class, kind
+// and days' supply (the purchase's, else round(quantity × pack_days_supply) of the
+// catalog, at least 1), and whether it counts (Counted) or why not (Unknown). The cover
+// span is left empty. Apart from the copied ID, date and name, the result depends only on
+// DrugCode, Ingredient, ATC, Kind, DaysSupply and Quantity, so a caller reading many
+// purchases may cache it on those fields. cat may be nil.
+func ReadPurchase(p Purchase, cat *Catalog) Line {
+	ln := Line{PurchaseID: p.ID, Day: DayOf(p.SoldAt), Name: p.Name, Ingredient: strings.TrimSpace(p.Ingredient),
+		ATC: strings.TrimSpace(p.ATC), DaysSupply: p.DaysSupply, Kind: p.Kind}
+	drug, known := cat.Lookup(p.DrugCode)
+	if known {
+		if ln.Name == "" {
+			ln.Name = drug.Name
+		}
+		if ln.Ingredient == "" {
+			ln.Ingredient = drug.Ingredient
+		}
+		if ln.ATC == "" {
+			ln.ATC = drug.ATC
+		}
+		if ln.Kind == "" {
+			ln.Kind = drug.Kind
+		}
+	}
+	ln.Class = ClassOf(ln.ATC)
+	if ln.DaysSupply > maxDaysSupply {
+		ln.DaysSupply = maxDaysSupply
+	}
+	if ln.DaysSupply <= 0 {
+		ln.DaysSupply = 0
+		if known {
+			ln.DaysSupply = packSupply(p.Quantity, drug.PackDaysSupply)
+		}
+	}
+	switch {
+	case p.Quantity < 0:
+		// A return line: shown, never counted, not a missing-data problem.
+		ln.Unknown = "return"
+		ln.DaysSupply = 0
+	case ln.ATC == "" && ln.Kind == KindNonDrug:
+		// A non-drug product (blood-pressure monitor, pill organiser): shown only.
+	case ln.ATC == "":
+		// Unknown drug: it may be a chronic medicine we cannot attribute.
+		ln.Unknown = "drug"
+	case ln.Class == "":
+		// Known, but not a chronic class: shown only.
+	case ln.DaysSupply == 0:
+		ln.Unknown = "days_supply"
+	default:
+		ln.Counted = true
+	}
+	return ln
+}
+
+// packSupply is round(quantity × pack days' supply) bounded to [1, maxDaysSupply], or 0
+// when either is unknown (pack 0, quantity not a positive finite number).
+func packSupply(quantity float64, pack int) int {
+	if pack <= 0 || !(quantity > 0) || math.IsInf(quantity, 0) {
+		return 0
+	}
+	ds := math.Round(quantity * float64(pack))
+	if ds < 1 {
+		ds = 1
+	}
+	if ds > maxDaysSupply {
+		ds = maxDaysSupply
+	}
+	return int(ds)
+}
+
+// IngredientKey is the key under which a counted fill shifts other fills (step 2 of the
+// algorithm): the lower-cased ingredient, or the upper-cased full ATC code when the
+// ingredient is not known (a full ATC code names one substance).
+func IngredientKey(ln Line) string {
+	if ln.Ingredient == "" {
+		return strings.ToUpper(ln.ATC)
+	}
+	return strings.ToLower(ln.Ingredient)
+}
+
+// CoverFill is one counted fill of a class as ClassCoverage sees it.
+type CoverFill struct {
+	Day    Day
+	Supply int32 // days' supply, ≥ 1
+	Ingr   int32 // fills with the same Ingr shift each other; any numbering will do
+}
+
+// CoverSpan is the span a fill covers after same-ingredient shifting.
+type CoverSpan struct{ From, To Day }
+
+// Coverage is the PDC of one class as of a date (steps 3–7 of the algorithm).
+type Coverage struct {
+	PeriodStart       Day
+	PeriodDays        int
+	CoveredDays       int
+	DaysWithoutSupply int
+	Fills             int // fills in the horizon
+	PDC               float64
+	Level             string
+}
+
+// ClassCoverage is the core of Analyze for one class: the PQA-style PDC as of asOf over
+// the counted fills of the class, which must be grouped by Ingr with each group in date
+// order (a stable sort on Ingr of a date-sorted list). Fills outside the horizon
+// [W − HorizonDays, asOf] are skipped, so one sorted list serves any as-of date. ok is
+// false when no fill lies in the horizon (the class has no result). spans, if not nil,
+// must have len(fills) and receives each fill's covered span (left as is for skipped
+// fills). It allocates nothing for lookbacks up to 256 days.
+func ClassCoverage(fills []CoverFill, asOf Day, opt AdherenceOptions, spans []CoverSpan) (c Coverage, ok bool) {
+	opt = opt.normalised()
+	E := asOf
+	W := E - Day(opt.LookbackDays-1)
+	H := W - Day(opt.HorizonDays)
+	L := opt.LookbackDays
+	words := (L + 63) / 64
+	var bstack [4]uint64
+	var cov []uint64
+	if words <= len(bstack) {
+		cov = bstack[:words]
+	} else {
+		cov = make([]uint64, words)
+	}
+	S := E + 1
+	lastCov := Day(math.MinInt32)
+	var cursor Day
+	prevIngr := int32(math.MinInt32)
+	first := true
+	for fi := range fills {
+		f := &fills[fi]
+		if f.Day < H || f.Day > E {
+			continue
+		}
+		if first || f.Ingr != prevIngr {
+			first = false
+			prevIngr = f.Ingr
+			cursor = math.MinInt32
+		}
+		if f.Day < S {
+			S = f.Day
+		}
+		supply := min(max(int(f.Supply), 1), maxDaysSupply)
+		start := max(f.Day, cursor)
+		end := start + Day(supply) - 1
+		cursor = end + 1
+		if spans != nil {
+			spans[fi] = CoverSpan{start, end}
+		}
+		c.Fills++
+		if start > E {
+			continue
+		}
+		if e := min(end, E); e > lastCov {
+			lastCov = e
+		}
+		lo, hi := max(start, W), min(end, E)
+		if lo <= hi {
+			setRange(cov, int(lo-W), int(hi-W))
+		}
+	}
+	if c.Fills == 0 {
+		return Coverage{}, false
+	}
+	if S < W {
+		S = W
+	}
+	c.PeriodStart = S
+	c.PeriodDays = int(E-S) + 1
+	// Only [S, E] counts; bits before S are never set because no fill starts before S
+	// unless S == W.
+	for _, w := range cov {
+		c.CoveredDays += bits.OnesCount64(w)
+	}
+	c.PDC = float64(c.CoveredDays) / float64(c.PeriodDays)
+	c.DaysWithoutSupply = int(E - lastCov)
+	c.Level = levelOf(c.CoveredDays, c.PeriodDays, c.DaysWithoutSupply)
+	return c, true
 }
 
 // Analyze computes the PQA-style PDC over a 90-day lookback for every chronic class of
-// the customer's purchases as of asOf (see docs/adherence.md). Days' supply comes from
-// the purchase, else quantity × the catalog's pack days' supply; the purchase's own
-// ingredient and ATC override the catalog's. A purchase whose days' supply cannot be
-// known is shown but not counted. cat may be nil.
+// the customer's purchases as of asOf (see docs/adherence.md). Each purchase is read by
+// ReadPurchase; a purchase whose days' supply cannot be known is shown but not counted.
+// cat may be nil.
 func Analyze(purchases []Purchase, cat *Catalog, asOf Day, opt AdherenceOptions) Analysis {
 	opt = opt.normalised()
 	E := asOf
@@ -262,6 +433,11 @@ func Analyze(purchases []Purchase, cat *Catalog, asOf Day, opt AdherenceOptions)
 		slices.SortStableFunc(in, byDay)
 	}
 
+	type fill struct {
+		class int
+		ingr  string
+		line  int // index into Lines/Shown
+	}
 	a.Shown = make([]Purchase, len(in))
 	a.Lines = make([]Line, len(in))
 	fills := make([]fill, 0, len(in))
@@ -270,60 +446,17 @@ func Analyze(purchases []Purchase, cat *Catalog, asOf Day, opt AdherenceOptions)
 	for k, dp := range in {
 		p := purchases[dp.i]
 		a.Shown[k] = p
-		ln := Line{PurchaseID: p.ID, Day: dp.d, Name: p.Name, Ingredient: strings.TrimSpace(p.Ingredient), ATC: strings.TrimSpace(p.ATC), DaysSupply: p.DaysSupply}
-		drug, known := cat.Lookup(p.DrugCode)
-		if known {
-			if ln.Name == "" {
-				ln.Name = drug.Name
-			}
-			if ln.Ingredient == "" {
-				ln.Ingredient = drug.Ingredient
-			}
-			if ln.ATC == "" {
-				ln.ATC = drug.ATC
-			}
-		}
-		ln.Class = ClassOf(ln.ATC)
-		if ln.DaysSupply > maxDaysSupply {
-			ln.DaysSupply = maxDaysSupply
-		}
-		if ln.DaysSupply <= 0 {
-			ln.DaysSupply = 0
-			if known && drug.PackDaysSupply > 0 && p.Quantity > 0 && !math.IsInf(p.Quantity, 0) {
-				ds := math.Round(p.Quantity * float64(drug.PackDaysSupply))
-				if ds < 1 {
-					ds = 1
-				}
-				if ds > maxDaysSupply {
-					ds = maxDaysSupply
-				}
-				ln.DaysSupply = int(ds)
-			}
-		}
+		ln := ReadPurchase(p, cat)
 		ci := classIndex(ln.Class)
 		switch {
-		case p.Quantity < 0:
-			// A return line: shown, never counted, not a missing-data problem.
-			ln.Unknown = "return"
-			ln.DaysSupply = 0
-		case ln.ATC == "":
-			// Unknown drug: it may be a chronic medicine we cannot attribute.
-			ln.Unknown = "drug"
+		case ln.Counted:
+			fills = append(fills, fill{class: ci, ingr: IngredientKey(ln), line: k})
+			anyFill[ci] = true
+		case ln.Unknown == "drug":
 			a.Uncounted = append(a.Uncounted, p)
-		case ci < 0:
-			// Known, but not a chronic class: shown only.
-		case ln.DaysSupply == 0:
-			ln.Unknown = "days_supply"
+		case ln.Unknown == "days_supply":
 			a.Uncounted = append(a.Uncounted, p)
 			uncountedByClass[ci] = append(uncountedByClass[ci], p.ID)
-		default:
-			ln.Counted = true
-			ingr := strings.ToLower(ln.Ingredient)
-			if ingr == "" {
-				ingr = strings.ToUpper(ln.ATC) // a full ATC code names one substance
-			}
-			fills = append(fills, fill{day: dp.d, supply: ln.DaysSupply, class: ci, ingr: ingr, line: k})
-			anyFill[ci] = true
 		}
 		a.Lines[k] = ln
 	}
@@ -336,75 +469,47 @@ func Analyze(purchases []Purchase, cat *Catalog, asOf Day, opt AdherenceOptions)
 		}
 		return strings.Compare(x.ingr, y.ingr)
 	})
-
-	L := opt.LookbackDays
-	words := (L + 63) / 64
-	var bstack [4]uint64
-	var cov []uint64
-	if words <= len(bstack) {
-		cov = bstack[:words]
-	} else {
-		cov = make([]uint64, words)
-	}
+	var cstack [64]CoverFill
+	var sstack [64]CoverSpan
+	var istack [64]int
+	cf, spans, idx := cstack[:0], sstack[:0], istack[:0]
 	classes := Classes()
 	for ci := 0; ci < 3; ci++ {
 		if !anyFill[ci] && len(uncountedByClass[ci]) == 0 {
 			continue
 		}
-		r := ClassResult{Class: classes[ci], LookbackDays: L, Uncounted: uncountedByClass[ci]}
+		r := ClassResult{Class: classes[ci], LookbackDays: opt.LookbackDays, Uncounted: uncountedByClass[ci]}
 		if !anyFill[ci] {
 			r.Level = LevelUnknown
 			a.Classes = append(a.Classes, r)
 			continue
 		}
-		clear(cov)
-		S := E + 1
-		lastCov := Day(math.MinInt32)
-		var cursor Day
-		prevIngr := "\x00"
+		cf, spans, idx = cf[:0], spans[:0], idx[:0]
+		ingr := int32(-1)
+		prev := "\x00"
 		for fi := range fills {
 			f := &fills[fi]
 			if f.class != ci {
 				continue
 			}
-			if f.ingr != prevIngr {
-				prevIngr = f.ingr
-				cursor = math.MinInt32
+			if f.ingr != prev {
+				prev = f.ingr
+				ingr++
 			}
-			if f.day < S {
-				S = f.day
-			}
-			start := max(f.day, cursor)
-			end := start + Day(f.supply) - 1
-			cursor = end + 1
 			ln := &a.Lines[f.line]
-			ln.CoverFrom, ln.CoverTo = start, end
-			r.Fills++
-			r.FillIDs = append(r.FillIDs, a.Shown[f.line].ID)
-			if start > E {
-				continue
-			}
-			if e := min(end, E); e > lastCov {
-				lastCov = e
-			}
-			lo, hi := max(start, W), min(end, E)
-			if lo <= hi {
-				setRange(cov, int(lo-W), int(hi-W))
-			}
+			cf = append(cf, CoverFill{Day: ln.Day, Supply: int32(ln.DaysSupply), Ingr: ingr})
+			spans = append(spans, CoverSpan{})
+			idx = append(idx, f.line)
 		}
-		if S < W {
-			S = W
+		c, _ := ClassCoverage(cf, E, opt, spans)
+		for j, line := range idx {
+			ln := &a.Lines[line]
+			ln.CoverFrom, ln.CoverTo = spans[j].From, spans[j].To
+			r.FillIDs = append(r.FillIDs, a.Shown[line].ID)
 		}
-		r.PeriodStart = S
-		r.PeriodDays = int(E-S) + 1
-		// Only [S, E] counts; bits before S are never set because no fill starts
-		// before S unless S == W.
-		for _, w := range cov {
-			r.CoveredDays += bits.OnesCount64(w)
-		}
-		r.PDC = float64(r.CoveredDays) / float64(r.PeriodDays)
-		r.DaysWithoutSupply = int(E - lastCov)
-		r.Level = levelOf(r.CoveredDays, r.PeriodDays, r.DaysWithoutSupply)
+		r.Fills = c.Fills
+		r.PeriodStart, r.PeriodDays, r.CoveredDays = c.PeriodStart, c.PeriodDays, c.CoveredDays
+		r.PDC, r.DaysWithoutSupply, r.Level = c.PDC, c.DaysWithoutSupply, c.Level
 		a.Classes = append(a.Classes, r)
 	}
 	return a

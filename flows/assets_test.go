@@ -51,9 +51,17 @@ func TestEmbeddedAssetsLoad(t *testing.T) {
 		t.Errorf("catalog has %d drugs, want ~40", n)
 	}
 	perClass := map[string]int{}
+	nondrug := 0
 	for _, d := range cat.All() {
 		if !ValidGTIN(d.Code) || !strings.HasPrefix(d.Code, "69") {
 			t.Errorf("%s: code %q is not a valid Chinese GTIN", d.Name, d.Code)
+		}
+		if !ValidKind(d.Kind) || d.Kind == "" {
+			t.Errorf("%s: kind %q", d.Name, d.Kind)
+		}
+		if d.Kind == KindNonDrug {
+			nondrug++
+			continue // no ATC, no trace code: not a medicine
 		}
 		hasTrace := false
 		for _, a := range d.AltCodes {
@@ -88,6 +96,24 @@ func TestEmbeddedAssetsLoad(t *testing.T) {
 	}
 	if qs.For("").Class != ClassGeneral || qs.For("asthma").Class != ClassGeneral {
 		t.Error("For of a class without questionnaire must give the general one")
+	}
+	if nondrug < 8 {
+		t.Errorf("catalog has %d non-drug products, want the ones the knowledge base recommends", nondrug)
+	}
+	if err := kb.CheckProducts(cat); err != nil {
+		t.Error(err)
+	}
+	// Every product the knowledge base recommends has product codes, and they name
+	// non-drug products.
+	for _, it := range kb.Items {
+		if it.Kind == "product" && len(it.ProductCodes) == 0 {
+			t.Errorf("product %s lists no product_codes", it.ID)
+		}
+		for _, code := range it.ProductCodes {
+			if k := cat.KindOf(code); k != KindNonDrug {
+				t.Errorf("%s: product code %s has kind %q", it.ID, code, k)
+			}
+		}
 	}
 	if len(kb.Items) < 10 {
 		t.Errorf("knowledge base has %d items, want ≥ 10", len(kb.Items))
@@ -243,10 +269,20 @@ func TestLoadData(t *testing.T) {
 	if _, err := LoadData(over); err != nil {
 		t.Fatalf("override with two questionnaires: %v", err)
 	}
+	pointsOK, kbOK := over[PointsFile].Data, over[KnowledgeFile].Data
 	over[PointsFile] = &fstest.MapFile{Data: []byte(`{"visit_complete":1}`)}
 	if _, err := LoadData(over); err == nil || !strings.Contains(err.Error(), PointsFile) {
 		t.Fatalf("bad points file: %v", err)
 	}
+	over[PointsFile] = &fstest.MapFile{Data: pointsOK}
+	// A knowledge base naming a product the catalog does not have is refused, naming
+	// both files.
+	kbBad := strings.Replace(string(kbOK), `"product_codes": [`, `"product_codes": ["6900000000008",`, 1)
+	over[KnowledgeFile] = &fstest.MapFile{Data: []byte(kbBad)}
+	if _, err := LoadData(over); err == nil || !strings.Contains(err.Error(), "6900000000008") || !strings.Contains(err.Error(), CatalogFile) {
+		t.Fatalf("unknown product code: %v", err)
+	}
+	over[KnowledgeFile] = &fstest.MapFile{Data: kbOK}
 	delete(over, CatalogFile)
 	if _, err := LoadData(over); err == nil || !strings.Contains(err.Error(), CatalogFile) {
 		t.Fatalf("missing catalog: %v", err)

@@ -19,6 +19,9 @@ type Catalog struct {
 // registered under a code wins (LoadCatalog rejects duplicates instead).
 func NewCatalog(drugs []Drug) *Catalog {
 	c := &Catalog{drugs: append([]Drug(nil), drugs...), index: make(map[string]int, len(drugs)*2)}
+	for i := range c.drugs {
+		c.drugs[i].Kind = defaultKind(c.drugs[i])
+	}
 	for i, d := range c.drugs {
 		for _, code := range drugCodes(d) {
 			k := normaliseCode(code)
@@ -33,13 +36,27 @@ func NewCatalog(drugs []Drug) *Catalog {
 	return c
 }
 
+// defaultKind is an entry's kind: its own, else rx for an entry with an ATC code and
+// nondrug for one without.
+func defaultKind(d Drug) string {
+	switch {
+	case d.Kind != "":
+		return d.Kind
+	case strings.TrimSpace(d.ATC) == "":
+		return KindNonDrug
+	}
+	return KindRx
+}
+
 func drugCodes(d Drug) []string {
 	return append([]string{d.Code}, d.AltCodes...)
 }
 
-// LoadCatalog parses a JSON array of Drug and validates it: every drug needs a code, a
-// name and an ATC code; a code that looks like a GTIN must carry a valid GS1 check digit;
-// pack_days_supply must be ≥ 0; no code may be used by two drugs.
+// LoadCatalog parses a JSON array of Drug and validates it: every entry needs a code and
+// a name; kind, if given, is rx, otc or nondrug (omitted: rx); a medicine (rx, otc) needs
+// an ATC code and a nondrug product may not have one; a code that looks like a GTIN must
+// carry a valid GS1 check digit; pack_days_supply must be ≥ 0; no code may be used by two
+// entries.
 func LoadCatalog(data []byte) (*Catalog, error) {
 	var drugs []Drug
 	if err := json.Unmarshal(data, &drugs); err != nil {
@@ -54,8 +71,13 @@ func LoadCatalog(data []byte) (*Catalog, error) {
 		if strings.TrimSpace(d.Name) == "" {
 			return nil, fmt.Errorf("%s: field name is empty", where)
 		}
-		if strings.TrimSpace(d.ATC) == "" {
-			return nil, fmt.Errorf("%s: field atc is empty", where)
+		switch {
+		case d.Kind != "" && (!ValidKind(d.Kind) || strings.TrimSpace(d.Kind) != d.Kind):
+			return nil, fmt.Errorf("%s: field kind %q, want rx, otc or nondrug", where, d.Kind)
+		case d.Kind == KindNonDrug && strings.TrimSpace(d.ATC) != "":
+			return nil, fmt.Errorf("%s: field atc %q on a nondrug product (ATC codes classify medicines)", where, d.ATC)
+		case d.Kind != KindNonDrug && strings.TrimSpace(d.ATC) == "":
+			return nil, fmt.Errorf("%s: field atc is empty (a product that is not a medicine needs \"kind\": \"nondrug\")", where)
 		}
 		if d.PackDaysSupply < 0 {
 			return nil, fmt.Errorf("%s: field pack_days_supply is %d, want ≥ 0", where, d.PackDaysSupply)
@@ -97,6 +119,44 @@ func (c *Catalog) Lookup(code string) (Drug, bool) {
 		}
 	}
 	return Drug{}, false
+}
+
+// KindOf is the catalog's kind (rx, otc, nondrug) of the product sold under code, or ""
+// when the code is not in the catalog.
+func (c *Catalog) KindOf(code string) string {
+	d, ok := c.Lookup(code)
+	if !ok {
+		return ""
+	}
+	return d.Kind
+}
+
+// ResolvePurchase fills what a purchase did not say from the catalog entry of its drug
+// code: name, ingredient, ATC, days' supply (round(quantity × pack_days_supply), at
+// least 1, as Analyze reads it) and kind. Given fields win. It reports whether the
+// product is known: in the catalog, or described by the sale itself (ingredient and
+// ATC). A purchase of an unknown product is left as it is (its kind stays empty).
+func ResolvePurchase(cat *Catalog, p *Purchase) bool {
+	d, ok := cat.Lookup(p.DrugCode)
+	if !ok {
+		return p.Ingredient != "" && p.ATC != ""
+	}
+	if p.Name == "" {
+		p.Name = d.Name
+	}
+	if p.Ingredient == "" {
+		p.Ingredient = d.Ingredient
+	}
+	if p.ATC == "" {
+		p.ATC = d.ATC
+	}
+	if p.DaysSupply == 0 {
+		p.DaysSupply = packSupply(p.Quantity, d.PackDaysSupply)
+	}
+	if p.Kind == "" {
+		p.Kind = d.Kind
+	}
+	return true
 }
 
 // All returns a copy of every drug in catalog order.

@@ -23,7 +23,9 @@ type Data struct {
 }
 
 // LoadData loads and cross-checks the catalog, questionnaires, knowledge base and points
-// rules from an asset tree laid out like assets/data. Errors name the file.
+// rules from an asset tree laid out like assets/data: the knowledge base's rules must
+// name questions the questionnaires have, and its product codes must be in the catalog.
+// Errors name the file.
 func LoadData(fsys fs.FS) (Data, error) {
 	var d Data
 	b, err := fs.ReadFile(fsys, CatalogFile)
@@ -44,6 +46,9 @@ func LoadData(fsys fs.FS) (Data, error) {
 	}
 	if err = d.Knowledge.CheckAgainst(d.Questionnaires); err != nil {
 		return Data{}, fmt.Errorf("%s: %w", KnowledgeFile, err)
+	}
+	if err = d.Knowledge.CheckProducts(d.Catalog); err != nil {
+		return Data{}, fmt.Errorf("%s vs %s: %w", KnowledgeFile, CatalogFile, err)
 	}
 	if b, err = fs.ReadFile(fsys, PointsFile); err != nil {
 		return Data{}, fmt.Errorf("load data: %w", err)

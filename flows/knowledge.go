@@ -32,6 +32,12 @@ type KBItem struct {
 	Reason   string   `json:"reason"`    // default reason template (Chinese)
 	ReasonEn string   `json:"reason_en"` // default reason template (English)
 	Rules    []KBRule `json:"rules,omitempty"`
+	// ProductCodes are the catalog codes of the products a customer who takes up the
+	// recommendation would buy (a pill organiser, a blood-pressure monitor); empty for a
+	// service nothing is bought for. Each must be in the catalog (CheckProducts). The
+	// effect report counts an accepted recommendation as converted when the customer
+	// buys one of them within 14 days.
+	ProductCodes []string `json:"product_codes,omitempty"`
 }
 
 // KBRule adds Weight to its item's score when all its conditions hold. The reason of
@@ -136,6 +142,17 @@ func (kb *KnowledgeBase) check() error {
 		if len(it.Classes) == 0 {
 			universal++
 		}
+		codes := make(map[string]bool, len(it.ProductCodes))
+		for j, code := range it.ProductCodes {
+			if strings.TrimSpace(code) == "" || strings.TrimSpace(code) != code {
+				return fmt.Errorf("%s: product_codes[%d] %q: want a catalog code without surrounding spaces", where, j, code)
+			}
+			k := normaliseCode(code)
+			if codes[k] {
+				return fmt.Errorf("%s: product_codes[%d] %q listed twice", where, j, code)
+			}
+			codes[k] = true
+		}
 		for j, r := range it.Rules {
 			rw := fmt.Sprintf("%s: rules[%d]", where, j)
 			for _, c := range r.Classes {
@@ -175,6 +192,20 @@ func (kb *KnowledgeBase) check() error {
 	if universal < RecommendationsPerVisit {
 		return fmt.Errorf("knowledge base: %d universal items (no classes), need at least %d so every class gets exactly %d recommendations",
 			universal, RecommendationsPerVisit, RecommendationsPerVisit)
+	}
+	return nil
+}
+
+// CheckProducts verifies that every product code of every item is in the catalog, so a
+// typo cannot make a recommendation's conversion silently zero. LoadData (and the
+// kiosk's and HQ's loaders) call it after loading both files.
+func (kb *KnowledgeBase) CheckProducts(cat *Catalog) error {
+	for i, it := range kb.Items {
+		for j, code := range it.ProductCodes {
+			if _, ok := cat.Lookup(code); !ok {
+				return fmt.Errorf("knowledge base: items[%d] (id %q): product_codes[%d] %q is not in the catalog", i, it.ID, j, code)
+			}
+		}
 	}
 	return nil
 }

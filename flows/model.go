@@ -100,8 +100,8 @@ func ValidKind(k string) bool {
 	return k == "" || k == KindRx || k == KindOTC || k == KindNonDrug
 }
 
-// Drug is one drug catalog entry. Code is a GTIN, a trace-code drug id (first 7 digits)
-// or a POS code.
+// Drug is one catalog entry: a medicine or (Kind nondrug) another product the pharmacy
+// sells. Code is a GTIN, a trace-code drug id (first 7 digits) or a POS code.
 type Drug struct {
 	Code           string `json:"code"`
 	Name           string `json:"name"`
@@ -111,6 +111,12 @@ type Drug struct {
 	// AltCodes are further codes of the same product: the 7-digit trace-code drug id,
 	// POS item codes, GTINs of other pack levels. Catalog.Lookup matches them too.
 	AltCodes []string `json:"alt_codes,omitempty"`
+	// Kind is rx, otc or nondrug: the kind of a purchase of this product that does not
+	// state its own. Omitted in a catalog file: rx for an entry with an ATC code (a
+	// catalog written before the field listed medicines only). A nondrug entry (a
+	// blood-pressure monitor, a pill organiser) has no ATC code. NewCatalog fills the
+	// default, so a catalog's entries always have a kind.
+	Kind string `json:"kind,omitempty"`
 }
 
 // Pharmacist is one member of a store's roster.

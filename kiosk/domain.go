@@ -40,6 +40,9 @@ func LoadDomain(fsys fs.FS) (Domain, error) {
 	if err := d.KB.CheckAgainst(d.Questionnaires); err != nil {
 		return d, fmt.Errorf("knowledge base: %w", err)
 	}
+	if err := d.KB.CheckProducts(d.Catalog); err != nil {
+		return d, fmt.Errorf("knowledge base: %w", err)
+	}
 	d.Points = flows.DefaultPointsRules()
 	if b, err = fs.ReadFile(fsys, "rules/points.json"); err == nil {
 		if d.Points, err = flows.LoadPointsRules(b); err != nil {
