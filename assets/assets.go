@@ -1,5 +1,6 @@
 // Package assets embeds the defaults a kiosk and HQ need with no setup: the knowledge
-// base, questionnaires, drug catalog, points rules, fonts, translations and the icon.
+// base, questionnaires, drug catalog, points rules, follow-up messages, fonts,
+// translations and the icon.
 // Each can be overridden from a file by the caller.
 package assets
 

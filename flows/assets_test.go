@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"testing/fstest"
 )
 
 // The embedded defaults live in ../assets/data; flows must not import assets, so the
@@ -14,35 +13,11 @@ var assetFS = os.DirFS("../assets/data")
 
 func loadAssets(t testing.TB) (*Catalog, QuestionnaireSet, *KnowledgeBase, PointsRules) {
 	t.Helper()
-	b, err := fs.ReadFile(assetFS, "catalog/drugs.json")
+	d, err := LoadData(assetFS)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("embedded data: %v", err)
 	}
-	cat, err := LoadCatalog(b)
-	if err != nil {
-		t.Fatalf("catalog: %v", err)
-	}
-	qs, err := LoadQuestionnaires(assetFS, "questionnaires")
-	if err != nil {
-		t.Fatalf("questionnaires: %v", err)
-	}
-	b, err = fs.ReadFile(assetFS, "knowledge/kb.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := LoadKnowledgeBase(b)
-	if err != nil {
-		t.Fatalf("knowledge base: %v", err)
-	}
-	b, err = fs.ReadFile(assetFS, "rules/points.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, err := LoadPointsRules(b)
-	if err != nil {
-		t.Fatalf("points: %v", err)
-	}
-	return cat, qs, kb, pr
+	return d.Catalog, d.Questionnaires, d.Knowledge, d.Points
 }
 
 func TestEmbeddedAssetsLoad(t *testing.T) {
@@ -246,45 +221,5 @@ func TestRecommendPersonalised(t *testing.T) {
 	again, _ := kb.Recommend(ClassHypertension, LevelRed, ans)
 	if again[0] != recs[0] || again[1] != recs[1] {
 		t.Error("Recommend is not deterministic")
-	}
-}
-
-func TestLoadData(t *testing.T) {
-	d, err := LoadData(assetFS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Catalog.Len() < 35 || !d.Questionnaires.Has(ClassDiabetes) || len(d.Knowledge.Items) < 10 || d.Points[PointsRevisitBooked] != 3 {
-		t.Fatalf("LoadData %+v", d)
-	}
-	// A broken override names its file.
-	over := fstest.MapFS{}
-	for _, name := range []string{CatalogFile, KnowledgeFile, PointsFile, "questionnaires/general.json", "questionnaires/hypertension.json"} {
-		b, err := fs.ReadFile(assetFS, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		over[name] = &fstest.MapFile{Data: b}
-	}
-	if _, err := LoadData(over); err != nil {
-		t.Fatalf("override with two questionnaires: %v", err)
-	}
-	pointsOK, kbOK := over[PointsFile].Data, over[KnowledgeFile].Data
-	over[PointsFile] = &fstest.MapFile{Data: []byte(`{"visit_complete":1}`)}
-	if _, err := LoadData(over); err == nil || !strings.Contains(err.Error(), PointsFile) {
-		t.Fatalf("bad points file: %v", err)
-	}
-	over[PointsFile] = &fstest.MapFile{Data: pointsOK}
-	// A knowledge base naming a product the catalog does not have is refused, naming
-	// both files.
-	kbBad := strings.Replace(string(kbOK), `"product_codes": [`, `"product_codes": ["6900000000008",`, 1)
-	over[KnowledgeFile] = &fstest.MapFile{Data: []byte(kbBad)}
-	if _, err := LoadData(over); err == nil || !strings.Contains(err.Error(), "6900000000008") || !strings.Contains(err.Error(), CatalogFile) {
-		t.Fatalf("unknown product code: %v", err)
-	}
-	over[KnowledgeFile] = &fstest.MapFile{Data: kbOK}
-	delete(over, CatalogFile)
-	if _, err := LoadData(over); err == nil || !strings.Contains(err.Error(), CatalogFile) {
-		t.Fatalf("missing catalog: %v", err)
 	}
 }

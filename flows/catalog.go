@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -52,48 +51,54 @@ func drugCodes(d Drug) []string {
 	return append([]string{d.Code}, d.AltCodes...)
 }
 
-// LoadCatalog parses a JSON array of Drug and validates it: every entry needs a code and
-// a name; kind, if given, is rx, otc or nondrug (omitted: rx); a medicine (rx, otc) needs
-// an ATC code and a nondrug product may not have one; a code that looks like a GTIN must
-// carry a valid GS1 check digit; pack_days_supply must be ≥ 0; no code may be used by two
-// entries.
+// LoadCatalog parses a JSON array of Drug (strict: unknown fields and duplicate keys
+// rejected) and validates it: every entry needs a code and a name; kind, if given, is
+// rx, otc or nondrug (omitted: rx); a medicine (rx, otc) needs an ATC code and a nondrug
+// product may not have one; a code that looks like a GTIN must carry a valid GS1 check
+// digit; pack_days_supply must be ≥ 0; no code may be used by two entries. Errors are
+// *DataError naming the field.
 func LoadCatalog(data []byte) (*Catalog, error) {
 	var drugs []Drug
-	if err := json.Unmarshal(data, &drugs); err != nil {
-		return nil, fmt.Errorf("drug catalog: %w", err)
+	if err := decodeStrict(data, &drugs); err != nil {
+		return nil, err
 	}
 	seen := make(map[string]string, len(drugs)*2)
 	for i, d := range drugs {
-		where := fmt.Sprintf("drug catalog: entry %d (code %q)", i, d.Code)
+		f := index("", i)
+		ent := fmt.Sprintf("drug %q", d.Code)
 		if strings.TrimSpace(d.Code) == "" {
-			return nil, fmt.Errorf("drug catalog: entry %d: field code is empty", i)
+			return nil, fieldErr(f+".code", "", "is empty")
 		}
 		if strings.TrimSpace(d.Name) == "" {
-			return nil, fmt.Errorf("%s: field name is empty", where)
+			return nil, fieldErr(f+".name", ent, "is empty")
 		}
 		switch {
 		case d.Kind != "" && (!ValidKind(d.Kind) || strings.TrimSpace(d.Kind) != d.Kind):
-			return nil, fmt.Errorf("%s: field kind %q, want rx, otc or nondrug", where, d.Kind)
+			return nil, fieldErr(f+".kind", ent, "is %q, want rx, otc or nondrug", d.Kind)
 		case d.Kind == KindNonDrug && strings.TrimSpace(d.ATC) != "":
-			return nil, fmt.Errorf("%s: field atc %q on a nondrug product (ATC codes classify medicines)", where, d.ATC)
+			return nil, fieldErr(f+".atc", ent, "%q on a nondrug product (ATC codes classify medicines)", d.ATC)
 		case d.Kind != KindNonDrug && strings.TrimSpace(d.ATC) == "":
-			return nil, fmt.Errorf("%s: field atc is empty (a product that is not a medicine needs \"kind\": \"nondrug\")", where)
+			return nil, fieldErr(f+".atc", ent, "is empty (a product that is not a medicine needs \"kind\": \"nondrug\")")
 		}
 		if d.PackDaysSupply < 0 {
-			return nil, fmt.Errorf("%s: field pack_days_supply is %d, want ≥ 0", where, d.PackDaysSupply)
+			return nil, fieldErr(f+".pack_days_supply", ent, "is %d, want ≥ 0", d.PackDaysSupply)
 		}
-		for _, code := range drugCodes(d) {
+		for k, code := range drugCodes(d) {
+			cf := f + ".code"
+			if k > 0 {
+				cf = index(f+".alt_codes", k-1)
+			}
 			if isDigits(code) && isGTINLength(len(code)) && !ValidGTIN(code) {
-				return nil, fmt.Errorf("%s: code %q has a wrong GS1 check digit", where, code)
+				return nil, fieldErr(cf, ent, "code %q has a wrong GS1 check digit", code)
 			}
-			k := normaliseCode(code)
-			if k == "" {
-				return nil, fmt.Errorf("%s: empty code in alt_codes", where)
+			key := normaliseCode(code)
+			if key == "" {
+				return nil, fieldErr(cf, ent, "is empty")
 			}
-			if other, dup := seen[k]; dup {
-				return nil, fmt.Errorf("%s: code %q already used by drug %q", where, code, other)
+			if other, dup := seen[key]; dup {
+				return nil, fieldErr(cf, ent, "code %q already used by drug %q", code, other)
 			}
-			seen[k] = d.Code
+			seen[key] = d.Code
 		}
 	}
 	return NewCatalog(drugs), nil

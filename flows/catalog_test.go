@@ -66,12 +66,14 @@ func TestCatalogLookup(t *testing.T) {
 
 func TestLoadCatalogErrors(t *testing.T) {
 	cases := map[string]string{
-		`{}`:                                                           "cannot unmarshal",
-		`[{"code":"","name":"a","atc":"C08"}]`:                         "code is empty",
-		`[{"code":"X1","name":"","atc":"C08"}]`:                        "name is empty",
-		`[{"code":"X1","name":"a","atc":""}]`:                          "atc is empty",
-		`[{"code":"6901234567891","name":"a","atc":"C08"}]`:            "check digit",
-		`[{"code":"X1","name":"a","atc":"C08","pack_days_supply":-1}]`: "pack_days_supply",
+		`{}`: "want a list, got an object",
+		`[{"code":"X1","name":"a","atc":"C08","Name":"b"}]`:                                                  `field [0].Name: unknown field`,
+		`[{"code":"X1","name":"a","atc":"C08","name":"b"}]`:                                                  `field [0].name: duplicate key`,
+		`[{"code":"","name":"a","atc":"C08"}]`:                                                               "field [0].code: is empty",
+		`[{"code":"X1","name":"","atc":"C08"}]`:                                                              `[0].name (drug "X1"): is empty`,
+		`[{"code":"X1","name":"a","atc":""}]`:                                                                `[0].atc (drug "X1"): is empty`,
+		`[{"code":"6901234567891","name":"a","atc":"C08"}]`:                                                  "check digit",
+		`[{"code":"X1","name":"a","atc":"C08","pack_days_supply":-1}]`:                                       "pack_days_supply",
 		`[{"code":"X1","name":"a","atc":"C08"},{"code":"X2","name":"b","atc":"C08","alt_codes":["X1"]}]`:     "already used",
 		`[{"code":"6901234567892","name":"a","atc":"C08"},{"code":"06901234567892","name":"b","atc":"C08"}]`: "already used",
 	}

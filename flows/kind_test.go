@@ -30,12 +30,12 @@ func TestCatalogKind(t *testing.T) {
 		t.Error("nil catalog knows a kind")
 	}
 	cases := map[string]string{
-		`[{"code":"X1","name":"a","atc":"C08","kind":"drug"}]`:    `kind "drug"`,
-		`[{"code":"X1","name":"a","atc":"C08","kind":" rx"}]`:     `kind " rx"`,
+		`[{"code":"X1","name":"a","atc":"C08","kind":"drug"}]`:    `kind (drug "X1"): is "drug"`,
+		`[{"code":"X1","name":"a","atc":"C08","kind":" rx"}]`:     `kind (drug "X1"): is " rx"`,
 		`[{"code":"X1","name":"a","atc":"C08","kind":"nondrug"}]`: "on a nondrug product",
-		`[{"code":"X1","name":"a","kind":"otc"}]`:                 "atc is empty",
+		`[{"code":"X1","name":"a","kind":"otc"}]`:                 "atc (drug \"X1\"): is empty",
 		`[{"code":"X1","name":"a"}]`:                              `"kind": "nondrug"`,
-		`[{"code":"X1","name":"","kind":"nondrug"}]`:              "name is empty",
+		`[{"code":"X1","name":"","kind":"nondrug"}]`:              "name (drug \"X1\"): is empty",
 		`[{"code":"6901234567891","name":"a","kind":"nondrug"}]`:  "check digit",
 	}
 	for in, want := range cases {
@@ -64,7 +64,7 @@ func TestKnowledgeProductCodes(t *testing.T) {
 		t.Errorf("codes in catalog: %v", err)
 	}
 	missing, _ := LoadKnowledgeBase([]byte(strings.Replace(withCodes, `"FY1"`, `"FY9"`, 1)))
-	if err := missing.CheckProducts(cat); err == nil || !strings.Contains(err.Error(), `product_codes[1] "FY9" is not in the catalog`) || !strings.Contains(err.Error(), `"u2"`) {
+	if err := missing.CheckProducts(cat); err == nil || !strings.Contains(err.Error(), `product_codes[1] (item "u2"): "FY9" is not in the catalog`) || !strings.Contains(err.Error(), `"u2"`) {
 		t.Errorf("missing code: %v", err)
 	}
 	if err := kb.CheckProducts(nil); err == nil {

@@ -1,8 +1,6 @@
 package flows
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -61,19 +59,15 @@ func knownClass(c string) bool {
 	return c == ClassHypertension || c == ClassDiabetes || c == ClassHyperlipidemia || c == ClassGeneral
 }
 
-// LoadKnowledgeBase decodes and validates a knowledge base (JSON, unknown fields
-// rejected): unique item ids, titles and reasons in both languages, known classes and
-// levels, weights within ±1000, reason templates using only {class} and {level}, and at
-// least two universal items so that exactly two recommendations exist for any class.
+// LoadKnowledgeBase decodes and validates a knowledge base (strict JSON: unknown fields
+// and duplicate keys rejected): unique item ids, titles and reasons in both languages,
+// known classes and levels, weights within ±1000, reason templates using only {class}
+// and {level}, and at least two universal items so that exactly two recommendations
+// exist for any class. Errors are *DataError naming the field.
 func LoadKnowledgeBase(data []byte) (*KnowledgeBase, error) {
 	var kb KnowledgeBase
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&kb); err != nil {
-		return nil, fmt.Errorf("knowledge base: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("knowledge base: trailing data after the JSON object")
+	if err := decodeStrict(data, &kb); err != nil {
+		return nil, err
 	}
 	if err := kb.check(); err != nil {
 		return nil, err
@@ -81,9 +75,9 @@ func LoadKnowledgeBase(data []byte) (*KnowledgeBase, error) {
 	return &kb, nil
 }
 
-func checkTemplate(where, field, s string) error {
+func checkTemplate(field, entity, s string) error {
 	if strings.TrimSpace(s) == "" {
-		return fmt.Errorf("%s: field %s is empty", where, field)
+		return fieldErr(field, entity, "is empty")
 	}
 	rest := s
 	for {
@@ -93,11 +87,11 @@ func checkTemplate(where, field, s string) error {
 		}
 		j := strings.IndexByte(rest[i:], '}')
 		if j < 0 {
-			return fmt.Errorf("%s: field %s: unclosed placeholder", where, field)
+			return fieldErr(field, entity, "unclosed placeholder (a { without })")
 		}
 		ph := rest[i : i+j+1]
 		if !reasonPlaceholders[ph] {
-			return fmt.Errorf("%s: field %s: unknown placeholder %s (want {class} or {level})", where, field, ph)
+			return fieldErr(field, entity, "unknown placeholder %s (want {class} or {level})", ph)
 		}
 		rest = rest[i+j+1:]
 	}
@@ -106,37 +100,41 @@ func checkTemplate(where, field, s string) error {
 
 func (kb *KnowledgeBase) check() error {
 	if len(kb.Items) == 0 {
-		return errors.New("knowledge base: field items is empty")
+		return fieldErr("items", "", "is empty")
 	}
 	ids := make(map[string]bool, len(kb.Items))
 	universal := 0
 	for i, it := range kb.Items {
-		where := fmt.Sprintf("knowledge base: items[%d] (id %q)", i, it.ID)
+		f := index("items", i)
+		ent := fmt.Sprintf("item %q", it.ID)
 		if !validID(it.ID) {
-			return fmt.Errorf("%s: field id must be 1–64 of [a-z0-9_-]", where)
+			return fieldErr(f+".id", ent, "must be 1–64 of [a-z0-9_-]")
 		}
 		if ids[it.ID] {
-			return fmt.Errorf("%s: duplicate id", where)
+			return fieldErr(f+".id", ent, "duplicate id (another item has it)")
 		}
 		ids[it.ID] = true
 		if it.Kind != "service" && it.Kind != "product" {
-			return fmt.Errorf("%s: field kind %q, want service or product", where, it.Kind)
+			return fieldErr(f+".kind", ent, "is %q, want service or product", it.Kind)
 		}
-		if strings.TrimSpace(it.Title) == "" || strings.TrimSpace(it.TitleEn) == "" {
-			return fmt.Errorf("%s: fields title and title_en are required", where)
+		if strings.TrimSpace(it.Title) == "" {
+			return fieldErr(f+".title", ent, "is empty")
 		}
-		if err := checkTemplate(where, "reason", it.Reason); err != nil {
+		if strings.TrimSpace(it.TitleEn) == "" {
+			return fieldErr(f+".title_en", ent, "is empty")
+		}
+		if err := checkTemplate(f+".reason", ent, it.Reason); err != nil {
 			return err
 		}
-		if err := checkTemplate(where, "reason_en", it.ReasonEn); err != nil {
+		if err := checkTemplate(f+".reason_en", ent, it.ReasonEn); err != nil {
 			return err
 		}
 		if it.Base < -1000 || it.Base > 1000 {
-			return fmt.Errorf("%s: field base %d outside ±1000", where, it.Base)
+			return fieldErr(f+".base", ent, "%d is outside ±1000", it.Base)
 		}
-		for _, c := range it.Classes {
+		for k, c := range it.Classes {
 			if !knownClass(c) {
-				return fmt.Errorf("%s: field classes: unknown class %q", where, c)
+				return fieldErr(index(f+".classes", k), ent, "unknown class %q (want hypertension, diabetes, hyperlipidemia or general)", c)
 			}
 		}
 		if len(it.Classes) == 0 {
@@ -145,65 +143,66 @@ func (kb *KnowledgeBase) check() error {
 		codes := make(map[string]bool, len(it.ProductCodes))
 		for j, code := range it.ProductCodes {
 			if strings.TrimSpace(code) == "" || strings.TrimSpace(code) != code {
-				return fmt.Errorf("%s: product_codes[%d] %q: want a catalog code without surrounding spaces", where, j, code)
+				return fieldErr(index(f+".product_codes", j), ent, "%q: want a catalog code without surrounding spaces", code)
 			}
 			k := normaliseCode(code)
 			if codes[k] {
-				return fmt.Errorf("%s: product_codes[%d] %q listed twice", where, j, code)
+				return fieldErr(index(f+".product_codes", j), ent, "%q listed twice", code)
 			}
 			codes[k] = true
 		}
 		for j, r := range it.Rules {
-			rw := fmt.Sprintf("%s: rules[%d]", where, j)
-			for _, c := range r.Classes {
+			rf := index(f+".rules", j)
+			for k, c := range r.Classes {
 				if !knownClass(c) {
-					return fmt.Errorf("%s: field classes: unknown class %q", rw, c)
+					return fieldErr(index(rf+".classes", k), ent, "unknown class %q (want hypertension, diabetes, hyperlipidemia or general)", c)
 				}
 			}
-			for _, l := range r.Levels {
+			for k, l := range r.Levels {
 				if !knownLevels[l] {
-					return fmt.Errorf("%s: field levels: unknown level %q (want ok, yellow, red or unknown)", rw, l)
+					return fieldErr(index(rf+".levels", k), ent, "unknown level %q (want ok, yellow, red or unknown)", l)
 				}
 			}
 			for _, q := range sortedKeys(r.Answers) {
+				af := joinPath(rf+".answers", q)
 				if !validID(q) {
-					return fmt.Errorf("%s: field answers: bad question id %q", rw, q)
+					return fieldErr(af, ent, "bad question id %q", q)
 				}
 				if len(r.Answers[q]) == 0 {
-					return fmt.Errorf("%s: field answers[%q] lists no choices", rw, q)
+					return fieldErr(af, ent, "lists no choices")
 				}
 			}
 			if r.Weight < -1000 || r.Weight > 1000 {
-				return fmt.Errorf("%s: field weight %d outside ±1000", rw, r.Weight)
+				return fieldErr(rf+".weight", ent, "%d is outside ±1000", r.Weight)
 			}
 			if (r.Reason == "") != (r.ReasonEn == "") {
-				return fmt.Errorf("%s: give both reason and reason_en, or neither", rw)
+				return fieldErr(rf, ent, "give both reason and reason_en, or neither")
 			}
 			if r.Reason != "" {
-				if err := checkTemplate(rw, "reason", r.Reason); err != nil {
+				if err := checkTemplate(rf+".reason", ent, r.Reason); err != nil {
 					return err
 				}
-				if err := checkTemplate(rw, "reason_en", r.ReasonEn); err != nil {
+				if err := checkTemplate(rf+".reason_en", ent, r.ReasonEn); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	if universal < RecommendationsPerVisit {
-		return fmt.Errorf("knowledge base: %d universal items (no classes), need at least %d so every class gets exactly %d recommendations",
+		return fieldErr("items", "", "%d universal items (no classes), need at least %d so every class gets exactly %d recommendations",
 			universal, RecommendationsPerVisit, RecommendationsPerVisit)
 	}
 	return nil
 }
 
 // CheckProducts verifies that every product code of every item is in the catalog, so a
-// typo cannot make a recommendation's conversion silently zero. LoadData (and the
-// kiosk's and HQ's loaders) call it after loading both files.
+// typo cannot make a recommendation's conversion silently zero. ParseData calls it after
+// loading both files.
 func (kb *KnowledgeBase) CheckProducts(cat *Catalog) error {
 	for i, it := range kb.Items {
 		for j, code := range it.ProductCodes {
 			if _, ok := cat.Lookup(code); !ok {
-				return fmt.Errorf("knowledge base: items[%d] (id %q): product_codes[%d] %q is not in the catalog", i, it.ID, j, code)
+				return fieldErr(index(index("items", i)+".product_codes", j), fmt.Sprintf("item %q", it.ID), "%q is not in the catalog (%s)", code, CatalogFile)
 			}
 		}
 	}
@@ -234,6 +233,8 @@ func (kb *KnowledgeBase) CheckAgainst(qs QuestionnaireSet) error {
 				continue
 			}
 			for _, qid := range sortedKeys(r.Answers) {
+				af := joinPath(index(index("items", i)+".rules", j)+".answers", qid)
+				ent := fmt.Sprintf("item %q", it.ID)
 				found := false
 				choices := map[string]bool{}
 				for _, c := range classes {
@@ -250,11 +251,11 @@ func (kb *KnowledgeBase) CheckAgainst(qs QuestionnaireSet) error {
 					}
 				}
 				if !found {
-					return fmt.Errorf("knowledge base: items[%d] (id %q): rules[%d]: no questionnaire of classes %v has question %q", i, it.ID, j, classes, qid)
+					return fieldErr(af, ent, "no questionnaire of classes %v has question %q", classes, qid)
 				}
 				for _, cid := range r.Answers[qid] {
 					if !choices[cid] {
-						return fmt.Errorf("knowledge base: items[%d] (id %q): rules[%d]: question %q has no choice %q in any questionnaire of classes %v", i, it.ID, j, qid, cid, classes)
+						return fieldErr(af, ent, "question %q has no choice %q in any questionnaire of classes %v", qid, cid, classes)
 					}
 				}
 			}

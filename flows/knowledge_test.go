@@ -60,13 +60,13 @@ func TestRecommendScoring(t *testing.T) {
 func TestLoadKnowledgeBaseErrors(t *testing.T) {
 	mut := func(old, new string) string { return strings.Replace(miniKB, old, new, 1) }
 	cases := []struct{ in, want string }{
-		{`[]`, "knowledge base"},
-		{`{"version":1,"items":[]}`, "items is empty"},
+		{`[]`, "want an object, got a list"},
+		{`{"version":1,"items":[]}`, "field items: is empty"},
 		{mut(`"id":"u2"`, `"id":"u1"`), "duplicate id"},
-		{mut(`"id":"u2"`, `"id":""`), "field id"},
-		{mut(`"kind":"product"`, `"kind":"drug"`), "field kind"},
+		{mut(`"id":"u2"`, `"id":""`), "field items[1].id"},
+		{mut(`"kind":"product"`, `"kind":"drug"`), "field items[1].kind"},
 		{mut(`"title":"乙"`, `"title":""`), "title"},
-		{mut(`"reason":"乙"`, `"reason":""`), "field reason is empty"},
+		{mut(`"reason":"乙"`, `"reason":""`), "reason (item \"u2\"): is empty"},
 		{mut(`"reason":"乙"`, `"reason":"{pdc}乙"`), "unknown placeholder {pdc}"},
 		{mut(`"reason":"乙"`, `"reason":"{class乙"`), "unclosed placeholder"},
 		{mut(`"levels":["red"]`, `"levels":["amber"]`), "unknown level"},

@@ -1,9 +1,6 @@
 package flows
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -17,31 +14,28 @@ func DefaultPointsRules() PointsRules {
 	return PointsRules{PointsVisitComplete: 1, PointsLinkOpened: 2, PointsRevisitBooked: 3}
 }
 
-// LoadPointsRules parses a JSON object of kind → points. The three standard kinds must
-// be present; every value must be within 0–1000; kind names are [a-z0-9_-].
+// LoadPointsRules parses a JSON object of kind → points (strict: duplicate kinds
+// rejected). The three standard kinds must be present; every value must be within
+// 0–1000; kind names are [a-z0-9_-]. Errors are *DataError naming the kind.
 func LoadPointsRules(data []byte) (PointsRules, error) {
 	var r PointsRules
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("points rules: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("points rules: trailing data after the JSON object")
+	if err := decodeStrict(data, &r); err != nil {
+		return nil, err
 	}
 	if r == nil {
-		return nil, errors.New("points rules: want a JSON object of kind → points")
+		return nil, &DataError{Msg: "want a JSON object of kind → points"}
 	}
 	for _, k := range sortedKeys(r) {
 		if !validID(k) {
-			return nil, fmt.Errorf("points rules: bad kind %q", k)
+			return nil, fieldErr(joinPath("", k), "", "bad kind %q (want 1–64 of [a-z0-9_-])", k)
 		}
 		if r[k] < 0 || r[k] > 1000 {
-			return nil, fmt.Errorf("points rules: field %q is %d, want 0–1000", k, r[k])
+			return nil, fieldErr(k, "", "is %d, want 0–1000", r[k])
 		}
 	}
 	for _, k := range []string{PointsVisitComplete, PointsLinkOpened, PointsRevisitBooked} {
 		if _, ok := r[k]; !ok {
-			return nil, fmt.Errorf("points rules: field %q is missing", k)
+			return nil, fieldErr(k, "", "is missing (the kinds %s, %s and %s are required)", PointsVisitComplete, PointsLinkOpened, PointsRevisitBooked)
 		}
 	}
 	return r, nil

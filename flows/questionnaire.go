@@ -1,12 +1,8 @@
 package flows
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
 	"sort"
 	"strings"
 )
@@ -86,16 +82,12 @@ func (q Question) ChoiceByKey(key int) (Choice, bool) {
 }
 
 // ParseQuestionnaire decodes and strictly validates one questionnaire (JSON). Unknown
-// fields are rejected, so a typo in a chain's override file is caught.
+// fields and duplicate keys are rejected, so a typo in a chain's file is caught. Errors
+// are *DataError naming the field.
 func ParseQuestionnaire(data []byte) (Questionnaire, error) {
 	var q Questionnaire
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&q); err != nil {
-		return Questionnaire{}, fmt.Errorf("questionnaire: %w", err)
-	}
-	if dec.More() {
-		return Questionnaire{}, errors.New("questionnaire: trailing data after the JSON object")
+	if err := decodeStrict(data, &q); err != nil {
+		return Questionnaire{}, err
 	}
 	if err := q.check(); err != nil {
 		return Questionnaire{}, err
@@ -117,80 +109,90 @@ func validID(s string) bool {
 }
 
 func (q Questionnaire) check() error {
-	where := fmt.Sprintf("questionnaire %q", q.Class)
 	switch q.Class {
 	case ClassHypertension, ClassDiabetes, ClassHyperlipidemia, ClassGeneral:
 	case "":
-		return errors.New("questionnaire: field class is empty")
+		return fieldErr("class", "", "is empty")
 	default:
-		return fmt.Errorf("%s: field class: unknown class (want hypertension, diabetes, hyperlipidemia or general)", where)
+		return fieldErr("class", "", "unknown class %q (want hypertension, diabetes, hyperlipidemia or general)", q.Class)
 	}
-	if strings.TrimSpace(q.Title) == "" || strings.TrimSpace(q.TitleEn) == "" {
-		return fmt.Errorf("%s: fields title and title_en are required", where)
+	if strings.TrimSpace(q.Title) == "" {
+		return fieldErr("title", "", "is empty")
+	}
+	if strings.TrimSpace(q.TitleEn) == "" {
+		return fieldErr("title_en", "", "is empty")
 	}
 	if len(q.Questions) > MaxQuestions {
-		return fmt.Errorf("%s: %d questions, at most %d allowed", where, len(q.Questions), MaxQuestions)
+		return fieldErr("questions", "", "%d questions, at most %d allowed", len(q.Questions), MaxQuestions)
 	}
 	pos := make(map[string]int, len(q.Questions))
 	mandatory := 0
 	for i, qu := range q.Questions {
-		qw := fmt.Sprintf("%s: questions[%d] (id %q)", where, i, qu.ID)
+		f := index("questions", i)
+		ent := fmt.Sprintf("question %q", qu.ID)
 		if !validID(qu.ID) {
-			return fmt.Errorf("%s: field id must be 1–64 of [a-z0-9_-]", qw)
+			return fieldErr(f+".id", ent, "must be 1–64 of [a-z0-9_-]")
 		}
 		if _, dup := pos[qu.ID]; dup {
-			return fmt.Errorf("%s: duplicate question id", qw)
+			return fieldErr(f+".id", ent, "duplicate question id")
 		}
-		if strings.TrimSpace(qu.Text) == "" || strings.TrimSpace(qu.TextEn) == "" {
-			return fmt.Errorf("%s: fields text and text_en are required", qw)
+		if strings.TrimSpace(qu.Text) == "" {
+			return fieldErr(f+".text", ent, "is empty")
+		}
+		if strings.TrimSpace(qu.TextEn) == "" {
+			return fieldErr(f+".text_en", ent, "is empty")
 		}
 		if qu.Mandatory {
 			mandatory++
 			if len(qu.ShowIf) > 0 {
-				return fmt.Errorf("%s: a mandatory question cannot have show_if", qw)
+				return fieldErr(f+".show_if", ent, "a mandatory question cannot have show_if")
 			}
 			if mandatory != i+1 {
-				return fmt.Errorf("%s: mandatory questions must come first", qw)
+				return fieldErr(f+".mandatory", ent, "mandatory questions must come first")
 			}
 		} else if len(qu.ShowIf) == 0 {
-			return fmt.Errorf("%s: a follow-up question needs show_if", qw)
+			return fieldErr(f+".show_if", ent, "a follow-up question needs show_if (or mark it mandatory)")
 		}
 		if len(qu.Choices) < 2 || len(qu.Choices) > MaxChoices {
-			return fmt.Errorf("%s: field choices has %d entries, want 2–%d", qw, len(qu.Choices), MaxChoices)
+			return fieldErr(f+".choices", ent, "has %d entries, want 2–%d", len(qu.Choices), MaxChoices)
 		}
 		cids := make(map[string]bool, len(qu.Choices))
 		for j, c := range qu.Choices {
-			cw := fmt.Sprintf("%s: choices[%d] (id %q)", qw, j, c.ID)
+			cf := index(f+".choices", j)
 			if !validID(c.ID) {
-				return fmt.Errorf("%s: field id must be 1–64 of [a-z0-9_-]", cw)
+				return fieldErr(cf+".id", ent, "choice id %q must be 1–64 of [a-z0-9_-]", c.ID)
 			}
 			if cids[c.ID] {
-				return fmt.Errorf("%s: duplicate choice id", cw)
+				return fieldErr(cf+".id", ent, "duplicate choice id %q", c.ID)
 			}
 			cids[c.ID] = true
-			if strings.TrimSpace(c.Label) == "" || strings.TrimSpace(c.LabelEn) == "" {
-				return fmt.Errorf("%s: fields label and label_en are required", cw)
+			if strings.TrimSpace(c.Label) == "" {
+				return fieldErr(cf+".label", ent, "is empty")
+			}
+			if strings.TrimSpace(c.LabelEn) == "" {
+				return fieldErr(cf+".label_en", ent, "is empty")
 			}
 		}
 		for _, ref := range sortedKeys(qu.ShowIf) {
+			sf := joinPath(f+".show_if", ref)
 			k, ok := pos[ref]
 			if !ok {
-				return fmt.Errorf("%s: show_if refers to %q, which is not an earlier question", qw, ref)
+				return fieldErr(sf, ent, "show_if refers to %q, which is not an earlier question", ref)
 			}
 			ids := qu.ShowIf[ref]
 			if len(ids) == 0 {
-				return fmt.Errorf("%s: show_if[%q] lists no choices", qw, ref)
+				return fieldErr(sf, ent, "show_if[%q] lists no choices", ref)
 			}
 			for _, id := range ids {
 				if _, ok := q.Questions[k].Choice(id); !ok {
-					return fmt.Errorf("%s: show_if[%q] names choice %q, which question %q does not have", qw, ref, id, ref)
+					return fieldErr(sf, ent, "show_if[%q] names choice %q, which question %q does not have", ref, id, ref)
 				}
 			}
 		}
 		pos[qu.ID] = i
 	}
 	if mandatory != MandatoryQuestions {
-		return fmt.Errorf("%s: %d mandatory questions, want exactly %d", where, mandatory, MandatoryQuestions)
+		return fieldErr("questions", "", "%d mandatory questions, want exactly %d", mandatory, MandatoryQuestions)
 	}
 	return nil
 }
@@ -337,41 +339,6 @@ func NewQuestionnaireSet(qs ...Questionnaire) (QuestionnaireSet, error) {
 	}
 	if _, ok := s.byClass[ClassGeneral]; !ok {
 		return QuestionnaireSet{}, errors.New("questionnaires: no general questionnaire (class \"general\")")
-	}
-	return s, nil
-}
-
-// LoadQuestionnaires reads every *.json file in dir of fsys (e.g. assets.FS(),
-// "questionnaires", or os.DirFS(overrideDir), "."). Errors name the file.
-func LoadQuestionnaires(fsys fs.FS, dir string) (QuestionnaireSet, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return QuestionnaireSet{}, fmt.Errorf("questionnaires: %w", err)
-	}
-	var qs []Questionnaire
-	seen := map[string]string{}
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
-		name := path.Join(dir, e.Name())
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return QuestionnaireSet{}, fmt.Errorf("questionnaires: %w", err)
-		}
-		q, err := ParseQuestionnaire(data)
-		if err != nil {
-			return QuestionnaireSet{}, fmt.Errorf("%s: %w", name, err)
-		}
-		if other, dup := seen[q.Class]; dup {
-			return QuestionnaireSet{}, fmt.Errorf("%s: class %q already defined by %s", name, q.Class, other)
-		}
-		seen[q.Class] = name
-		qs = append(qs, q)
-	}
-	s, err := NewQuestionnaireSet(qs...)
-	if err != nil {
-		return QuestionnaireSet{}, fmt.Errorf("%s: %w", dir, err)
 	}
 	return s, nil
 }

@@ -342,11 +342,12 @@ func TestPoints(t *testing.T) {
 	}
 
 	for in, want := range map[string]string{
-		`[]`:                                   "points rules",
-		`{"visit_complete":1,"link_opened":2}`: `"revisit_booked" is missing`,
-		`{"visit_complete":-1,"link_opened":2,"revisit_booked":3}`:             "0–1000",
-		`{"visit_complete":1,"link_opened":2,"revisit_booked":3,"Bad Kind":1}`: "bad kind",
-		`null`: "want a JSON object",
+		`[]`: "want an object",
+		`{"visit_complete":1,"visit_complete":2,"link_opened":2,"revisit_booked":3}`: `field visit_complete: duplicate key`,
+		`{"visit_complete":1,"link_opened":2}`:                                       `field revisit_booked: is missing`,
+		`{"visit_complete":-1,"link_opened":2,"revisit_booked":3}`:                   "0–1000",
+		`{"visit_complete":1,"link_opened":2,"revisit_booked":3,"Bad Kind":1}`:       "bad kind",
+		`null`: "want an object, got null",
 		`{"visit_complete":1,"link_opened":2,"revisit_booked":3} {}`: "trailing",
 	} {
 		if _, err := LoadPointsRules([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {

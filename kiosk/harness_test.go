@@ -43,7 +43,7 @@ type harness struct {
 	st      *store.Store
 	clk     *clock
 	q       chan func()
-	dom     Domain
+	dom     flows.Data
 	cls     *devices.Classifier
 	presses int
 	hq      *demo.HQ
@@ -73,14 +73,14 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	h.st = st
-	dom, err := LoadDomain(assets.FS())
+	dom, err := flows.LoadData(assets.FS())
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.dom = dom
 	ctx := context.Background()
 	if !o.noSeed {
-		if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.KB, testNow); err != nil {
+		if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.Knowledge, testNow); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -105,7 +105,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		res = devices.NewHTTPResolver(h.hq.URL+demo.InsurancePath, HQBudget, nil)
 	}
 	deps := Deps{Store: st, HQ: hqc, Resolver: res, Classifier: h.cls, Catalog: dom.Catalog, Questionnaires: dom.Questionnaires,
-		KB: dom.KB, Now: h.clk.Now, Do: func(f func()) { h.q <- f }, NoTimers: true}
+		KB: dom.Knowledge, Now: h.clk.Now, Do: func(f func()) { h.q <- f }, NoTimers: true}
 	w, u, err := Create(a, cfg, deps)
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 
 // knownVisits is a small data set whose manager numbers are worked out by hand
 // (testNow is Thursday 2026-11-26; the week starts Monday 11-23, the month 11-01).
-func knownVisits(t *testing.T, dom Domain) []flows.Visit {
+func knownVisits(t *testing.T, dom flows.Data) []flows.Visit {
 	t.Helper()
 	n := 0
 	mk := func(pharm string, day time.Time, steps int, seconds int) flows.Visit {
@@ -47,7 +47,7 @@ func knownVisits(t *testing.T, dom Domain) []flows.Visit {
 			must(flows.RecordAnswers(&v, q, ans, at(2)))
 		}
 		if steps >= 3 {
-			recs, err := dom.KB.Recommend(flows.ClassHypertension, flows.LevelRed, ans)
+			recs, err := dom.Knowledge.Recommend(flows.ClassHypertension, flows.LevelRed, ans)
 			must(err)
 			yes, no := true, false
 			recs[0].Accepted, recs[1].Accepted = &yes, &no
@@ -70,7 +70,7 @@ func knownVisits(t *testing.T, dom Domain) []flows.Visit {
 }
 
 func TestManagerReportKnownData(t *testing.T) {
-	dom, err := LoadDomain(assets.FS())
+	dom, err := flows.LoadData(assets.FS())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/kiosk/store"
 	"github.com/pharmachain/counter/sync/drain"
@@ -63,7 +64,7 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 	if err := SetupTranslations(locale); err != nil {
 		return err
 	}
-	dom, err := LoadDomain(assets.FS())
+	dom, err := flows.LoadData(assets.FS())
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 	}
 	cfg = cfg.Override(flags)
 	if drugs, err := st.Drugs(); err == nil && len(drugs) == 0 {
-		if err := st.PutCatalog(dom.Drugs); err != nil {
+		if err := st.PutCatalog(dom.Catalog.All()); err != nil {
 			return fmt.Errorf("seed catalog: %w", err)
 		}
 	}
@@ -129,8 +130,10 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 	if demoPTY != nil {
 		extra = append(extra, demoPTY.Path)
 	}
+	followUp := flows.DefaultFollowUpPolicy()
+	followUp.Text = dom.Messages.Reminder
 	deps := Deps{Store: st, HQ: hq, Classifier: cls, Resolver: resolver, Catalog: dom.Catalog,
-		Questionnaires: dom.Questionnaires, KB: dom.KB, Logger: log, Kick: kick, Locale: locale,
+		Questionnaires: dom.Questionnaires, KB: dom.Knowledge, FollowUp: followUp, Logger: log, Kick: kick, Locale: locale,
 		Theme: th, FontsWarm: warm, TestDevice: dev.open, ApplyConfig: func(c Config) { _ = dev.open(c) }, ExtraPorts: extra, Quit: a.Quit}
 	phase("store")
 	w, u, err := Create(a, cfg, deps)
@@ -180,7 +183,7 @@ type demoRun struct {
 
 // startDemo starts the demo HQ, seeds the store and opens the demo scanner's PTY; it
 // points cfg at them.
-func startDemo(ctx context.Context, cfg *Config, st *store.Store, dom Domain, log *slog.Logger) (*demoRun, error) {
+func startDemo(ctx context.Context, cfg *Config, st *store.Store, dom flows.Data, log *slog.Logger) (*demoRun, error) {
 	now := time.Now()
 	dir := filepath.Join(cfg.DataDir, "demo-hq")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -190,7 +193,7 @@ func startDemo(ctx context.Context, cfg *Config, st *store.Store, dom Domain, lo
 	if err != nil {
 		return nil, err
 	}
-	if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.KB, now); err != nil {
+	if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.Knowledge, now); err != nil {
 		h.Stop()
 		return nil, err
 	}

@@ -139,19 +139,11 @@ func drainAll(ctx context.Context, st *store.Store, d *drain.Drainer, timeout ti
 
 // replay runs scripted visits; every fifth is abandoned at a random step.
 func replay(ctx context.Context, st *store.Store, d *drain.Drainer, o options, stdout io.Writer) error {
-	fsys := assets.FS()
-	qs, err := flows.LoadQuestionnaires(fsys, "questionnaires")
+	data, err := flows.LoadData(assets.FS())
 	if err != nil {
 		return err
 	}
-	kbData, err := assets.Read("knowledge/kb.json")
-	if err != nil {
-		return err
-	}
-	kb, err := flows.LoadKnowledgeBase(kbData)
-	if err != nil {
-		return err
-	}
+	qs, kb := data.Questionnaires, data.Knowledge
 	out := bufio.NewWriter(stdout)
 	for i := 0; o.visits == 0 || i < o.visits; i++ {
 		if ctx.Err() != nil {

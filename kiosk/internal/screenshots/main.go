@@ -21,6 +21,7 @@ import (
 
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk"
 	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/kiosk/store"
@@ -56,7 +57,7 @@ func run(out, importCmd string, loc kiosk.Locale) error {
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	dom, err := kiosk.LoadDomain(assets.FS())
+	dom, err := flows.LoadData(assets.FS())
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func run(out, importCmd string, loc kiosk.Locale) error {
 	}
 	defer st.Close()
 	now := time.Now()
-	if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.KB, now); err != nil {
+	if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.Knowledge, now); err != nil {
 		return err
 	}
 	hq, err := demo.StartHQ(ctx, dir, dom.Catalog, now, log, nil)
@@ -79,7 +80,7 @@ func run(out, importCmd string, loc kiosk.Locale) error {
 	cfg.DataDir, cfg.HQURL, cfg.StoreID = dir, hq.URL, demo.StoreID
 	a := app.NewWithID("com.pharmachain.counter.screenshots")
 	deps := kiosk.Deps{Store: st, HQ: hqclient.New(hq.URL, demo.StoreToken, kiosk.HQBudget), Classifier: cls,
-		Catalog: dom.Catalog, Questionnaires: dom.Questionnaires, KB: dom.KB, Logger: log, Locale: loc}
+		Catalog: dom.Catalog, Questionnaires: dom.Questionnaires, KB: dom.Knowledge, Logger: log, Locale: loc}
 	dr := drain.New(st, drain.Config{BaseURL: hq.URL, Token: demo.StoreToken, StoreID: demo.StoreID, Logger: log})
 	dctx, stopDrain := context.WithCancel(ctx)
 	defer stopDrain()
