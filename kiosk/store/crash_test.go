@@ -214,11 +214,15 @@ func checkConsistent(t *testing.T, path string, acked map[string]ackRec) {
 			}
 			h, _, _ := splitVisit(k, raw)
 			seq := h.seq
+			state = syncState(tx, h)
 			if h.day != flows.DayOf(v.StartedAt) {
 				return fmt.Errorf("visit %s: header day %s, started %s", v.ID, h.day, flows.DayOf(v.StartedAt))
 			}
 			if tx.Bucket(bVisitsByDay).Get(dayIndexKey(flows.DayOf(v.StartedAt), v.ID)) == nil {
 				return fmt.Errorf("visit %s missing from the day index", v.ID)
+			}
+			if finished(v.Outcome) && seq == 0 && h.state == stateQueued {
+				return fmt.Errorf("visit %s: queued without seq", v.ID)
 			}
 			if !finished(v.Outcome) {
 				if open.Get(k) == nil || state != stateOpen || entries[v.ID] != 0 {
@@ -233,9 +237,6 @@ func checkConsistent(t *testing.T, path string, acked map[string]ackRec) {
 			switch state {
 			case stateQueued:
 				want = 1
-				if seq == 0 {
-					return fmt.Errorf("visit %s: queued without seq", v.ID)
-				}
 			case stateAcked:
 			default:
 				return fmt.Errorf("finished visit %s has state %d", v.ID, state)

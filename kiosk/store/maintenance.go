@@ -129,7 +129,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeStats, error) {
 				if err != nil {
 					return err
 				}
-				switch h.state {
+				switch syncState(tx, h) {
 				case stateOpen:
 					st.KeptInProgress++
 				case stateAcked:

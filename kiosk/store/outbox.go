@@ -138,18 +138,14 @@ func (s *Store) PeekAfter(ctx context.Context, after uint64, max, maxBytes int) 
 }
 
 // Ack removes the entries HQ acknowledged (pending or parked); unknown seqs are ignored,
-// so a repeated Ack is harmless. An acknowledged visit becomes eligible for the purge.
+// so a repeated Ack is harmless. An acknowledged visit becomes eligible for the purge:
+// its record, which names its entry's seq, is left as it is (see syncState).
 func (s *Store) Ack(ctx context.Context, seqs []uint64) error {
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		ob, pk, meta, vs := tx.Bucket(bOutbox), tx.Bucket(bOutboxParked), tx.Bucket(bMeta), tx.Bucket(bVisits)
+		ob, pk, meta := tx.Bucket(bOutbox), tx.Bucket(bOutboxParked), tx.Bucket(bMeta)
 		for _, seq := range seqs {
 			k := u64(seq)
-			var e wire.OutboxEntry
-			var err error
 			if v := ob.Get(k); v != nil {
-				if e, err = decodeEntry(k, v); err != nil {
-					return err
-				}
 				if err := ob.Delete(k); err != nil {
 					return err
 				}
@@ -157,20 +153,10 @@ func (s *Store) Ack(ctx context.Context, seqs []uint64) error {
 					return err
 				}
 			} else if v := pk.Get(k); v != nil {
-				if _, e, err = decodeParked(k, v); err != nil {
-					return err
-				}
 				if err := pk.Delete(k); err != nil {
 					return err
 				}
 				if err := addU64(meta, keyParked, -1); err != nil {
-					return err
-				}
-			} else {
-				continue
-			}
-			if e.Kind == kindVisit {
-				if err := markAcked(vs, e.ID); err != nil {
 					return err
 				}
 			}

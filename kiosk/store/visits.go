@@ -60,8 +60,8 @@ type hdr struct {
 // Visit record states.
 const (
 	stateOpen   byte = 0 // in progress: nothing queued
-	stateQueued byte = 1 // finished; outbox entry (seq) pending or parked
-	stateAcked  byte = 2 // finished; HQ acknowledged the entry
+	stateQueued byte = 1 // finished; outbox entry (seq) pending or parked — or acknowledged, when seq has left the outbox
+	stateAcked  byte = 2 // finished; HQ acknowledged the entry (records written before acks stopped rewriting visits)
 )
 
 func visitRecord(h hdr, body []byte) []byte {
@@ -93,18 +93,19 @@ func decodeVisit(id, rec []byte) (flows.Visit, byte, error) {
 	return v, state, nil
 }
 
-// markAcked records that HQ acknowledged the visit's outbox entry.
-func markAcked(vs *bolt.Bucket, id string) error {
-	rec := vs.Get([]byte(id))
-	if rec == nil {
-		return nil // purged or scrubbed away meanwhile
+// syncState is a visit record's state as it stands: Ack does not rewrite the visit
+// records it acknowledges (that would dirty a page of visit bodies per batch on every
+// drain), it only removes their outbox entries, so a queued visit whose entry is in
+// neither the outbox nor the parked entries has been acknowledged.
+func syncState(tx *bolt.Tx, h hdr) byte {
+	if h.state != stateQueued {
+		return h.state
 	}
-	h, body, err := splitVisit([]byte(id), rec)
-	if err != nil {
-		return err
+	k := u64(h.seq)
+	if tx.Bucket(bOutbox).Get(k) != nil || tx.Bucket(bOutboxParked).Get(k) != nil {
+		return stateQueued
 	}
-	h.state = stateAcked
-	return vs.Put([]byte(id), visitRecord(h, body))
+	return stateAcked
 }
 
 // SaveVisit saves the visit as it is now; the counter app calls it after every step, so a
@@ -273,7 +274,7 @@ func (s *Store) VisitSync(ctx context.Context, id string) (VisitSyncState, error
 			return fmt.Errorf("%w: visit %s", ErrNotFound, id)
 		}
 		h, _, err := splitVisit([]byte(id), rec)
-		switch h.state {
+		switch syncState(tx, h) {
 		case stateAcked:
 			st = VisitSynced
 		case stateQueued:
