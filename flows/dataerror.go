@@ -10,12 +10,15 @@ import (
 // as items[3].rules[0].levels), the thing it belongs to and what is wrong, in words the
 // author of the file can act on. Every loader in this package returns one (wrapped at
 // most by the caller) so that a content editor can point at the offending field.
+//
+// It marshals to JSON as {"file", "field", "line", "entity", "message"} for an editor
+// to show next to the field.
 type DataError struct {
-	File   string // data file inside the tree, e.g. knowledge/kb.json; "" when parsed alone
-	Field  string // JSON path of the offending value; "" = the file as a whole
-	Line   int    // 1-based line of the value when known (syntax, key and type errors), else 0
-	Entity string // what the field belongs to, e.g. item "bp_monitor_calibration"; may be ""
-	Msg    string
+	File   string `json:"file"`             // data file inside the tree, e.g. knowledge/kb.json; "" when parsed alone
+	Field  string `json:"field,omitempty"`  // JSON path of the offending value; "" = the file as a whole
+	Line   int    `json:"line,omitempty"`   // 1-based line of the value when known (syntax, key and type errors), else 0
+	Entity string `json:"entity,omitempty"` // what the field belongs to, e.g. item "bp_monitor_calibration"; may be ""
+	Msg    string `json:"message"`
 }
 
 func (e *DataError) Error() string {

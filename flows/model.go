@@ -156,6 +156,11 @@ type Visit struct {
 	EndedAt        time.Time `json:"ended_at,omitzero"`
 	Outcome        string    `json:"outcome"`
 	AbandonReason  string    `json:"abandon_reason,omitempty"` // "new_customer", "idle", "pharmacist"
+	// ContentVersion is the version of the content pack (questionnaires, knowledge base,
+	// catalog, rules, messages) the visit ran on; 0 is the default embedded in the kiosk,
+	// which is also what every visit recorded before content packs ran on. A kiosk
+	// switches packs only between visits, so one visit has one version.
+	ContentVersion int `json:"content_version,omitempty"`
 
 	Identify      *IdentifyStep      `json:"identify,omitempty"`
 	Questionnaire *QuestionnaireStep `json:"questionnaire,omitempty"`

@@ -355,3 +355,17 @@ func TestPoints(t *testing.T) {
 		}
 	}
 }
+
+func TestVisitContentVersionJSON(t *testing.T) {
+	v := NewVisit("V1", "S1", "P1", Customer{Key: strings.Repeat("a", 32)}, time.Unix(0, 0))
+	b, _ := json.Marshal(v)
+	if strings.Contains(string(b), "content_version") {
+		t.Errorf("version 0 (the embedded default) is written: %s", b)
+	}
+	v.ContentVersion = 2
+	b, _ = json.Marshal(v)
+	var back Visit
+	if err := json.Unmarshal(b, &back); err != nil || back.ContentVersion != 2 || !strings.Contains(string(b), `"content_version":2`) {
+		t.Errorf("round trip: %s → %d (%v)", b, back.ContentVersion, err)
+	}
+}
