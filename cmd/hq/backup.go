@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -102,20 +101,7 @@ func backupOnline(ctx context.Context, target adminTarget, timeout time.Duration
 	return n, err
 }
 
-// checkBackup opens the copy read-only and checks it is an HQ database.
-func checkBackup(path string) error {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		return fmt.Errorf("the copy does not open as a bbolt file: %w", err)
-	}
-	defer db.Close()
-	return db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket([]byte("visits")) == nil {
-			return errors.New("the copy has no visits bucket: not an HQ database")
-		}
-		return nil
-	})
-}
+func checkBackup(path string) error { return boltstore.CheckFile(path) }
 
 // backupHandler streams a consistent copy of the database to an admin (hot backup).
 func backupHandler(st *boltstore.Store, audit func(ctx context.Context, actor, detail string)) hq.AuthedHandler {

@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/sync/followup"
@@ -42,13 +39,8 @@ func forgetHandler(st *boltstore.Store, fu *followup.Store) hq.AuthedHandler {
 	}
 }
 
-func forgetCustomer(ctx context.Context, st *boltstore.Store, fu *followup.Store, key string) (boltstore.ForgetStats, error) {
-	return st.DeleteCustomer(ctx, key, func(tx *bolt.Tx) (int, error) {
-		if fu == nil {
-			return 0, nil
-		}
-		return fu.ForgetCustomerTx(tx, key, time.Now())
-	})
+func forgetCustomer(ctx context.Context, st *boltstore.Store, _ *followup.Store, key string) (hq.ForgetStats, error) {
+	return st.ForgetCustomer(ctx, key, time.Now())
 }
 
 // runForget: `hq forget (--customer-key K | --id-number N --secret-file F)
@@ -98,7 +90,7 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("forget: %w", err)
 		}
 		if *compact {
-			if err := compactFile(filepath.Join(*target.dir, DBFile)); err != nil {
+			if err := boltstore.Compact(filepath.Join(*target.dir, DBFile)); err != nil {
 				return fmt.Errorf("forget: compact: %w", err)
 			}
 		}
@@ -114,30 +106,4 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "hq: deleted at HQ; to drop the freed pages from the disk, stop HQ and run `hq forget --data DIR --customer-key K --compact`; expire old backups")
 	}
 	return nil
-}
-
-// compactFile rewrites a bbolt file with only its live data (bbolt does not zero freed
-// pages) and puts the copy in its place.
-func compactFile(path string) error {
-	tmp := path + ".compact"
-	_ = os.Remove(tmp)
-	src, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
-	if err != nil {
-		return err
-	}
-	dst, err := bolt.Open(tmp, 0o600, nil)
-	if err != nil {
-		src.Close()
-		return err
-	}
-	err = bolt.Compact(dst, src, 64<<20)
-	if cerr := dst.Close(); err == nil {
-		err = cerr
-	}
-	src.Close()
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -1,50 +1,12 @@
 package hq
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 )
-
-// Token prefixes make a leaked token recognisable (store or admin).
-const (
-	storeTokenPrefix = "hqs_"
-	adminTokenPrefix = "hqa_"
-)
-
-// HashToken is what HQ stores for a bearer token: hex SHA-256 of the token text.
-func HashToken(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
-}
-
-// CreateToken makes a new random bearer token for p, stores only its hash, and returns
-// the token (shown once; HQ cannot show it again).
-func CreateToken(ctx context.Context, st Store, p Principal) (string, error) {
-	if p.Admin == (p.StoreID != "") {
-		return "", fmt.Errorf("create token: need exactly one of a store id or admin: %w", ErrInvalid)
-	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("create token: %w", err)
-	}
-	prefix := storeTokenPrefix
-	if p.Admin {
-		prefix = adminTokenPrefix
-	}
-	tok := prefix + base64.RawURLEncoding.EncodeToString(b[:])
-	if err := st.PutToken(ctx, HashToken(tok), p); err != nil {
-		return "", fmt.Errorf("create token: %w", err)
-	}
-	return tok, nil
-}
 
 // ErrUnauthorized is returned by Authenticate for a missing or unknown token.
 var ErrUnauthorized = errors.New("missing or unknown bearer token")
@@ -85,23 +47,6 @@ func (s *Server) RequireAuth(h AuthedHandler) http.Handler {
 		}
 		h(w, r, p)
 	})
-}
-
-// CanAccessStore reports whether p may read or write storeID's data.
-func (p Principal) CanAccessStore(storeID string) bool {
-	return p.Admin || (p.StoreID != "" && p.StoreID == storeID)
-}
-
-// ScopeStore resolves a store_id query for p: an admin gets what was asked (empty: all
-// stores); a store token gets its own store, and a 403 error for any other.
-func (p Principal) ScopeStore(asked string) (string, error) {
-	if p.Admin {
-		return asked, nil
-	}
-	if asked == "" || asked == p.StoreID {
-		return p.StoreID, nil
-	}
-	return "", fmt.Errorf("store token of %s may not read store %s", p.StoreID, asked)
 }
 
 // WriteJSON writes v as a JSON response.

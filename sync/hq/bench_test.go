@@ -213,13 +213,13 @@ func BenchmarkCompletionReport(b *testing.B) {
 	visits := 0
 	for s := 1; s <= 200; s++ {
 		r := rand.New(rand.NewPCG(uint64(s), 9))
-		rows := make([]boltstore.Rollup, 0, 365*5)
+		rows := make([]hq.RollupRow, 0, 365*5)
 		for d := 0; d < 365; d++ {
 			for p := 1; p <= 5; p++ {
 				n := 14 + r.IntN(11)
 				c := 6 + r.IntN(n-5)
 				ru := flows.Rollup{Visits: n, Completed: c, Abandoned: n - c, Funnel: [4]int{n, n - 1, c + 1, c}, Stalled: [4]int{0, 1, n - c - 2, 1}}
-				rows = append(rows, boltstore.Rollup{StoreID: fmt.Sprintf("S%03d", s), PharmacistID: fmt.Sprintf("P%02d", p), Day: first + flows.Day(d), Rollup: ru})
+				rows = append(rows, hq.RollupRow{StoreID: fmt.Sprintf("S%03d", s), PharmacistID: fmt.Sprintf("P%02d", p), Day: first + flows.Day(d), Rollup: ru})
 				visits += n
 			}
 		}

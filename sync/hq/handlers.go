@@ -556,30 +556,6 @@ func validatePurchase(pu *flows.Purchase, path string, p Principal) error {
 
 func (s *Server) resolve(p *flows.Purchase) bool { return ResolvePurchase(s.opts.Catalog, p) }
 
-// ResolvePurchase fills a purchase's name, ingredient, ATC and days' supply (quantity ×
-// pack days) from the catalog where the sale did not give them (given fields win). It
-// reports whether the drug is known: in the catalog, or described by the sale itself
-// (ingredient and ATC). An unknown drug's purchase is still kept.
-func ResolvePurchase(cat *flows.Catalog, p *flows.Purchase) bool {
-	d, ok := cat.Lookup(p.DrugCode)
-	if ok {
-		if p.Name == "" {
-			p.Name = d.Name
-		}
-		if p.Ingredient == "" {
-			p.Ingredient = d.Ingredient
-		}
-		if p.ATC == "" {
-			p.ATC = d.ATC
-		}
-		if p.DaysSupply == 0 && d.PackDaysSupply > 0 {
-			p.DaysSupply = int(math.Round(p.Quantity * float64(d.PackDaysSupply)))
-		}
-		return true
-	}
-	return p.Ingredient != "" && p.ATC != ""
-}
-
 func validKey(k string) bool {
 	if len(k) != 32 {
 		return false

@@ -66,20 +66,20 @@ func newFixture(t testing.TB) *fixture {
 		{"S002", []string{"P03", "P04"}, 8, 60},
 		{"S003", []string{"P05"}, 4, 25},
 	}
-	var rows []boltstore.Rollup
+	var rows []hq.RollupRow
 	for _, p := range plan {
 		for d := today - 29; d <= today; d++ {
 			for i, ph := range p.pharm {
 				v := p.perDay + i + int(d%3)
 				c := v * p.pct / 100
-				rows = append(rows, boltstore.Rollup{StoreID: p.store, PharmacistID: ph, Day: d, Rollup: rollup(v, c)})
+				rows = append(rows, hq.RollupRow{StoreID: p.store, PharmacistID: ph, Day: d, Rollup: rollup(v, c)})
 				f.visits[p.store] += v
 				f.completed[p.store] += c
 			}
 		}
 	}
 	// Older data outside the default window must not count.
-	rows = append(rows, boltstore.Rollup{StoreID: "S003", PharmacistID: "P05", Day: today - 40, Rollup: rollup(100, 100)})
+	rows = append(rows, hq.RollupRow{StoreID: "S003", PharmacistID: "P05", Day: today - 40, Rollup: rollup(100, 100)})
 	if err := st.AddRollups(ctx, rows); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,130 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
+)
+
+// IngestVisits implements hq.VisitStore: the whole batch is one bbolt transaction.
+func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.VisitIngest) (hq.IngestResult, error) {
+	var res hq.IngestResult
+	err := s.update(ctx, "ingest visits", func(tx *bolt.Tx) error {
+		res = hq.IngestResult{}
+		vb := tx.Bucket(bVisits)
+		deltas := map[string]*flows.Rollup{}
+		points := map[string]int64{} // store 0x00 pharmacist → points credited by the batch
+		for i := range batch {
+			in := &batch[i]
+			v := &in.Visit
+			if v.ID == "" {
+				return fmt.Errorf("records[%d].id: missing: %w", i, hq.ErrInvalid)
+			}
+			if v.CustomerKey != "" && !validKey(v.CustomerKey) {
+				return fmt.Errorf("records[%d].customer_key: want 32 lower-case hex characters: %w", i, hq.ErrInvalid)
+			}
+			if vb.Get([]byte(v.ID)) != nil {
+				res.Duplicates++
+				continue
+			}
+			body := in.Raw
+			if body == nil {
+				var err error
+				if body, err = json.Marshal(v); err != nil {
+					return fmt.Errorf("encode visit %s: %w", v.ID, err)
+				}
+			}
+			if err := vb.Put([]byte(v.ID), body); err != nil {
+				return fmt.Errorf("put visit %s: %w", v.ID, err)
+			}
+			k := string(rollupKey(storeID, hq.VisitDay(*v), v.PharmacistID))
+			c := deltas[k]
+			if c == nil {
+				c = &flows.Rollup{}
+				deltas[k] = c
+			}
+			c.Merge(flows.VisitContribution(*v))
+			for _, ev := range in.Points {
+				credited, err := recordEvent(tx, ev)
+				if err != nil {
+					return fmt.Errorf("records[%d]: %w", i, err)
+				}
+				if credited {
+					points[string(pair(ev.StoreID, ev.PharmacistID))] += int64(ev.Points)
+				}
+			}
+			for _, it := range in.FollowUps {
+				if it.FollowUp.StoreID != v.StoreID {
+					return fmt.Errorf("records[%d]: follow-up %s of store %q in a visit of store %q: %w", i, it.FollowUp.ID, it.FollowUp.StoreID, v.StoreID, hq.ErrInvalid)
+				}
+				if err := scheduleFollowUp(tx, it); err != nil {
+					return fmt.Errorf("records[%d]: %w", i, err)
+				}
+			}
+			if err := appendAudit(tx, in.Audit); err != nil {
+				return err
+			}
+			if s.opts.OnVisit != nil {
+				if err := s.opts.OnVisit(tx, *v); err != nil {
+					return fmt.Errorf("on-visit hook for %s: %w", v.ID, err)
+				}
+			}
+			res.Accepted++
+			res.AcceptedIDs = append(res.AcceptedIDs, v.ID)
+		}
+		// Totals once per pharmacist, not once per record.
+		tb := tx.Bucket(bPTotals)
+		for _, k := range slices.Sorted(maps.Keys(points)) {
+			if err := addPoints(tb, []byte(k), points[k]); err != nil {
+				return fmt.Errorf("credit points: %w", err)
+			}
+		}
+		return applyRollups(tx, deltas)
+	})
+	if err != nil {
+		return hq.IngestResult{}, err
+	}
+	return res, nil
+}
+
+// outcomePurged is the outcome of the tombstone PurgeBefore leaves of a visit.
+const outcomePurged = "purged"
+
+// Visit implements hq.VisitStore.
+func (s *Store) Visit(ctx context.Context, id string) (flows.Visit, error) {
+	var v flows.Visit
+	err := s.view(ctx, "get visit", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bVisits).Get([]byte(id))
+		if b == nil {
+			return hq.ErrNotFound
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("decode visit %s: %w", id, err)
+		}
+		if v.Outcome == outcomePurged {
+			return hq.ErrNotFound
+		}
+		return nil
+	})
+	return v, err
+}
+
+// validKey reports whether k is a customer key: 32 lower-case hex characters.
+func validKey(k string) bool {
+	if len(k) != 32 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,69 @@
+package hq
+
+import (
+	"context"
+	"math"
+
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/wire"
+)
+
+// CompletionQuery selects the rollups a completion report reads. Zero From/To: unbounded.
+type CompletionQuery struct {
+	StoreID      string // empty: all stores
+	PharmacistID string // empty: all
+	From, To     flows.Day
+	GroupBy      string // "store", "pharmacist" or "day"
+}
+
+// Group-by values of the completion report.
+const (
+	GroupByStore      = "store"
+	GroupByPharmacist = "pharmacist"
+	GroupByDay        = "day"
+)
+
+// CompletionGroup is one group of the completion report: the merged flows.Rollup
+// (visits, completed, funnel, stalled steps, step durations) of its days.
+type CompletionGroup struct {
+	Key          string // store id, "store/pharmacist" or YYYY-MM-DD per GroupBy
+	StoreID      string // GroupBy store or pharmacist
+	PharmacistID string // GroupBy pharmacist
+	Day          flows.Day
+	Rollup       flows.Rollup
+}
+
+// Row turns the group into the API's report row.
+func (g CompletionGroup) Row() wire.CompletionRow {
+	r := g.Rollup
+	row := wire.CompletionRow{Key: g.Key, StoreID: g.StoreID, PharmacistID: g.PharmacistID,
+		Visits: r.Visits, Completed: r.Completed, Rate: math.Round(r.Rate()*100) / 100,
+		Funnel: wire.Funnel{Identified: r.Funnel[0], Questionnaire: r.Funnel[1], Recommended: r.Funnel[2], FollowUp: r.Funnel[3]}}
+	if g.Day != 0 {
+		row.Day = g.Day.String()
+	}
+	return row
+}
+
+// RollupRow is one pre-aggregated row: what a store's pharmacist did on one local day.
+type RollupRow struct {
+	StoreID, PharmacistID string
+	Day                   flows.Day
+	Rollup                flows.Rollup
+}
+
+// VisitDay is the local day a visit counts on: the day it started (Asia/Shanghai).
+func VisitDay(v flows.Visit) flows.Day { return flows.DayOf(v.StartedAt) }
+
+// CompletionStore keeps the daily rollups behind the completion report.
+type CompletionStore interface {
+	// Completion merges the daily rollups selected by q into one group per q.GroupBy
+	// key (store id; "store/pharmacist"; day), sorted by key. Days From..To are both
+	// included.
+	Completion(ctx context.Context, q CompletionQuery) ([]CompletionGroup, error)
+	// AddRollups merges pre-aggregated rows into the daily rollups in ONE commit, as
+	// record ingest does. It serves bulk loads (migrating a chain's history, benchmark
+	// and test data); it stores no visits and credits no points. A row without store is
+	// ErrInvalid.
+	AddRollups(ctx context.Context, rows []RollupRow) error
+}

@@ -1,0 +1,45 @@
+package hq
+
+import (
+	"context"
+	"math"
+
+	"github.com/pharmachain/counter/flows"
+)
+
+// PurchaseStore keeps the chain's POS purchases for the 90-day history.
+type PurchaseStore interface {
+	// IngestPurchases stores purchases (already resolved against the catalog) in ONE
+	// commit, deduplicated by purchase id (within the call and against earlier ones).
+	// A purchase without id or with a customer key that is not 32 lower-case hex
+	// characters fails the whole call with ErrInvalid and stores nothing. Every field
+	// of flows.Purchase is kept (History gives it back).
+	IngestPurchases(ctx context.Context, ps []flows.Purchase) (IngestResult, error)
+	// History returns a customer's purchases sold on local days [from, to] (both
+	// included), oldest first (ties by purchase id). A malformed key is ErrInvalid.
+	History(ctx context.Context, customerKey string, from, to flows.Day) ([]flows.Purchase, error)
+}
+
+// ResolvePurchase fills a purchase's name, ingredient, ATC and days' supply (quantity ×
+// pack days) from the catalog where the sale did not give them (given fields win). It
+// reports whether the drug is known: in the catalog, or described by the sale itself
+// (ingredient and ATC). An unknown drug's purchase is still kept.
+func ResolvePurchase(cat *flows.Catalog, p *flows.Purchase) bool {
+	d, ok := cat.Lookup(p.DrugCode)
+	if ok {
+		if p.Name == "" {
+			p.Name = d.Name
+		}
+		if p.Ingredient == "" {
+			p.Ingredient = d.Ingredient
+		}
+		if p.ATC == "" {
+			p.ATC = d.ATC
+		}
+		if p.DaysSupply == 0 && d.PackDaysSupply > 0 {
+			p.DaysSupply = int(math.Round(p.Quantity * float64(d.PackDaysSupply)))
+		}
+		return true
+	}
+	return p.Ingredient != "" && p.ATC != ""
+}
