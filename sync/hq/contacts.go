@@ -28,7 +28,7 @@ var ErrVisitAlreadyBound = errors.New("visit already bound to another WeCom cont
 type Unbind struct {
 	Sender         string // the staff member's userid; empty: any
 	ExternalUserID string // required
-	Reason         string // why the customers' scheduled WeCom follow-ups are cancelled
+	Code, Reason   string // why the customers' scheduled WeCom follow-ups are cancelled
 	Actor          string // audit actor
 	At             time.Time
 }
@@ -58,7 +58,7 @@ type ContactStore interface {
 	Contact(ctx context.Context, storeID, customerKey string) (Contact, bool, error)
 	// UnbindExternal removes, in ONE commit, the bindings to u.ExternalUserID whose
 	// sender is u.Sender (empty: any), cancels the scheduled WeCom follow-ups of each
-	// unbound customer at that binding's store (status failed, reason u.Reason, no
-	// longer due), and appends UnbindAudit(u.Actor, result, u.At).
+	// unbound customer at that binding's store (status failed, LastCode u.Code,
+	// LastReason u.Reason, no longer due), and appends UnbindAudit(u.Actor, result, u.At).
 	UnbindExternal(ctx context.Context, u Unbind) (UnbindResult, error)
 }

@@ -33,7 +33,8 @@ type FollowUpItem struct {
 	NextAt      time.Time       `json:"next_at"` // next attempt (due time, or after a retry-later)
 	EnqueuedAt  time.Time       `json:"enqueued_at"`
 	SentAt      time.Time       `json:"sent_at,omitzero"`
-	LastReason  string          `json:"last_reason,omitempty"`
+	LastCode    string          `json:"last_code,omitempty"`   // reason code of the last failure (wecom_unreachable …)
+	LastReason  string          `json:"last_reason,omitempty"` // its message, secrets scrubbed
 	OpenedAt    time.Time       `json:"opened_at,omitzero"`
 	BookedAt    time.Time       `json:"booked_at,omitzero"`
 	EscalatedAt time.Time       `json:"escalated_at,omitzero"` // overdue notice posted to the store group
@@ -51,6 +52,7 @@ type SendAttempt struct {
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 	Status     string    `json:"status"` // sending | sent | retry | failed | unknown
+	Code       string    `json:"code,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 	MsgID      string    `json:"msg_id,omitempty"`
 }
@@ -81,7 +83,8 @@ type AttemptResult struct {
 	// Status is the follow-up's new status: StatusSent, StatusScheduled (retry at
 	// NextAt; the attempt is recorded as AttemptRetry), StatusFailed or StatusUnknown.
 	Status string
-	Reason string
+	Code   string // reason code (kept as LastCode and on the attempt)
+	Reason string // its message, free of secrets (kept as LastReason)
 	MsgID  string
 	NextAt time.Time // with StatusScheduled
 	Audit  []AuditEntry
@@ -92,6 +95,7 @@ type Resolution struct {
 	ID     string
 	Sent   bool      // true: it went out (status sent, SentAt At); false: send again at At
 	At     time.Time //
+	Code   string    // kept as LastCode
 	Reason string    // kept as LastReason
 	Audit  []AuditEntry
 }
@@ -136,21 +140,21 @@ type FollowUpStore interface {
 	// change. ErrLeaseLost unless the follow-up is scheduled with a live lease of
 	// s.Owner; ErrNotFound if unknown.
 	StartAttempt(ctx context.Context, s AttemptStart) (FollowUpItem, error)
-	// FinishAttempt ends r.Owner's claim in ONE commit: status, LastReason (r.Reason),
+	// FinishAttempt ends r.Owner's claim in ONE commit: status, LastCode and LastReason,
 	// SentAt (r.At, when sent), NextAt (when scheduled again: due again at r.NextAt);
 	// for r.Attempt > 0 the attempt record gets FinishedAt, status (AttemptRetry for a
-	// retry), reason and message id; the lease is cleared; r.Audit appended. It needs the
+	// retry), code, reason and message id; the lease is cleared; r.Audit appended. It needs the
 	// claim to be still the owner's — the follow-up leased to r.Owner and, for
 	// r.Attempt > 0, sending with Attempts == r.Attempt; for r.Attempt 0, scheduled —
 	// whether or not the lease has expired since; otherwise ErrLeaseLost and nothing
 	// changes (a recovery or another owner decided).
 	FinishAttempt(ctx context.Context, r AttemptResult) error
 	// RecoverExpired marks every follow-up that is sending with a lease expired at now
-	// (its owner stopped mid-send) as unknown with reason: the attempt is completed as
+	// (its owner stopped mid-send) as unknown with code and reason: the attempt is completed as
 	// unknown, the lease cleared, and SendResultAudit appended for each, each follow-up
 	// in one commit. Sends under a live lease are left alone. It returns how many it
 	// marked.
-	RecoverExpired(ctx context.Context, now time.Time, reason string) (int, error)
+	RecoverExpired(ctx context.Context, now time.Time, code, reason string) (int, error)
 	// Resolve settles an unknown follow-up in ONE commit (see Resolution): ErrNotFound
 	// if unknown id, ErrInvalid if its status is not unknown.
 	Resolve(ctx context.Context, r Resolution) error
@@ -169,9 +173,12 @@ type FollowUpStore interface {
 }
 
 // SendResultAudit is the audit entry of a send's outcome, as the dispatcher and
-// RecoverExpired write it.
-func SendResultAudit(id string, attempt int, result, reason string, at time.Time) AuditEntry {
+// RecoverExpired write it. result is the attempt's status (AttemptRetry for a retry).
+func SendResultAudit(id string, attempt int, result, code, reason string, at time.Time) AuditEntry {
 	detail := fmt.Sprintf("followup=%s attempt=%d result=%s", id, attempt, result)
+	if code != "" {
+		detail += " code=" + code
+	}
 	if reason != "" {
 		detail += " reason=" + reason
 	}

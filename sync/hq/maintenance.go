@@ -17,8 +17,11 @@ type ForgetStats struct {
 	Contacts  int `json:"contacts"`  // WeCom contact bindings deleted
 }
 
-// ForgetReason is the reason a scheduled follow-up of a forgotten customer fails with.
-const ForgetReason = "customer data deleted (PIPL request)"
+// The code and reason a scheduled follow-up of a forgotten customer fails with.
+const (
+	ForgetCode   = "customer_deleted"
+	ForgetReason = "customer data deleted (PIPL request)"
+)
 
 // ForgetAudit is the audit entry ForgetCustomer appends (counts only).
 func ForgetAudit(st ForgetStats, at time.Time) AuditEntry {
@@ -41,7 +44,7 @@ type MaintenanceStore interface {
 	// but loses the customer key and masked ID (Visit then returns CustomerKey "" and
 	// CustomerMasked "", and the key appears nowhere in the stored visit); the
 	// customer's contact bindings are deleted; the key is scrubbed from the customer's
-	// follow-ups, and those still scheduled fail with ForgetReason (nothing more is
+	// follow-ups, and those still scheduled fail with ForgetCode and ForgetReason (nothing more is
 	// sent); ForgetAudit is appended. Rollups and points are aggregates and stay. A
 	// malformed key is ErrInvalid. Repeating it is harmless.
 	ForgetCustomer(ctx context.Context, customerKey string, at time.Time) (ForgetStats, error)

@@ -87,7 +87,7 @@ func (s *Store) UnbindExternal(ctx context.Context, u hq.Unbind) (hq.UnbindResul
 				return err
 			}
 			res.Contacts++
-			n, err := cancelScheduledTx(tx, string(d.store), string(d.customer), u.Reason)
+			n, err := cancelScheduledTx(tx, string(d.store), string(d.customer), u.Code, u.Reason)
 			if err != nil {
 				return err
 			}
@@ -100,7 +100,7 @@ func (s *Store) UnbindExternal(ctx context.Context, u hq.Unbind) (hq.UnbindResul
 
 // cancelScheduledTx fails the scheduled WeCom follow-ups of a customer at a store with
 // reason and removes them from the due index.
-func cancelScheduledTx(tx *bolt.Tx, storeID, customerKey, reason string) (int, error) {
+func cancelScheduledTx(tx *bolt.Tx, storeID, customerKey, code, reason string) (int, error) {
 	var items []hq.FollowUpItem
 	if err := tx.Bucket(bItems).ForEach(func(k, v []byte) error {
 		if !bytes.Contains(v, []byte(customerKey)) {
@@ -122,7 +122,7 @@ func cancelScheduledTx(tx *bolt.Tx, storeID, customerKey, reason string) (int, e
 		if err := tx.Bucket(bDue).Delete(dueKey(it.NextAt, it.FollowUp.ID)); err != nil {
 			return 0, err
 		}
-		it.Status, it.LastReason = hq.StatusFailed, reason
+		it.Status, it.LastCode, it.LastReason = hq.StatusFailed, code, reason
 		it.LeaseOwner, it.LeaseUntil = "", time.Time{}
 		if err := putItem(tx, it); err != nil {
 			return 0, err

@@ -222,7 +222,7 @@ func (s *Store) FinishAttempt(ctx context.Context, r hq.AttemptResult) error {
 				return err
 			}
 		}
-		if err := finish(tx, &it, r.Attempt, r.Status, r.Reason, r.MsgID, r.At); err != nil {
+		if err := finish(tx, &it, r.Attempt, r.Status, r.Code, r.Reason, r.MsgID, r.At); err != nil {
 			return err
 		}
 		if r.Status == hq.StatusSent {
@@ -243,9 +243,9 @@ func (s *Store) FinishAttempt(ctx context.Context, r hq.AttemptResult) error {
 
 // finish sets the item's outcome (not yet stored), completes its attempt record and
 // clears its lease and in-flight mark.
-func finish(tx *bolt.Tx, it *hq.FollowUpItem, attempt int, status, reason, msgID string, at time.Time) error {
+func finish(tx *bolt.Tx, it *hq.FollowUpItem, attempt int, status, code, reason, msgID string, at time.Time) error {
 	id := it.FollowUp.ID
-	it.Status, it.LastReason = status, reason
+	it.Status, it.LastCode, it.LastReason = status, code, reason
 	it.LeaseOwner, it.LeaseUntil = "", time.Time{}
 	if err := tx.Bucket(bSending).Delete([]byte(id)); err != nil {
 		return err
@@ -260,7 +260,7 @@ func finish(tx *bolt.Tx, it *hq.FollowUpItem, attempt int, status, reason, msgID
 			return fmt.Errorf("decode attempt: %w", err)
 		}
 	}
-	a.FollowUpID, a.Attempt, a.FinishedAt, a.Reason, a.MsgID = id, attempt, at, reason, msgID
+	a.FollowUpID, a.Attempt, a.FinishedAt, a.Code, a.Reason, a.MsgID = id, attempt, at, code, reason, msgID
 	a.Status = status
 	if status == hq.StatusScheduled {
 		a.Status = hq.AttemptRetry
@@ -270,7 +270,7 @@ func finish(tx *bolt.Tx, it *hq.FollowUpItem, attempt int, status, reason, msgID
 
 // RecoverExpired implements hq.FollowUpStore: one transaction for all (one process per
 // file: nothing else can be sending meanwhile).
-func (s *Store) RecoverExpired(ctx context.Context, now time.Time, reason string) (int, error) {
+func (s *Store) RecoverExpired(ctx context.Context, now time.Time, code, reason string) (int, error) {
 	n := 0
 	err := s.update(ctx, "recover in-flight follow-ups", func(tx *bolt.Tx) error {
 		n = 0
@@ -292,13 +292,13 @@ func (s *Store) RecoverExpired(ctx context.Context, now time.Time, reason string
 			if leaseLive(it, now) {
 				continue
 			}
-			if err := finish(tx, &it, it.Attempts, hq.StatusUnknown, reason, "", now); err != nil {
+			if err := finish(tx, &it, it.Attempts, hq.StatusUnknown, code, reason, "", now); err != nil {
 				return err
 			}
 			if err := putItem(tx, it); err != nil {
 				return err
 			}
-			if err := appendAudit(tx, []hq.AuditEntry{hq.SendResultAudit(id, it.Attempts, hq.StatusUnknown, reason, now)}); err != nil {
+			if err := appendAudit(tx, []hq.AuditEntry{hq.SendResultAudit(id, it.Attempts, hq.StatusUnknown, code, reason, now)}); err != nil {
 				return err
 			}
 			n++
@@ -326,7 +326,7 @@ func (s *Store) Resolve(ctx context.Context, r hq.Resolution) error {
 				return err
 			}
 		}
-		it.LastReason = r.Reason
+		it.LastCode, it.LastReason = r.Code, r.Reason
 		if err := putItem(tx, it); err != nil {
 			return err
 		}

@@ -149,7 +149,7 @@ func scrubFollowUps(tx *bolt.Tx, customerKey string) (int, error) {
 			if err := tx.Bucket(bDue).Delete(dueKey(it.NextAt, it.FollowUp.ID)); err != nil {
 				return 0, err
 			}
-			it.Status, it.LastReason = hq.StatusFailed, hq.ForgetReason
+			it.Status, it.LastCode, it.LastReason = hq.StatusFailed, hq.ForgetCode, hq.ForgetReason
 			it.LeaseOwner, it.LeaseUntil = "", time.Time{}
 		}
 		if err := putItem(tx, it); err != nil {

@@ -67,7 +67,7 @@ func contacts(t *testing.T, open Opener) {
 				t.Fatalf("%+v: %+v %v", u, r, err)
 			}
 		}
-		r, err := st.UnbindExternal(bg(), hq.Unbind{Sender: "staff01", ExternalUserID: "wmEXT1", Reason: "customer removed the WeCom contact", Actor: "wecom", At: t0})
+		r, err := st.UnbindExternal(bg(), hq.Unbind{Sender: "staff01", ExternalUserID: "wmEXT1", Code: "contact_removed", Reason: "customer removed the WeCom contact", Actor: "wecom", At: t0})
 		if err != nil || r != (hq.UnbindResult{Contacts: 1, Cancelled: 1}) {
 			t.Fatalf("unbind: %+v %v", r, err)
 		}
@@ -77,7 +77,7 @@ func contacts(t *testing.T, open Opener) {
 		if _, ok, _ := st.Contact(bg(), "S002", v1.CustomerKey); !ok {
 			t.Fatal("S002 binding (another staff member) removed")
 		}
-		if it := status(t, st, "v1-f1"); it.Status != hq.StatusFailed || it.LastReason != "customer removed the WeCom contact" {
+		if it := status(t, st, "v1-f1"); it.Status != hq.StatusFailed || it.LastReason != "customer removed the WeCom contact" || it.LastCode != "contact_removed" {
 			t.Fatalf("v1: %+v", it)
 		}
 		for _, id := range []string{"v2-f1", "v3-f1"} {

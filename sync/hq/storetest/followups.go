@@ -132,7 +132,7 @@ func followUps(t *testing.T, open Opener) {
 		}
 		done := t0.Add(3 * time.Second)
 		err = st.FinishAttempt(bg(), hq.AttemptResult{ID: "a-f1", Owner: "A", Attempt: 1, At: done, Status: hq.StatusSent, MsgID: "m1",
-			Audit: []hq.AuditEntry{hq.SendResultAudit("a-f1", 1, hq.StatusSent, "", done)}})
+			Audit: []hq.AuditEntry{hq.SendResultAudit("a-f1", 1, hq.StatusSent, "", "", done)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,10 +157,10 @@ func followUps(t *testing.T, open Opener) {
 		schedule(t, st, t0, visit("r", "S001", "P01", t0.Add(-24*time.Hour), true), visit("s", "S001", "P01", t0.Add(-24*time.Hour), true))
 		claim(t, st, "A", t0, 10)
 		// s was claimed too but is closed without a send (too late): no attempt recorded.
-		if err := st.FinishAttempt(bg(), hq.AttemptResult{ID: "s-f1", Owner: "A", At: t0, Status: hq.StatusFailed, Reason: "too late"}); err != nil {
+		if err := st.FinishAttempt(bg(), hq.AttemptResult{ID: "s-f1", Owner: "A", At: t0, Status: hq.StatusFailed, Code: "too_late", Reason: "too late"}); err != nil {
 			t.Fatal(err)
 		}
-		if it := status(t, st, "s-f1"); it.Status != hq.StatusFailed || it.Attempts != 0 || it.LastReason != "too late" {
+		if it := status(t, st, "s-f1"); it.Status != hq.StatusFailed || it.Attempts != 0 || it.LastReason != "too late" || it.LastCode != "too_late" {
 			t.Fatalf("closed without a send: %+v", it)
 		}
 		if att, _ := st.Attempts(bg(), "s-f1"); len(att) != 0 {
@@ -170,13 +170,13 @@ func followUps(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 		next := t0.Add(10 * time.Minute)
-		if err := st.FinishAttempt(bg(), hq.AttemptResult{ID: "r-f1", Owner: "A", Attempt: 1, At: t0, Status: hq.StatusScheduled, Reason: "45009", NextAt: next}); err != nil {
+		if err := st.FinishAttempt(bg(), hq.AttemptResult{ID: "r-f1", Owner: "A", Attempt: 1, At: t0, Status: hq.StatusScheduled, Code: "wecom_rate_limited", Reason: "45009", NextAt: next}); err != nil {
 			t.Fatal(err)
 		}
-		if it := status(t, st, "r-f1"); it.Status != hq.StatusScheduled || !it.NextAt.Equal(next) || it.LastReason != "45009" || it.LeaseOwner != "" {
+		if it := status(t, st, "r-f1"); it.Status != hq.StatusScheduled || !it.NextAt.Equal(next) || it.LastReason != "45009" || it.LastCode != "wecom_rate_limited" || it.LeaseOwner != "" {
 			t.Fatalf("after retry-later: %+v", it)
 		}
-		if att, _ := st.Attempts(bg(), "r-f1"); len(att) != 1 || att[0].Status != hq.AttemptRetry {
+		if att, _ := st.Attempts(bg(), "r-f1"); len(att) != 1 || att[0].Status != hq.AttemptRetry || att[0].Code != "wecom_rate_limited" || att[0].Reason != "45009" {
 			t.Fatalf("retry attempt: %+v", att)
 		}
 		if got := claim(t, st, "A", next.Add(-time.Second), 10); len(got) != 0 {
@@ -210,21 +210,21 @@ func followUps(t *testing.T, open Opener) {
 		}
 		// b stays merely claimed: an expired claim without a send is simply free again.
 		const reason = "HQ stopped during the send; check the channel before resending"
-		if n, err := st.RecoverExpired(bg(), t0.Add(30*time.Second), reason); err != nil || n != 0 {
+		if n, err := st.RecoverExpired(bg(), t0.Add(30*time.Second), "interrupted", reason); err != nil || n != 0 {
 			t.Fatalf("recovery during A's live send marked %d (%v): another replica's send must stay", n, err)
 		}
 		if it := status(t, st, "a-f1"); it.Status != hq.StatusSending {
 			t.Fatalf("live send after recovery: %+v", it)
 		}
-		n, err := st.RecoverExpired(bg(), t0.Add(2*time.Minute), reason)
+		n, err := st.RecoverExpired(bg(), t0.Add(2*time.Minute), "interrupted", reason)
 		if err != nil || n != 1 {
 			t.Fatalf("recovery after the lease: %d %v, want 1", n, err)
 		}
 		it := status(t, st, "a-f1")
-		if it.Status != hq.StatusUnknown || it.LastReason != reason || it.LeaseOwner != "" {
+		if it.Status != hq.StatusUnknown || it.LastReason != reason || it.LastCode != "interrupted" || it.LeaseOwner != "" {
 			t.Fatalf("recovered: %+v", it)
 		}
-		if att, _ := st.Attempts(bg(), "a-f1"); len(att) != 1 || att[0].Status != hq.StatusUnknown {
+		if att, _ := st.Attempts(bg(), "a-f1"); len(att) != 1 || att[0].Status != hq.StatusUnknown || att[0].Code != "interrupted" {
 			t.Fatalf("recovered attempt: %+v", att)
 		}
 		if err := st.FinishAttempt(bg(), hq.AttemptResult{ID: "a-f1", Owner: "A", Attempt: 1, At: t0.Add(3 * time.Minute), Status: hq.StatusSent}); !errors.Is(err, hq.ErrLeaseLost) {
@@ -233,7 +233,7 @@ func followUps(t *testing.T, open Opener) {
 		if got := claim(t, st, "B", t0.Add(3*time.Minute), 10); !slices.Equal(got, []string{"b-f1"}) {
 			t.Fatalf("after recovery B claims %v, want only b-f1 (unknown is never resent)", got)
 		}
-		if n, _ := st.RecoverExpired(bg(), t0.Add(time.Hour), reason); n != 0 {
+		if n, _ := st.RecoverExpired(bg(), t0.Add(time.Hour), "interrupted", reason); n != 0 {
 			t.Fatalf("second recovery: %d", n)
 		}
 		if a := auditActions(t, st); a["followup.send_result"] != 1 {
@@ -253,14 +253,14 @@ func followUps(t *testing.T, open Opener) {
 			}
 		}
 		at := t0.Add(time.Hour)
-		if err := st.Resolve(bg(), hq.Resolution{ID: "a-f1", Sent: true, At: at, Reason: "resolved by admin: sent"}); err != nil {
+		if err := st.Resolve(bg(), hq.Resolution{ID: "a-f1", Sent: true, At: at, Code: "resolved", Reason: "resolved by admin: sent"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.Resolve(bg(), hq.Resolution{ID: "b-f1", Sent: false, At: at, Reason: "resolved by admin: resend",
 			Audit: []hq.AuditEntry{{At: at, Actor: "admin", Action: "followup.resolve"}}}); err != nil {
 			t.Fatal(err)
 		}
-		if it := status(t, st, "a-f1"); it.Status != hq.StatusSent || !it.SentAt.Equal(at) || it.LastReason != "resolved by admin: sent" {
+		if it := status(t, st, "a-f1"); it.Status != hq.StatusSent || !it.SentAt.Equal(at) || it.LastReason != "resolved by admin: sent" || it.LastCode != "resolved" {
 			t.Fatalf("resolved sent: %+v", it)
 		}
 		if it := status(t, st, "b-f1"); it.Status != hq.StatusScheduled || !it.NextAt.Equal(at) {

@@ -58,7 +58,7 @@ func maintenance(t *testing.T, open Opener) {
 			t.Fatal("another customer's visit was scrubbed")
 		}
 		it := status(t, st, "v1-f1")
-		if it.FollowUp.CustomerKey != "" || it.Status != hq.StatusFailed || it.LastReason != hq.ForgetReason {
+		if it.FollowUp.CustomerKey != "" || it.Status != hq.StatusFailed || it.LastReason != hq.ForgetReason || it.LastCode != hq.ForgetCode {
 			t.Fatalf("follow-up after forget: %+v", it)
 		}
 		if got := claim(t, st, "A", t0, 10); len(got) != 1 || got[0] != "v2-f1" {
