@@ -18,6 +18,7 @@ import (
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/store"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
@@ -264,7 +265,7 @@ func TestOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(hq.New(st, hq.Options{}))
+	srv := httptest.NewServer(api.New(st, api.Options{}))
 	proxy, err := faultproxy.New(strings.TrimPrefix(srv.URL, "http://"), nil)
 	if err != nil {
 		t.Fatal(err)

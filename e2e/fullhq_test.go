@@ -14,9 +14,10 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup/hqwire"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	hqwire "github.com/pharmachain/counter/sync/hq/server"
 )
 
 // fullHQ is HQ wired as `hq serve` wires it (records, follow-ups, dashboard), on a real
@@ -62,11 +63,11 @@ func startFullHQ(t *testing.T, stores ...string) *fullHQ {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := hq.New(st, hq.Options{Mount: fw.Mount})
+	srv := api.New(st, api.Options{Mount: fw.Mount})
 	ctx, cancel := context.WithCancel(ctx)
 	stop := fw.Start(ctx)
 	done := make(chan error, 1)
-	go func() { done <- hq.Serve(ctx, hq.HTTPServer(h.Addr, srv, nil), ln, 5*time.Second) }()
+	go func() { done <- api.Serve(ctx, api.HTTPServer(h.Addr, srv, nil), ln, 5*time.Second) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done

@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
@@ -104,10 +105,10 @@ func backupOnline(ctx context.Context, target adminTarget, timeout time.Duration
 func checkBackup(path string) error { return boltstore.CheckFile(path) }
 
 // backupHandler streams a consistent copy of the database to an admin (hot backup).
-func backupHandler(st *boltstore.Store, audit func(ctx context.Context, actor, detail string)) hq.AuthedHandler {
+func backupHandler(st *boltstore.Store, audit func(ctx context.Context, actor, detail string)) api.AuthedHandler {
 	return func(w http.ResponseWriter, r *http.Request, p hq.Principal) {
 		if !p.Admin {
-			hq.WriteError(w, http.StatusForbidden, "backup needs an admin token")
+			api.WriteError(w, http.StatusForbidden, "backup needs an admin token")
 			return
 		}
 		// A large database takes longer than the server's write timeout.

@@ -12,29 +12,30 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/devices"
-	"github.com/pharmachain/counter/sync/followup"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq/followup"
 )
 
 // PathCustomer is the admin route that deletes one customer's data (PIPL art. 47).
 const PathCustomer = "/api/v1/customers/{customer_key}"
 
 // forgetHandler serves DELETE /api/v1/customers/{customer_key} for admins.
-func forgetHandler(st *boltstore.Store, fu *followup.Store) hq.AuthedHandler {
+func forgetHandler(st *boltstore.Store, fu *followup.Store) api.AuthedHandler {
 	return func(w http.ResponseWriter, r *http.Request, p hq.Principal) {
 		if !p.Admin {
-			hq.WriteError(w, http.StatusForbidden, "deleting a customer needs an admin token")
+			api.WriteError(w, http.StatusForbidden, "deleting a customer needs an admin token")
 			return
 		}
 		stats, err := forgetCustomer(r.Context(), st, fu, r.PathValue("customer_key"))
 		switch {
 		case errors.Is(err, hq.ErrInvalid):
-			hq.WriteError(w, http.StatusBadRequest, err.Error())
+			api.WriteError(w, http.StatusBadRequest, err.Error())
 		case err != nil:
-			hq.WriteError(w, http.StatusInternalServerError, "delete failed; see HQ log")
+			api.WriteError(w, http.StatusInternalServerError, "delete failed; see HQ log")
 		default:
-			hq.WriteJSON(w, http.StatusOK, stats)
+			api.WriteJSON(w, http.StatusOK, stats)
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/pharmachain/counter/sync/followup"
+	"github.com/pharmachain/counter/sync/hq/followup"
 )
 
 // overdueCollector exports hq_followups_overdue{store,reason}: follow-ups not sent within

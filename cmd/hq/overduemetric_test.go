@@ -12,7 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup"
+	"github.com/pharmachain/counter/sync/hq/followup"
 )
 
 func TestOverdueMetric(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
@@ -26,17 +27,17 @@ const DefaultHQRetention = 3 * 365 * 24 * time.Hour
 const minRetention = 270 * 24 * time.Hour
 
 // purgeHandler serves POST /api/v1/admin/purge?retention=26280h for admins.
-func purgeHandler(st *boltstore.Store, audit func(ctx context.Context, actor, detail string)) hq.AuthedHandler {
+func purgeHandler(st *boltstore.Store, audit func(ctx context.Context, actor, detail string)) api.AuthedHandler {
 	return func(w http.ResponseWriter, r *http.Request, p hq.Principal) {
 		if !p.Admin {
-			hq.WriteError(w, http.StatusForbidden, "purging needs an admin token")
+			api.WriteError(w, http.StatusForbidden, "purging needs an admin token")
 			return
 		}
 		ret := DefaultHQRetention
 		if s := r.URL.Query().Get("retention"); s != "" {
 			d, err := time.ParseDuration(s)
 			if err != nil || d < minRetention {
-				hq.WriteError(w, http.StatusBadRequest, "retention: want a duration of at least 6480h (270 days), e.g. 26280h")
+				api.WriteError(w, http.StatusBadRequest, "retention: want a duration of at least 6480h (270 days), e.g. 26280h")
 				return
 			}
 			ret = d
@@ -44,11 +45,11 @@ func purgeHandler(st *boltstore.Store, audit func(ctx context.Context, actor, de
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 		stats, err := st.PurgeBefore(r.Context(), flows.DayOf(time.Now().Add(-ret)))
 		if err != nil {
-			hq.WriteError(w, http.StatusInternalServerError, "purge failed; see HQ log")
+			api.WriteError(w, http.StatusInternalServerError, "purge failed; see HQ log")
 			return
 		}
 		audit(r.Context(), p.Label, fmt.Sprintf("cutoff=%s purchases=%d visits=%d", stats.Cutoff, stats.Purchases, stats.Visits))
-		hq.WriteJSON(w, http.StatusOK, stats)
+		api.WriteJSON(w, http.StatusOK, stats)
 	}
 }
 

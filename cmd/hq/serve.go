@@ -18,10 +18,10 @@ import (
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup/hqwire"
-	"github.com/pharmachain/counter/sync/followup/wecom"
-	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	hqwire "github.com/pharmachain/counter/sync/hq/server"
+	"github.com/pharmachain/counter/sync/hq/wecom"
 )
 
 // serveConfig is what `hq serve` runs with.
@@ -106,7 +106,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 			log.Warn("audit backup", "err", err)
 		}
 	}
-	mounts := []func(mux *http.ServeMux, s *hq.Server){fw.Mount, func(mux *http.ServeMux, s *hq.Server) {
+	mounts := []func(mux *http.ServeMux, s *api.Server){fw.Mount, func(mux *http.ServeMux, s *api.Server) {
 		mux.Handle("GET "+PathBackup, s.RequireAuth(backupHandler(st, audit)))
 		mux.Handle("DELETE "+PathCustomer, s.RequireAuth(forgetHandler(st, fw.Store)))
 		mux.Handle("POST "+PathPurge, s.RequireAuth(purgeHandler(st, func(ctx context.Context, actor, detail string) {
@@ -130,17 +130,17 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "demo chain secret: %s (give it to the kiosk with --secret-file)\n", secretFile)
 		ids, names := devices.DemoInsuranceData()
 		gw := devices.DemoGatewayHandler(ids, names)
-		mounts = append(mounts, func(mux *http.ServeMux, s *hq.Server) {
+		mounts = append(mounts, func(mux *http.ServeMux, s *api.Server) {
 			mux.Handle("/demo/insurance", gw)
 			mux.Handle("/demo/insurance/", gw)
 		})
 	}
-	mount := func(mux *http.ServeMux, s *hq.Server) {
+	mount := func(mux *http.ServeMux, s *api.Server) {
 		for _, m := range mounts {
 			m(mux, s)
 		}
 	}
-	srv := hq.New(st, hq.Options{Logger: log, Catalog: cat, PointsRules: rules, Mount: mount})
+	srv := api.New(st, api.Options{Logger: log, Catalog: cat, PointsRules: rules, Mount: mount})
 	if err := srv.Registry().Register(newOverdueCollector(fw.Store, time.Now, 30*time.Second, log)); err != nil {
 		return fmt.Errorf("register overdue metric: %w", err)
 	}
@@ -149,7 +149,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		c.ready(ln.Addr().String())
 	}
 	stopDispatch := fw.Start(ctx)
-	err = hq.Serve(ctx, hq.HTTPServer(c.addr, srv, log), ln, c.grace)
+	err = api.Serve(ctx, api.HTTPServer(c.addr, srv, log), ln, c.grace)
 	stopDispatch() // before the store closes: the dispatcher writes to it
 	if cerr := st.Close(); cerr != nil && err == nil {
 		err = cerr

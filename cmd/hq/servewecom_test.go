@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pharmachain/counter/sync/followup/hqwire"
-	"github.com/pharmachain/counter/sync/followup/wecom/wecomtest"
+	"github.com/pharmachain/counter/sync/hq/server"
+	"github.com/pharmachain/counter/sync/hq/wecom/wecomtest"
 )
 
 const testCallbackAESKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"

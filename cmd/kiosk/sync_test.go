@@ -13,6 +13,7 @@ import (
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/store"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
@@ -24,7 +25,7 @@ func syncHQ(t *testing.T) (string, *boltstore.Store, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(hq.New(st, hq.Options{}))
+	ts := httptest.NewServer(api.New(st, api.Options{}))
 	t.Cleanup(func() { ts.Close(); st.Close() })
 	tok, err := hq.CreateToken(context.Background(), st, hq.Principal{StoreID: "S001"})
 	if err != nil {

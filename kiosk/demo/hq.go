@@ -13,9 +13,10 @@ import (
 
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup/hqwire"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	hqwire "github.com/pharmachain/counter/sync/hq/server"
 )
 
 // InsurancePath is where the demo HQ serves the stand-in insurance gateway.
@@ -66,11 +67,11 @@ func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time,
 			Interval: time.Second, SendEarly: 24 * time.Hour, MaxLate: time.Hour}) // only today's visits print a link
 		if err == nil {
 			ids, names := devices.DemoInsuranceData()
-			h := hq.New(st, hq.Options{Logger: log, Catalog: cat, Mount: func(mux *http.ServeMux, s *hq.Server) {
+			h := api.New(st, api.Options{Logger: log, Catalog: cat, Mount: func(mux *http.ServeMux, s *api.Server) {
 				fw.Mount(mux, s)
 				mux.Handle("POST "+InsurancePath, devices.DemoGatewayHandler(ids, names))
 			}})
-			d.srv = hq.HTTPServer(ln.Addr().String(), h, log)
+			d.srv = api.HTTPServer(ln.Addr().String(), h, log)
 			d.stopDispatch = fw.Start(context.WithoutCancel(ctx))
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	kstore "github.com/pharmachain/counter/kiosk/store"
 	"github.com/pharmachain/counter/sync/drain"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/internal/hqtest"
 	"github.com/pharmachain/counter/sync/wire"
 )
@@ -69,7 +70,7 @@ func BenchmarkDrain(b *testing.B) {
 		var total time.Duration
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
-			h := hqtest.Start(b, hq.Options{}, "S001")
+			h := hqtest.Start(b, api.Options{}, "S001")
 			ob := kioskBacklog(b, drainBacklog, fmt.Sprintf("r%d-", i))
 			d := drain.New(ob, drain.Config{BaseURL: h.URL, Token: h.Tokens["S001"], StoreID: "S001"})
 			b.StartTimer()
@@ -91,7 +92,7 @@ func BenchmarkDrain(b *testing.B) {
 		var total time.Duration
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
-			h := hqtest.Start(b, hq.Options{}, "S001")
+			h := hqtest.Start(b, api.Options{}, "S001")
 			batches := make([][]hq.VisitIngest, 0, drainBacklog/wire.MaxBatchRecords+1)
 			for j := 0; j < drainBacklog; j += wire.MaxBatchRecords {
 				batch := make([]hq.VisitIngest, 0, wire.MaxBatchRecords)

@@ -15,6 +15,7 @@ import (
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/drain"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/internal/hqtest"
 	"github.com/pharmachain/counter/sync/internal/testoutbox"
 	"github.com/pharmachain/counter/sync/wire"
@@ -78,7 +79,7 @@ func newDrainer(ob wire.Outbox, url, token string, mod func(*drain.Config)) *dra
 }
 
 func TestDrainOnceSendsEverythingInBatches(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	ob := openOutbox(t)
 	addVisits(t, ob, "v", 1200, nil)
 	key := hqtest.Key("cust")
@@ -114,7 +115,7 @@ func TestDrainOnceSendsEverythingInBatches(t *testing.T) {
 }
 
 func TestMaxBytesSplitsBatches(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	ob := openOutbox(t)
 	addVisits(t, ob, "b", 40, nil)
 	d := newDrainer(ob, h.URL, h.Tokens["S001"], func(c *drain.Config) { c.MaxBytes = 4096 })
@@ -131,7 +132,7 @@ func TestMaxBytesSplitsBatches(t *testing.T) {
 // the answer. The entries stay in the outbox; the resend is counted as duplicates and
 // HQ holds each record once.
 func TestCrashBetweenCommitAndAck(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	var crashes atomic.Int32
 	crashes.Store(2)
 	h.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +177,7 @@ func TestCrashBetweenCommitAndAck(t *testing.T) {
 }
 
 func TestRejectedRecordParkedOthersDelivered(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	ob := openOutbox(t)
 	addVisits(t, ob, "r", 10, func(i int, v *flows.Visit) {
 		if i == 6 {
@@ -205,7 +206,7 @@ func TestRejectedRecordParkedOthersDelivered(t *testing.T) {
 }
 
 func TestUnauthorizedIsNotParked(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	ob := openOutbox(t)
 	addVisits(t, ob, "u", 5, nil)
 	d := newDrainer(ob, h.URL, "hqs_wrong", nil)
@@ -220,7 +221,7 @@ func TestUnauthorizedIsNotParked(t *testing.T) {
 // TestRetryAfterClamped: HQ says 503/429 with Retry-After: 3600; the drainer waits the
 // (small, for the test) cap instead of an hour, then delivers.
 func TestRetryAfterClamped(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	var mu sync.Mutex
 	var times []time.Time
 	var n atomic.Int32
@@ -231,10 +232,10 @@ func TestRetryAfterClamped(t *testing.T) {
 		switch n.Add(1) {
 		case 1:
 			w.Header().Set("Retry-After", "3600")
-			hq.WriteError(w, http.StatusServiceUnavailable, "maintenance")
+			api.WriteError(w, http.StatusServiceUnavailable, "maintenance")
 		case 2:
 			w.Header().Set("Retry-After", time.Now().Add(2*time.Hour).UTC().Format(http.TimeFormat))
-			hq.WriteError(w, http.StatusTooManyRequests, "slow down")
+			api.WriteError(w, http.StatusTooManyRequests, "slow down")
 		default:
 			h.Server.ServeHTTP(w, r)
 		}
@@ -294,7 +295,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestRunKickAndStop(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	ob := openOutbox(t)
 	d := newDrainer(ob, h.URL, h.Tokens["S001"], func(c *drain.Config) { c.Interval = time.Hour })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -325,7 +326,7 @@ func TestRunBacksOffWhileHQDown(t *testing.T) {
 	var hits atomic.Int32
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		hq.WriteError(w, http.StatusBadGateway, "down")
+		api.WriteError(w, http.StatusBadGateway, "down")
 	}))
 	defer down.Close()
 	ob := openOutbox(t)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/sync/drain"
-	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/internal/hqtest"
 	"github.com/pharmachain/counter/sync/wire"
 )
@@ -77,7 +77,7 @@ func orderedHQ(t *testing.T, h *hqtest.HQ) func() []string {
 // the same.
 func TestPipelinedDrainKeepsOrder(t *testing.T) {
 	for _, pipelined := range []bool{true, false} {
-		h := hqtest.Start(t, hq.Options{}, "S001")
+		h := hqtest.Start(t, api.Options{}, "S001")
 		keys := orderedHQ(t, h)
 		ob := openOutbox(t)
 		addVisits(t, ob, "p", 1250, nil)
@@ -120,7 +120,7 @@ func TestPipelinedDrainKeepsOrder(t *testing.T) {
 // error; nothing is lost — the unacknowledged entries stay in the outbox, are resent
 // by the next drain and counted as duplicates, and HQ holds every record once.
 func TestAckFailureStopsPipelinedDrain(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	ob := openOutbox(t)
 	addVisits(t, ob, "f", 500, nil)
 	slow := &slowAckOutbox{OutboxPeekAfter: ob, Outbox: ob, failAt: 2}

@@ -8,14 +8,14 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hqclient"
 	"github.com/pharmachain/counter/sync/internal/hqtest"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
 func TestHistoryRosterPoints(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001", "S002")
+	h := hqtest.Start(t, api.Options{}, "S001", "S002")
 	ctx := context.Background()
 	key := hqtest.Key("c1")
 	sold := time.Date(2026, 6, 20, 10, 0, 0, 0, flows.Shanghai)
@@ -53,7 +53,7 @@ func TestHistoryRosterPoints(t *testing.T) {
 }
 
 func TestHistoryOfflineWithinBudget(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	release := make(chan struct{})
 	h.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select { // HQ hangs

@@ -65,7 +65,7 @@ func suites() []suite {
 		{"./flows/", "^BenchmarkAnalyze$", "2s"},
 		{"./kiosk/store/", "^(BenchmarkScanToAlert|BenchmarkSaveVisit|BenchmarkBareBoltUpdate|BenchmarkSaveVisitVsBare)$", "3s"},
 		{"./sync/drain/", "^BenchmarkDrain$", "1x"},
-		{"./sync/hq/", "^(BenchmarkHistoryQuery|BenchmarkCompletionReport)$", "3s"},
+		{"./sync/hq/api/", "^(BenchmarkHistoryQuery|BenchmarkCompletionReport)$", "3s"},
 	}
 }
 

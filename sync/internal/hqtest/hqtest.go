@@ -17,6 +17,7 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
@@ -24,7 +25,7 @@ import (
 type HQ struct {
 	URL    string
 	Store  *boltstore.Store
-	Server *hq.Server
+	Server *api.Server
 	HTTP   *httptest.Server
 	Admin  string            // admin token
 	Tokens map[string]string // store id → store token
@@ -48,7 +49,7 @@ func Catalog() *flows.Catalog {
 
 // Start opens a boltstore in t.TempDir(), serves it over loopback and makes an admin
 // token and one token per store id. Everything is closed at test cleanup.
-func Start(t testing.TB, opts hq.Options, stores ...string) *HQ {
+func Start(t testing.TB, opts api.Options, stores ...string) *HQ {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{})
 	if err != nil {
@@ -57,7 +58,7 @@ func Start(t testing.TB, opts hq.Options, stores ...string) *HQ {
 	if opts.Catalog == nil {
 		opts.Catalog = Catalog()
 	}
-	srv := hq.New(st, opts)
+	srv := api.New(st, opts)
 	h := &HQ{Store: st, Server: srv, Tokens: map[string]string{}}
 	h.SetHandler(srv)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

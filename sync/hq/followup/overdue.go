@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup/wecom"
+	"github.com/pharmachain/counter/sync/hq/wecom"
 	bolt "go.etcd.io/bbolt"
 )
 

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pharmachain/counter/sync/followup/wecom"
-	"github.com/pharmachain/counter/sync/followup/wecom/wecomtest"
+	"github.com/pharmachain/counter/sync/hq/wecom"
+	"github.com/pharmachain/counter/sync/hq/wecom/wecomtest"
 )
 
 // WeCom's own published sample (callback/Sample.php of the official weworkapi SDK): the

@@ -1,4 +1,4 @@
-package hq_test
+package api_test
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/internal/hqtest"
 	"github.com/pharmachain/counter/sync/wire"
 )
@@ -15,7 +15,7 @@ import (
 // FuzzIngestBodies: whatever body a store posts to /api/v1/records or
 // /api/v1/purchases, HQ answers 200 or a 4xx with {"error":…} — never a 5xx or a panic.
 func FuzzIngestBodies(f *testing.F) {
-	h := hqtest.Start(f, hq.Options{}, "S001")
+	h := hqtest.Start(f, api.Options{}, "S001")
 	tok := h.Tokens["S001"]
 	f.Add(true, []byte(`{"store_id":"S001","records":[]}`))
 	f.Add(true, []byte(`{"store_id":"S001","records":[{"id":"a","store_id":"S001","pharmacist_id":"P01","customer_key":"0123456789abcdef0123456789abcdef","started_at":"2026-06-01T09:00:00+08:00","updated_at":"2026-06-01T09:00:00+08:00","outcome":"complete"}]}`))

@@ -1,4 +1,4 @@
-package hq_test
+package api_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 	"github.com/pharmachain/counter/sync/internal/hqtest"
 	"github.com/pharmachain/counter/sync/wire"
@@ -37,7 +38,7 @@ func decode[T any](t *testing.T, b []byte) T {
 }
 
 func TestHealthz(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{})
+	h := hqtest.Start(t, api.Options{})
 	code, body := h.Do(t, "GET", "/healthz", "", nil)
 	if code != 200 || strings.TrimSpace(string(body)) != `{"status":"ok"}` {
 		t.Fatalf("healthz: %d %s", code, body)
@@ -45,7 +46,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestRecordsIngestDuplicatesAndPoints(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	tok := h.Tokens["S001"]
 	b := batch("S001",
 		hqtest.Visit("v1", "S001", "P01", day1, true),
@@ -88,7 +89,7 @@ func TestRecordsIngestDuplicatesAndPoints(t *testing.T) {
 }
 
 func TestConcurrentReplaysStoreOnce(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	var vs []flows.Visit
 	for i := 0; i < 50; i++ {
 		vs = append(vs, hqtest.Visit(fmt.Sprintf("c%03d", i), "S001", "P01", day1.Add(time.Duration(i)*time.Minute), i%2 == 0))
@@ -137,7 +138,7 @@ func TestConcurrentReplaysStoreOnce(t *testing.T) {
 }
 
 func TestAuthMatrix(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}, "S001", "S002")
+	h := hqtest.Start(t, api.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}, "S001", "S002")
 	s1, s2, admin := h.Tokens["S001"], h.Tokens["S002"], h.Admin
 	ctx := context.Background()
 	if err := h.Store.PutPharmacist(ctx, flows.Pharmacist{ID: "P01", StoreID: "S001", Name: "王芳"}); err != nil {
@@ -206,7 +207,7 @@ func TestAuthMatrix(t *testing.T) {
 }
 
 func TestBadInputRejectedWholeBatch(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	tok := h.Tokens["S001"]
 	good := func(id string) flows.Visit { return hqtest.Visit(id, "S001", "P01", day1, true) }
 	goodJSON, _ := json.Marshal(good("g1"))
@@ -274,7 +275,7 @@ func TestBadInputRejectedWholeBatch(t *testing.T) {
 }
 
 func TestBodyOver4MiB(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	big := `{"store_id":"S001","records":[{"id":"` + strings.Repeat("x", wire.MaxBodyBytes) + `"}]}`
 	code, body := h.Do(t, "POST", wire.PathRecords, h.Tokens["S001"], big)
 	if code != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "error") {
@@ -285,7 +286,7 @@ func TestBodyOver4MiB(t *testing.T) {
 // TestHistoryAdherence uses the reference's worked example: E = 2026-06-30,
 // amlodipine 04-02 and 05-20 (30 days each) → covered 60/90, gap 12, yellow.
 func TestHistoryAdherence(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{Now: func() time.Time { return time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai) }}, "S001", "S002")
+	h := hqtest.Start(t, api.Options{Now: func() time.Time { return time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai) }}, "S001", "S002")
 	key := hqtest.Key("customer-1")
 	at := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, flows.Shanghai) }
 	req := wire.PurchasesRequest{Purchases: []flows.Purchase{
@@ -338,7 +339,7 @@ func TestHistoryAdherence(t *testing.T) {
 
 // TestCompletionReportKnownSet checks every grouping and filter on a hand-counted set.
 func TestCompletionReportKnownSet(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001", "S002")
+	h := hqtest.Start(t, api.Options{}, "S001", "S002")
 	d2 := day1.AddDate(0, 0, 1)
 	post := func(store string, vs ...flows.Visit) {
 		code, body := h.Do(t, "POST", wire.PathRecords, h.Tokens[store], batch(store, vs...))
@@ -396,11 +397,11 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	started := make(chan struct{})
-	srv := hq.New(st, hq.Options{Mount: func(mux *http.ServeMux, s *hq.Server) {
+	srv := api.New(st, api.Options{Mount: func(mux *http.ServeMux, s *api.Server) {
 		mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
 			close(started)
 			time.Sleep(300 * time.Millisecond)
-			hq.WriteJSON(w, 200, map[string]string{"done": "yes"})
+			api.WriteJSON(w, 200, map[string]string{"done": "yes"})
 		})
 	}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -409,7 +410,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- hq.Serve(ctx, hq.HTTPServer("", srv, nil), ln, 5*time.Second) }()
+	go func() { served <- api.Serve(ctx, api.HTTPServer("", srv, nil), ln, 5*time.Second) }()
 	got := make(chan string, 1)
 	go func() {
 		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
@@ -444,7 +445,7 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 func TestTokenOnlyHashStored(t *testing.T) {
-	h := hqtest.Start(t, hq.Options{}, "S001")
+	h := hqtest.Start(t, api.Options{}, "S001")
 	tok := h.Tokens["S001"]
 	p, err := h.Store.LookupToken(context.Background(), hq.HashToken(tok))
 	if err != nil || p.StoreID != "S001" || p.Admin {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pharmachain/counter/sync/followup/wecom"
-	"github.com/pharmachain/counter/sync/followup/wecom/wecomtest"
+	"github.com/pharmachain/counter/sync/hq/wecom"
+	"github.com/pharmachain/counter/sync/hq/wecom/wecomtest"
 )
 
 func TestOverdueRule(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pharmachain/counter/sync/followup/wecom"
-	"github.com/pharmachain/counter/sync/followup/wecom/wecomtest"
+	"github.com/pharmachain/counter/sync/hq/wecom"
+	"github.com/pharmachain/counter/sync/hq/wecom/wecomtest"
 )
 
 func wecomSetup(t *testing.T, clk *clock) (*Store, *wecomtest.Server, *Dispatcher) {

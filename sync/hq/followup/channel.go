@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup/wecom"
+	"github.com/pharmachain/counter/sync/hq/wecom"
 )
 
 // Send outcomes a Channel reports.

@@ -1,4 +1,4 @@
-package hq_test
+package api_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 	"github.com/pharmachain/counter/sync/internal/hqtest"
 	"github.com/pharmachain/counter/sync/wire"
@@ -162,7 +163,7 @@ func BenchmarkHistoryQuery(b *testing.B) {
 		b.ReportMetric(float64(fills)/float64(b.N), "purchases/query")
 	})
 	b.Run("http", func(b *testing.B) {
-		srv := hq.New(st, hq.Options{Catalog: hqtest.Catalog()})
+		srv := api.New(st, api.Options{Catalog: hqtest.Catalog()})
 		ts := httptest.NewServer(srv)
 		defer ts.Close()
 		tok, err := hq.CreateToken(context.Background(), st, hq.Principal{StoreID: "S001"})
@@ -228,7 +229,7 @@ func BenchmarkCompletionReport(b *testing.B) {
 		}
 	}
 	b.Logf("%d visits in rollups", visits)
-	srv := hq.New(st, hq.Options{})
+	srv := api.New(st, api.Options{})
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	admin, err := hq.CreateToken(context.Background(), st, hq.Principal{Admin: true})

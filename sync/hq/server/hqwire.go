@@ -19,11 +19,12 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup"
-	"github.com/pharmachain/counter/sync/followup/dashboard"
-	"github.com/pharmachain/counter/sync/followup/wecom"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq/dashboard"
+	"github.com/pharmachain/counter/sync/hq/followup"
+	"github.com/pharmachain/counter/sync/hq/wecom"
 	"github.com/pharmachain/counter/sync/wire"
 	bolt "go.etcd.io/bbolt"
 )
@@ -195,11 +196,11 @@ func New(st *boltstore.Store, hook *Hook, cfg Config) (*Wiring, error) {
 	return w, nil
 }
 
-// Mount registers the routes on the HQ mux (use as hq.Options.Mount, or call it from
+// Mount registers the routes on the HQ mux (use as api.Options.Mount, or call it from
 // yours): /f/ (tracked link), GET /api/v1/followups, GET /api/v1/audit (admin),
 // /wecom/callback (if configured) and the dashboard at / (with /login, /logout, /export/,
 // /static/).
-func (w *Wiring) Mount(mux *http.ServeMux, s *hq.Server) {
+func (w *Wiring) Mount(mux *http.ServeMux, s *api.Server) {
 	mux.Handle("/f/", w.Link)
 	mux.Handle("GET "+wire.PathFollowups, s.RequireAuth(func(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
 		followup.FollowupsHandler(w.Store, func(*http.Request) (followup.Caller, bool) {
@@ -208,7 +209,7 @@ func (w *Wiring) Mount(mux *http.ServeMux, s *hq.Server) {
 	}))
 	mux.Handle("GET "+wire.PathAudit, s.RequireAuth(func(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
 		if !p.Admin {
-			hq.WriteError(rw, http.StatusForbidden, "the audit log is for admin tokens only")
+			api.WriteError(rw, http.StatusForbidden, "the audit log is for admin tokens only")
 			return
 		}
 		followup.AuditHandler(w.Store, func(*http.Request) string { return "admin" }).ServeHTTP(rw, r)
@@ -225,7 +226,7 @@ func (w *Wiring) Mount(mux *http.ServeMux, s *hq.Server) {
 // says whether it went out (recorded as sent) or not (sent again at once).
 func (w *Wiring) resolve(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
 	if !p.Admin {
-		hq.WriteError(rw, http.StatusForbidden, "resolving a follow-up needs an admin token")
+		api.WriteError(rw, http.StatusForbidden, "resolving a follow-up needs an admin token")
 		return
 	}
 	var body struct {
@@ -234,7 +235,7 @@ func (w *Wiring) resolve(rw http.ResponseWriter, r *http.Request, p hq.Principal
 	dec := json.NewDecoder(http.MaxBytesReader(rw, r.Body, 1<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil || body.Sent == nil {
-		hq.WriteError(rw, http.StatusBadRequest, `body: want {"sent":true} or {"sent":false}`)
+		api.WriteError(rw, http.StatusBadRequest, `body: want {"sent":true} or {"sent":false}`)
 		return
 	}
 	actor := "admin"
@@ -245,14 +246,14 @@ func (w *Wiring) resolve(rw http.ResponseWriter, r *http.Request, p hq.Principal
 	err := w.Store.Resolve(r.Context(), id, actor, *body.Sent, w.now())
 	switch {
 	case errors.Is(err, followup.ErrNotFound):
-		hq.WriteError(rw, http.StatusNotFound, "no follow-up "+id)
+		api.WriteError(rw, http.StatusNotFound, "no follow-up "+id)
 	case errors.Is(err, followup.ErrInvalid):
-		hq.WriteError(rw, http.StatusConflict, err.Error())
+		api.WriteError(rw, http.StatusConflict, err.Error())
 	case err != nil:
 		w.log.Error("resolve follow-up", "followup", id, "err", err)
-		hq.WriteError(rw, http.StatusInternalServerError, "resolve failed; see HQ log")
+		api.WriteError(rw, http.StatusInternalServerError, "resolve failed; see HQ log")
 	default:
-		hq.WriteJSON(rw, http.StatusOK, map[string]any{"followup_id": id, "sent": *body.Sent})
+		api.WriteJSON(rw, http.StatusOK, map[string]any{"followup_id": id, "sent": *body.Sent})
 	}
 }
 

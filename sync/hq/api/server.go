@@ -1,9 +1,9 @@
-// Package hq is the HQ server: idempotent ingest of the stores' service records and
+// Package api is HQ's HTTP API: idempotent ingest of the stores' service records and
 // purchases, chain-wide purchase history with continuity (PDC) analysis, points and
-// completion reports, the store roster, and Prometheus metrics. Storage sits behind
-// the Store interface (sync/hq/boltstore is the embedded default). See docs/api.md
-// and docs/hq.md.
-package hq
+// completion reports, the store roster, bearer-token authentication and Prometheus
+// metrics. It runs on hq.Store only; other HQ parts (follow-ups, dashboard, admin
+// routes) mount their routes through Options.Mount. See docs/api.md and docs/hq.md.
+package api
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -35,6 +36,12 @@ type Options struct {
 	Adherence flows.AdherenceOptions
 	// Registry receives the metrics; nil: a fresh registry (served at /metrics).
 	Registry *prometheus.Registry
+	// PrepareRecord, if set, adds to each record of a records batch what accepting it
+	// brings besides its points — the follow-ups to schedule and the audit entries
+	// (followup.Planner.Prepare) — before the batch goes to the store, which writes them
+	// only if the record is new, in the record's commit. An error wrapping
+	// hq.ErrInvalid answers 400 naming the record; the batch is then not stored.
+	PrepareRecord func(in *hq.VisitIngest) error
 	// Mount, if set, is called with the mux after the built-in routes are registered,
 	// so other HQ parts (follow-ups, dashboard, demo gateway) add their routes. Use
 	// s.RequireAuth to protect /api/ routes.
@@ -43,7 +50,7 @@ type Options struct {
 
 // Server is the HQ HTTP API. It implements http.Handler.
 type Server struct {
-	st      Store
+	st      hq.Store
 	opts    Options
 	log     *slog.Logger
 	mux     *http.ServeMux
@@ -52,7 +59,7 @@ type Server struct {
 }
 
 // New builds the server on st.
-func New(st Store, opts Options) *Server {
+func New(st hq.Store, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,7 +92,7 @@ func New(st Store, opts Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Store returns the storage the server runs on.
-func (s *Server) Store() Store { return s.st }
+func (s *Server) Store() hq.Store { return s.st }
 
 // Logger returns the server's logger.
 func (s *Server) Logger() *slog.Logger { return s.log }

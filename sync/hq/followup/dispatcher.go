@@ -14,7 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup/wecom"
+	"github.com/pharmachain/counter/sync/hq/wecom"
 )
 
 // DispatcherConfig configures a Dispatcher.

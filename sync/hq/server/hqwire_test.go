@@ -17,9 +17,10 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -70,7 +71,7 @@ func TestEndToEndThroughHQ(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(hq.New(st, hq.Options{Logger: log, Now: clk.Now, Mount: w.Mount}))
+	srv := httptest.NewServer(api.New(st, api.Options{Logger: log, Now: clk.Now, Mount: w.Mount}))
 	defer srv.Close()
 	storeTok, _ := hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"})
 	adminTok, _ := hq.CreateToken(ctx, st, hq.Principal{Admin: true})
@@ -221,7 +222,7 @@ func TestResolveRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(hq.New(st, hq.Options{Now: clk.Now, Mount: w.Mount}))
+	srv := httptest.NewServer(api.New(st, api.Options{Now: clk.Now, Mount: w.Mount}))
 	defer srv.Close()
 	storeTok, _ := hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"})
 	adminTok, _ := hq.CreateToken(ctx, st, hq.Principal{Admin: true, Label: "ops"})

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup"
+	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )

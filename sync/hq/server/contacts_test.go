@@ -14,11 +14,12 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup"
-	"github.com/pharmachain/counter/sync/followup/wecom"
-	"github.com/pharmachain/counter/sync/followup/wecom/wecomtest"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq/followup"
+	"github.com/pharmachain/counter/sync/hq/wecom"
+	"github.com/pharmachain/counter/sync/hq/wecom/wecomtest"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -56,7 +57,7 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(hq.New(st, hq.Options{Logger: log, Now: clk.Now, Mount: w.Mount}))
+	srv := httptest.NewServer(api.New(st, api.Options{Logger: log, Now: clk.Now, Mount: w.Mount}))
 	defer srv.Close()
 	storeTok, _ := hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"})
 	cbURL := srv.URL + PathWeComCallback

@@ -1,4 +1,4 @@
-package hq
+package api
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -47,7 +48,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		WriteError(w, http.StatusForbidden, strings.TrimPrefix(msg, errForbidden.Error()+": "))
 	case errors.Is(err, errBadRequest):
 		WriteError(w, http.StatusBadRequest, strings.TrimPrefix(msg, errBadRequest.Error()+": "))
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, hq.ErrInvalid):
 		WriteError(w, http.StatusBadRequest, msg)
 	default:
 		s.log.Error("request failed", "route", r.Pattern, "err", err)
@@ -167,7 +168,7 @@ type rawRecords struct {
 	Records []json.RawMessage `json:"records"`
 }
 
-func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Principal) {
+func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p hq.Principal) {
 	body, err := readBody(w, r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -178,10 +179,10 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Princip
 		s.fail(w, r, err)
 		return
 	}
-	batch := make([]VisitIngest, len(req.Records))
+	batch := make([]hq.VisitIngest, len(req.Records))
 	oldest := time.Time{}
 	for i, v := range req.Records {
-		batch[i] = VisitIngest{Visit: v, Raw: raws[i]}
+		batch[i] = hq.VisitIngest{Visit: v, Raw: raws[i]}
 		ev, ok, err := s.opts.PointsRules.CompletionEvent(v)
 		if err != nil {
 			s.fail(w, r, badf("records[%d]: points: %v", i, err))
@@ -189,6 +190,12 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Princip
 		}
 		if ok {
 			batch[i].Points = []flows.PointsEvent{ev}
+		}
+		if s.opts.PrepareRecord != nil {
+			if err := s.opts.PrepareRecord(&batch[i]); err != nil {
+				s.fail(w, r, fmt.Errorf("records[%d]: %w", i, err))
+				return
+			}
 		}
 		if t := v.UpdatedAt; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
 			oldest = t
@@ -216,7 +223,7 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p Princip
 // once each — is decoded in one strict pass (fastRecords). Anything else, including
 // every error, goes through the record-by-record decoding, whose errors name
 // "records[i].field"; both give the same records and the same verdicts.
-func (s *Server) parseRecords(body []byte, p Principal) (wire.RecordsRequest, []json.RawMessage, error) {
+func (s *Server) parseRecords(body []byte, p hq.Principal) (wire.RecordsRequest, []json.RawMessage, error) {
 	req, raws, ok := fastRecords(body)
 	if !ok {
 		var raw rawRecords
@@ -481,7 +488,7 @@ type rawPurchases struct {
 	Purchases []json.RawMessage `json:"purchases"`
 }
 
-func (s *Server) handlePurchases(w http.ResponseWriter, r *http.Request, p Principal) {
+func (s *Server) handlePurchases(w http.ResponseWriter, r *http.Request, p hq.Principal) {
 	body, err := readBody(w, r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -532,7 +539,7 @@ func (s *Server) handlePurchases(w http.ResponseWriter, r *http.Request, p Princ
 	WriteJSON(w, http.StatusOK, wire.IngestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates, UnknownCodes: unknown})
 }
 
-func validatePurchase(pu *flows.Purchase, path string, p Principal) error {
+func validatePurchase(pu *flows.Purchase, path string, p hq.Principal) error {
 	switch {
 	case strings.TrimSpace(pu.ID) == "":
 		return badf("%s.id: missing", path)
@@ -554,7 +561,7 @@ func validatePurchase(pu *flows.Purchase, path string, p Principal) error {
 	return nil
 }
 
-func (s *Server) resolve(p *flows.Purchase) bool { return ResolvePurchase(s.opts.Catalog, p) }
+func (s *Server) resolve(p *flows.Purchase) bool { return hq.ResolvePurchase(s.opts.Catalog, p) }
 
 func validKey(k string) bool {
 	if len(k) != 32 {
@@ -583,7 +590,7 @@ func checkQuery(q url.Values, known ...string) error {
 	return nil
 }
 
-func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p Principal) {
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p hq.Principal) {
 	key := r.PathValue("customer_key")
 	q := r.URL.Query()
 	if err := checkQuery(q, "days", "as_of"); err != nil {
@@ -647,7 +654,7 @@ func parseDayParam(q url.Values, name string) (flows.Day, error) {
 	return d, nil
 }
 
-func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, p Principal) {
+func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, p hq.Principal) {
 	q := r.URL.Query()
 	if err := checkQuery(q, "store_id", "pharmacist_id", "from", "to", "group_by"); err != nil {
 		s.fail(w, r, err)
@@ -675,13 +682,13 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, p Prin
 	group := q.Get("group_by")
 	switch group {
 	case "":
-		group = GroupByStore
-	case GroupByStore, GroupByPharmacist, GroupByDay:
+		group = hq.GroupByStore
+	case hq.GroupByStore, hq.GroupByPharmacist, hq.GroupByDay:
 	default:
 		s.fail(w, r, badf("group_by: %q is not one of store, pharmacist, day", group))
 		return
 	}
-	groups, err := s.st.Completion(r.Context(), CompletionQuery{StoreID: store, PharmacistID: q.Get("pharmacist_id"), From: from, To: to, GroupBy: group})
+	groups, err := s.st.Completion(r.Context(), hq.CompletionQuery{StoreID: store, PharmacistID: q.Get("pharmacist_id"), From: from, To: to, GroupBy: group})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -693,7 +700,7 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, p Prin
 	WriteJSON(w, http.StatusOK, wire.CompletionResponse{Rows: rows})
 }
 
-func (s *Server) handlePoints(w http.ResponseWriter, r *http.Request, p Principal) {
+func (s *Server) handlePoints(w http.ResponseWriter, r *http.Request, p hq.Principal) {
 	q := r.URL.Query()
 	if err := checkQuery(q, "store_id", "pharmacist_id"); err != nil {
 		s.fail(w, r, err)
@@ -712,7 +719,7 @@ func (s *Server) handlePoints(w http.ResponseWriter, r *http.Request, p Principa
 	WriteJSON(w, http.StatusOK, wire.PointsResponse{Rows: rows})
 }
 
-func (s *Server) handleRoster(w http.ResponseWriter, r *http.Request, p Principal) {
+func (s *Server) handleRoster(w http.ResponseWriter, r *http.Request, p hq.Principal) {
 	q := r.URL.Query()
 	if err := checkQuery(q, "store_id"); err != nil {
 		s.fail(w, r, err)

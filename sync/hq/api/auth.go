@@ -1,4 +1,4 @@
-package hq
+package api
 
 import (
 	"encoding/json"
@@ -6,30 +6,32 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/pharmachain/counter/sync/hq"
 )
 
 // ErrUnauthorized is returned by Authenticate for a missing or unknown token.
 var ErrUnauthorized = errors.New("missing or unknown bearer token")
 
 // Authenticate resolves the request's "Authorization: Bearer TOKEN".
-func (s *Server) Authenticate(r *http.Request) (Principal, error) {
+func (s *Server) Authenticate(r *http.Request) (hq.Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return Principal{}, ErrUnauthorized
+		return hq.Principal{}, ErrUnauthorized
 	}
-	p, err := s.st.LookupToken(r.Context(), HashToken(strings.TrimSpace(tok)))
-	if errors.Is(err, ErrNotFound) {
-		return Principal{}, ErrUnauthorized
+	p, err := s.st.LookupToken(r.Context(), hq.HashToken(strings.TrimSpace(tok)))
+	if errors.Is(err, hq.ErrNotFound) {
+		return hq.Principal{}, ErrUnauthorized
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("authenticate: %w", err)
+		return hq.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
 	return p, nil
 }
 
 // AuthedHandler is a handler that runs with the caller's principal.
-type AuthedHandler func(w http.ResponseWriter, r *http.Request, p Principal)
+type AuthedHandler func(w http.ResponseWriter, r *http.Request, p hq.Principal)
 
 // RequireAuth answers 401 unless the request carries a known bearer token.
 func (s *Server) RequireAuth(h AuthedHandler) http.Handler {

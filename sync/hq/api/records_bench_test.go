@@ -1,4 +1,4 @@
-package hq
+package api
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkParseRecords(b *testing.B) {
 		b.Fatal(err)
 	}
 	s := &Server{}
-	p := Principal{StoreID: "S001"}
+	p := hq.Principal{StoreID: "S001"}
 	b.Run("hq", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {

@@ -11,8 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pharmachain/counter/sync/followup/wecom"
-	"github.com/pharmachain/counter/sync/followup/wecom/wecomtest"
+	"github.com/pharmachain/counter/sync/hq/wecom"
+	"github.com/pharmachain/counter/sync/hq/wecom/wecomtest"
 )
 
 type clock struct {

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/followup"
-	"github.com/pharmachain/counter/sync/followup/wecom"
+	"github.com/pharmachain/counter/sync/hq/followup"
+	"github.com/pharmachain/counter/sync/hq/wecom"
 	"github.com/pharmachain/counter/sync/hq"
 )
 

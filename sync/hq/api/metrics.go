@@ -1,4 +1,4 @@
-package hq
+package api
 
 import (
 	"net/http"
