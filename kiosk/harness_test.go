@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,11 +29,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// clock is a settable test clock (UI goroutine only).
-type clock struct{ t time.Time }
+// clock is a settable test clock. The UI goroutine advances it; the app's background
+// pulls (roster, points) read it too.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *clock) Now() time.Time          { return c.t }
-func (c *clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // harness drives a real counter app headless: real bbolt store in t.TempDir(), the demo
 // data set, optionally the demo HQ over real HTTP, and the window's key handlers.
