@@ -1,27 +1,55 @@
-// Package posexport reads a pharmacy POS export (CSV) into purchases: the one reader
-// behind `kiosk import-purchases` and `hq import-purchases`.
+// Package posexport reads a pharmacy POS export into purchases: the one reader behind
+// `kiosk import-purchases` and `hq import-purchases`.
 //
-// Format: a header row naming the columns (any order, case and surrounding spaces
-// ignored, unknown columns ignored), then one sale line per row. A UTF-8 BOM (Excel)
-// and CRLF line ends are accepted; blank lines are skipped.
+// # Files
+//
+// A text export (CSV, or tab- or semicolon-separated: the separator is the one the first
+// lines use most) in UTF-8 with or without a byte-order mark, GB18030/GBK (what Excel
+// saves on a Chinese Windows PC; detected: text that is not valid UTF-8 is GB18030), or
+// UTF-16 with a byte-order mark (Excel's "Unicode text", tab-separated); Options.Encoding
+// overrides the detection. Or an .xlsx workbook (Open, by content: a zip), first sheet
+// or Options.Sheet. Both are read as a stream: memory does not grow with the file but
+// for one small entry per sale line (the :n numbering below).
+//
+// # Columns
+//
+// A header row names the columns: any order, case, width (全角) and spaces ignored,
+// unknown columns ignored; title lines above it are skipped (the header row is the
+// first of the first 30 rows with two or more known headers). Every column has
+// built-in aliases (ColumnAliases: 销售单号, 门店编码, 身份证号 / 医保卡号, 销售日期,
+// 商品编码 / 国家医保编码, 数量, 金额, 小票号, 类别 …); Options.Columns (a --columns
+// mapping file, ParseColumns) names others. When a file has several headers of one
+// column (身份证号 and 医保卡号), a row's value is the first non-empty one in alias order.
 //
 //	sale_id                    required
 //	store_id                   only with Options.StoreColumn; else every row is Options.Store
-//	id_number_or_customer_key  required (also: id_number, customer_key)
-//	date                       required (also: sold_at): YYYY-MM-DD (Asia/Shanghai) or RFC 3339
+//	id_number_or_customer_key  required: an ID number (hashed by Options.ResolveCustomer) or a customer key
+//	date                       required: YYYY-MM-DD[ HH:MM[:SS]] (Asia/Shanghai), 2026/6/1, 2026年6月1日,
+//	                           20260601, RFC 3339, or a workbook date
 //	drug_code                  required
 //	quantity                   required, a number > 0
 //	days_supply                optional, whole days 0..3650 (empty = unknown)
+//	amount                     optional, the line total in yuan (元): at most 2 decimals, converted to fen exactly
+//	amount_fen                 optional, the line total in fen (分), a whole number; wins over amount
+//	receipt_id                 optional, the receipt (小票) the line is on
+//	kind                       optional, rx | otc | nondrug (处方药, 非处方药/OTC/甲类/乙类, 非药品/器械/保健品 …);
+//	                           a value not known keeps the catalog's kind (UnknownKinds counts it)
 //	ingredient, atc, name      optional, only with Options.DrugColumns
+//
+// Blank rows and total rows (合计/总计) are skipped.
+//
+// # Ids and privacy
 //
 // Purchase id = STORE:SALE:CODE, plus :n for the n-th line (n ≥ 2) of the same drug in
 // the same sale in this file, so re-importing a file (at the kiosk or HQ) yields the same
 // ids; store, sale and drug code may therefore not contain ":". The customer cell is
-// handed to Options.ResolveCustomer and never appears in an
-// error this package makes.
+// handed to Options.ResolveCustomer and never appears in an error this package makes;
+// other cells are quoted with every run of 15 or more digits masked (1101**********002X),
+// and a row whose other text cells hold an ID number (columns mixed up) is rejected, so
+// a raw ID reaches neither a report nor storage.
 //
-// The package is pure: it knows nothing of ID-number validation or hashing, storage or
-// flags; the caller supplies those.
+// The package knows nothing of ID-number hashing, storage or flags; the caller supplies
+// those.
 package posexport
 
 import (
@@ -31,8 +59,11 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
-	"math"
+	"os"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -43,18 +74,14 @@ import (
 // MaxDaysSupply is the largest days_supply a row may give (ten years).
 const MaxDaysSupply = 3650
 
+// headerSearchRows is how many rows may stand above the header row (report titles).
+const headerSearchRows = 30
+
+var errEmpty = errors.New("empty")
+
 // ErrNoStore is wrapped by the errors for a missing store id: no store_id column or
 // cell and no Options.Store.
 var ErrNoStore = errors.New("no default store id")
-
-// columns maps accepted header names to fields.
-var columns = map[string]string{
-	"sale_id": "sale_id", "store_id": "store_id",
-	"id_number_or_customer_key": "customer", "id_number": "customer", "customer_key": "customer",
-	"date": "date", "sold_at": "date",
-	"drug_code": "drug_code", "quantity": "quantity", "days_supply": "days_supply",
-	"ingredient": "ingredient", "atc": "atc", "name": "name",
-}
 
 // Options configure a Reader.
 type Options struct {
@@ -73,18 +100,53 @@ type Options struct {
 	// rejects the row (and is the row's error text, so it must not quote the cell),
 	// unless it is marked with Fatal, which stops the read.
 	ResolveCustomer func(cell string) (customerKey string, err error)
+	// Encoding of a text export: EncAuto (detect) or EncUTF8, EncGB18030, EncUTF16LE,
+	// EncUTF16BE (ParseEncoding reads the --encoding flag). A byte-order mark of
+	// another encoding still wins, except that UTF-8 and GB18030 never read one.
+	Encoding string
+	// Columns maps our column names to the file's headers (best first), ahead of the
+	// built-in aliases: a --columns file read with ParseColumns.
+	Columns map[string][]string
+	// Sheet is the workbook sheet to read (default: the first).
+	Sheet string
 }
 
 // RowError is a rejected row: the read goes on after it.
 type RowError struct {
-	Line int   // 1-based line of the file where the row starts
-	Err  error // what is wrong; never quotes the customer cell
+	Line   int    // 1-based line of a text file, or row of a sheet, where the row starts
+	Field  string // our column at fault ("" when the row as a whole is)
+	Column string // the file's header of that column
+	Err    error  // what is wrong; never quotes the customer cell, masks ID-like numbers
+	sheet  bool   // a workbook row
 }
 
-func (e *RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *RowError) Error() string {
+	unit := "line"
+	if e.sheet {
+		unit = "row"
+	}
+	switch {
+	case e.Field == "":
+		return fmt.Sprintf("%s %d: %v", unit, e.Line, e.Err)
+	case e.Column == "" || normHeader(e.Column) == normHeader(e.Field):
+		return fmt.Sprintf("%s %d: %s: %v", unit, e.Line, e.Field, e.Err)
+	}
+	return fmt.Sprintf("%s %d: %s (%s): %v", unit, e.Line, safeText(e.Column), e.Field, e.Err)
+}
 
 // Unwrap returns the reason.
 func (e *RowError) Unwrap() error { return e.Err }
+
+// Where names the column at fault for grouping a report: `数量 (quantity)`, or "(row)".
+func (e *RowError) Where() string {
+	switch {
+	case e.Field == "":
+		return "(row)"
+	case e.Column == "" || normHeader(e.Column) == normHeader(e.Field):
+		return e.Field
+	}
+	return safeText(e.Column) + " (" + e.Field + ")"
+}
 
 type fatalError struct{ err error }
 
@@ -100,88 +162,277 @@ func Fatal(err error) error {
 	return fatalError{err}
 }
 
+// source yields the records of a file: io.EOF at the end, a *RowError for a record it
+// cannot split (the read goes on), any other error ends the read.
+type source interface {
+	next() (rec []string, line int, err error)
+	close() error
+}
+
 // Reader yields the rows of one POS export. It is not safe for concurrent use.
 type Reader struct {
 	opt      Options
-	cr       *csv.Reader
-	col      map[string]int
-	seen     map[string]int // store, sale and drug → lines so far
-	lastLine int
+	src      source
+	lay      layout
+	sheet    bool // workbook: rows, lenient amounts, date serials
+	date1904 bool
+	format   string   // "CSV", "TSV", "xlsx sheet NAME"
+	dec      *decoded // text: the encoding in use
+	counter  *countingReader
+	size     int64
+	closer   io.Closer
+	seen     map[uint64]uint32 // hash of store, sale and drug → lines so far
 	rows     int
+	skipped  int
+	kinds    map[string]int // kind values not known → rows
+	kindMore int            // rows with unknown kinds beyond the first 20 values
 }
 
-// NewReader reads and checks the header row. Errors name the missing or repeated
-// columns.
-func NewReader(r io.Reader, opt Options) (*Reader, error) {
-	if opt.ResolveCustomer == nil {
-		return nil, errors.New("posexport: Options.ResolveCustomer is nil")
-	}
-	br := bufio.NewReader(r)
-	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
-		_, _ = br.Discard(3) // UTF-8 BOM (Excel exports)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
+// Open opens an export file: an .xlsx workbook (a zip) or a text export. Close it.
+func Open(path string, opt Options) (*Reader, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty file: a header row is required")
-		}
-		return nil, fmt.Errorf("header row: %w", err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		name, ok := columns[strings.ToLower(strings.TrimSpace(h))]
-		if !ok || (name == "store_id" && !opt.StoreColumn) ||
-			(!opt.DrugColumns && (name == "ingredient" || name == "atc" || name == "name")) {
-			continue
-		}
-		if _, dup := col[name]; dup {
-			return nil, fmt.Errorf("header row: column %q given twice", h)
-		}
-		col[name] = i
-	}
-	var missing []string
-	for _, c := range []string{"sale_id", "customer", "date", "drug_code", "quantity"} {
-		if _, ok := col[c]; !ok {
-			if c == "customer" {
-				c = "id_number_or_customer_key"
-			}
-			missing = append(missing, c)
-		}
-	}
-	var noStore error
-	if _, ok := col["store_id"]; !ok && opt.Store == "" {
-		missing = append(missing, "store_id")
-		noStore = ErrNoStore
-	}
-	if len(missing) > 0 {
-		want := "sale_id,id_number_or_customer_key,date,drug_code,quantity[,days_supply]"
-		switch {
-		case opt.StoreColumn && opt.DrugColumns:
-			want = "sale_id,store_id,id_number_or_customer_key,date,drug_code,quantity[,days_supply,ingredient,atc,name]"
-		case opt.StoreColumn:
-			want = "sale_id,store_id,id_number_or_customer_key,date,drug_code,quantity[,days_supply]"
-		case opt.DrugColumns:
-			want = "sale_id,id_number_or_customer_key,date,drug_code,quantity[,days_supply,ingredient,atc,name]"
-		}
-		err := fmt.Errorf("header row lacks %s (want %s)", strings.Join(missing, ", "), want)
-		if noStore != nil {
-			err = fmt.Errorf("%w: %w", err, noStore)
-		}
 		return nil, err
 	}
-	return &Reader{opt: opt, cr: cr, col: col, seen: map[string]int{}}, nil
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		f.Close()
+		return openXLSX(path, opt)
+	case bytes.HasPrefix(head, []byte{0xD0, 0xCF, 0x11, 0xE0}):
+		f.Close()
+		return nil, errors.New("an .xls (Excel 97-2003) or encrypted workbook: save it as .xlsx or CSV")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	cr := &countingReader{r: f}
+	rd, err := newTextReader(cr, opt)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	rd.counter, rd.size, rd.closer = cr, fi.Size(), f
+	return rd, nil
 }
 
-// Rows is how many data rows were read so far, rejected ones included (blank lines
-// not); 0 for a nil Reader (NewReader failed).
+// NewReader reads a text export (CSV/TSV in any encoding above) from r and checks its
+// header row. Errors name the missing or repeated columns.
+func NewReader(r io.Reader, opt Options) (*Reader, error) {
+	cr := &countingReader{r: r}
+	rd, err := newTextReader(cr, opt)
+	if err != nil {
+		return nil, err
+	}
+	rd.counter = cr
+	return rd, nil
+}
+
+func newTextReader(r io.Reader, opt Options) (*Reader, error) {
+	if err := checkOptions(&opt); err != nil {
+		return nil, err
+	}
+	dec, err := decode(r, opt.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	src, comma, err := newCSVSource(dec.r)
+	if err != nil {
+		return nil, err
+	}
+	rd := &Reader{opt: opt, src: src, dec: dec, format: "CSV"}
+	switch comma {
+	case '\t':
+		rd.format = "TSV"
+	case ';':
+		rd.format = "CSV (;)"
+	}
+	if err := rd.findHeader(); err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+func checkOptions(opt *Options) error {
+	if opt.ResolveCustomer == nil {
+		return errors.New("posexport: Options.ResolveCustomer is nil")
+	}
+	enc, err := ParseEncoding(opt.Encoding)
+	if err != nil {
+		return err
+	}
+	opt.Encoding = enc
+	for k := range opt.Columns {
+		if _, ok := ourColumn(k); !ok {
+			return fmt.Errorf("column mapping: unknown column %q", k)
+		}
+	}
+	return nil
+}
+
+// findHeader reads rows until the header row and binds its columns.
+func (r *Reader) findHeader() error {
+	var first []string
+	for n := 0; n < headerSearchRows; {
+		rec, _, err := r.src.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var rowErr *RowError
+		if errors.As(err, &rowErr) {
+			n++
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("header row: %w", err)
+		}
+		if blank(rec) {
+			continue
+		}
+		n++
+		if first == nil {
+			first = slices.Clone(rec)
+		}
+		lay, known, err := bindHeader(rec, &r.opt)
+		if err != nil {
+			return err
+		}
+		if known < 2 && (n < headerSearchRows) {
+			if len(r.opt.Columns) == 0 || known == 0 {
+				continue
+			}
+		}
+		if err := mappedButAbsent(lay, &r.opt); err != nil {
+			return err
+		}
+		if err := missingError(lay, &r.opt, r.encodingNote(rec)); err != nil {
+			return err
+		}
+		r.lay = lay
+		r.seen = map[uint64]uint32{}
+		return nil
+	}
+	if first == nil {
+		return errors.New("empty file: a header row is required")
+	}
+	lay, _, _ := bindHeader(first, &r.opt)
+	if err := mappedButAbsent(lay, &r.opt); err != nil {
+		return err
+	}
+	if err := missingError(lay, &r.opt, r.encodingNote(first)); err != nil {
+		return err
+	}
+	return errors.New("header row not found")
+}
+
+// encodingNote is the hint a header error gets about the encoding it was read in.
+func (r *Reader) encodingNote(header []string) string {
+	if r.dec == nil {
+		return ""
+	}
+	garbled := strings.Contains(strings.Join(header, ""), "\ufffd")
+	switch {
+	case r.dec.forced && garbled:
+		return fmt.Sprintf("read as %s (--encoding) but the headers hold bytes that are not %s: drop --encoding to detect it", r.dec.encoding(), r.dec.encoding())
+	case r.dec.forced:
+		return fmt.Sprintf("read as %s (--encoding): if the headers above look garbled, the file is in another encoding", r.dec.encoding())
+	case garbled:
+		return fmt.Sprintf("read as %s (detected) but the headers hold undecodable bytes: give --encoding", r.dec.encoding())
+	case r.dec.encoding() == EncGB18030:
+		return "read as GB18030 (detected: not UTF-8): if the headers above look garbled, give --encoding"
+	}
+	return ""
+}
+
+// Rows is how many data rows were read so far, rejected ones included (blank and total
+// rows not); 0 for a nil Reader (NewReader failed).
 func (r *Reader) Rows() int {
 	if r == nil {
 		return 0
 	}
 	return r.rows
+}
+
+// Skipped is how many total rows (合计/总计) were skipped.
+func (r *Reader) Skipped() int {
+	if r == nil {
+		return 0
+	}
+	return r.skipped
+}
+
+// Format describes the file: "CSV, GB18030", "TSV, UTF-16LE", "xlsx, sheet 销售明细".
+func (r *Reader) Format() string {
+	if r == nil {
+		return ""
+	}
+	if r.dec != nil {
+		return r.format + ", " + r.dec.encoding()
+	}
+	return r.format
+}
+
+// Progress is how far the read is: bytes of the file read and its size (0 when not
+// known: a stream, or a workbook).
+func (r *Reader) Progress() (done, total int64) {
+	if r == nil || r.counter == nil {
+		return 0, 0
+	}
+	return r.counter.n.Load(), r.size
+}
+
+// Mapping lists which of the file's headers feed which of our columns: "sale_id ←
+// 销售单号", in our column order.
+func (r *Reader) Mapping() []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range columnTable {
+		if b, ok := r.lay.cols[c.name]; ok {
+			var hs []string
+			for _, h := range b.headers {
+				hs = append(hs, safeText(h))
+			}
+			out = append(out, c.name+" ← "+strings.Join(hs, " | "))
+		}
+	}
+	return out
+}
+
+// UnknownKinds is how many rows had each kind value that is not known (they keep the
+// catalog's kind), at most 20 values; other counts rows beyond those.
+func (r *Reader) UnknownKinds() (values map[string]int, other int) {
+	if r == nil {
+		return nil, 0
+	}
+	return r.kinds, r.kindMore
+}
+
+// Close releases the file (Open); a no-op for NewReader.
+func (r *Reader) Close() error {
+	if r == nil {
+		return nil
+	}
+	var err error
+	if r.src != nil {
+		err = r.src.close()
+	}
+	if r.closer != nil {
+		if cerr := r.closer.Close(); err == nil {
+			err = cerr
+		}
+		r.closer = nil
+	}
+	return err
 }
 
 // Next returns the next good row. A bad row gives a *RowError (call Next again);
@@ -192,26 +443,25 @@ func (r *Reader) Next(ctx context.Context) (flows.Purchase, error) {
 		if err := ctx.Err(); err != nil {
 			return flows.Purchase{}, err
 		}
-		rec, err := r.cr.Read()
+		rec, line, err := r.src.next()
 		if errors.Is(err, io.EOF) {
 			return flows.Purchase{}, io.EOF
 		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				if pe.StartLine <= r.lastLine {
-					return flows.Purchase{}, fmt.Errorf("line %d: %w", pe.StartLine, pe.Err)
-				}
-				r.lastLine = pe.StartLine
-				r.rows++
-				return flows.Purchase{}, &RowError{Line: pe.StartLine, Err: fmt.Errorf("not valid CSV: %w", pe.Err)}
-			}
-			return flows.Purchase{}, fmt.Errorf("read CSV: %w", err)
+		var rowErr *RowError
+		if errors.As(err, &rowErr) {
+			r.rows++
+			rowErr.sheet = r.sheet
+			return flows.Purchase{}, rowErr
 		}
-		line, _ := r.cr.FieldPos(0)
-		r.lastLine = line
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // blank line
+		if err != nil {
+			return flows.Purchase{}, err
+		}
+		if blank(rec) {
+			continue
+		}
+		if r.totalRow(rec) {
+			r.skipped++
+			continue
 		}
 		r.rows++
 		p, err := r.row(rec)
@@ -220,7 +470,12 @@ func (r *Reader) Next(ctx context.Context) (flows.Purchase, error) {
 			if errors.As(err, &fe) {
 				return flows.Purchase{}, fe.err
 			}
-			return flows.Purchase{}, &RowError{Line: line, Err: err}
+			var re *RowError
+			if !errors.As(err, &re) {
+				re = &RowError{Err: err}
+			}
+			re.Line, re.sheet = line, r.sheet
+			return flows.Purchase{}, re
 		}
 		return p, nil
 	}
@@ -247,97 +502,284 @@ func (r *Reader) Each(ctx context.Context, row func(flows.Purchase) error, rejec
 	}
 }
 
-func (r *Reader) cell(rec []string, name string) string {
-	i, ok := r.col[name]
-	if !ok || i >= len(rec) {
-		return ""
+func blank(rec []string) bool {
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
 	}
-	return strings.TrimSpace(rec[i])
+	return true
+}
+
+// totalRow reports a summary row: no sale id, and a cell saying 合计 or 总计.
+func (r *Reader) totalRow(rec []string) bool {
+	if v, _ := r.cell(rec, ColSale); v != "" && !isTotal(v) {
+		return false
+	}
+	for _, c := range rec {
+		if isTotal(c) {
+			return true
+		}
+	}
+	return false
+}
+
+func isTotal(s string) bool {
+	s = strings.TrimRight(normHeader(s), ":：")
+	return s == "合计" || s == "总计" || s == "total"
+}
+
+// cell returns a column's value in a row: the first non-empty of its cells, and that
+// cell's header (the first header when all are empty).
+func (r *Reader) cell(rec []string, col string) (string, string) {
+	b, ok := r.lay.cols[col]
+	if !ok {
+		return "", ""
+	}
+	for i, idx := range b.idx {
+		if idx < len(rec) {
+			if v := strings.TrimSpace(rec[idx]); v != "" {
+				return v, b.headers[i]
+			}
+		}
+	}
+	return "", b.headers[0]
+}
+
+// short reports whether the row ends before a cell of a bound column: a cut line.
+func (r *Reader) short(rec []string, col string) bool {
+	b, ok := r.lay.cols[col]
+	return ok && len(rec) < r.lay.ncells && b.idx[0] >= len(rec)
+}
+
+func fieldErr(col, header string, err error) *RowError {
+	return &RowError{Field: col, Column: header, Err: err}
+}
+
+// text reads a column that becomes part of what is stored (ids, codes, names): cells
+// with undecodable bytes, a number Excel rounded, or an ID number are refused.
+func (r *Reader) text(rec []string, col string) (string, error) {
+	v, h := r.cell(rec, col)
+	switch {
+	case v == "":
+		return "", nil
+	case strings.ContainsRune(v, '\ufffd'):
+		return "", fieldErr(col, h, r.undecodable())
+	case looksLikeIDNumber(v):
+		return "", fieldErr(col, h, errors.New("holds what looks like an ID number (not shown): check which header is which column (--columns)"))
+	case (col == ColSale || col == ColDrug || col == ColReceipt || col == ColStore) && excelRounded(v):
+		return "", fieldErr(col, h, fmt.Errorf("%s is a number Excel rounded: format the column as text in the export", show(v)))
+	}
+	return v, nil
+}
+
+func (r *Reader) undecodable() error {
+	if r.dec == nil {
+		return errors.New("holds characters that could not be read")
+	}
+	return fmt.Errorf("holds bytes that are not %s text (a damaged file, or give --encoding)", r.dec.encoding())
 }
 
 // row turns one record into a purchase. Its errors never quote the customer cell.
 func (r *Reader) row(rec []string) (flows.Purchase, error) {
-	saleID := r.cell(rec, "sale_id")
+	for _, col := range []string{ColSale, ColCustomer, ColDate, ColDrug, ColQuantity} {
+		if r.short(rec, col) {
+			return flows.Purchase{}, fmt.Errorf("the row ends after %d of the header's %d columns (a cut line, or the file is truncated)", len(rec), r.lay.ncells)
+		}
+	}
+	saleID, err := r.text(rec, ColSale)
+	if err != nil {
+		return flows.Purchase{}, err
+	}
+	_, saleHdr := r.cell(rec, ColSale)
 	if saleID == "" {
-		return flows.Purchase{}, errors.New("sale_id is empty")
+		return flows.Purchase{}, fieldErr(ColSale, saleHdr, errEmpty)
 	}
 	if strings.Contains(saleID, ":") {
 		// ':' separates the parts of a purchase id (STORE:SALE:CODE[:n]); allowing it here
 		// would let two different lines get the same id and one be dropped as a duplicate.
-		return flows.Purchase{}, fmt.Errorf("sale_id %q contains ':', which purchase ids reserve", saleID)
+		return flows.Purchase{}, fieldErr(ColSale, saleHdr, fmt.Errorf("%s contains ':', which purchase ids reserve", show(saleID)))
 	}
-	store := r.cell(rec, "store_id")
+	store, err := r.text(rec, ColStore)
+	if err != nil {
+		return flows.Purchase{}, err
+	}
+	_, storeHdr := r.cell(rec, ColStore)
 	if store == "" {
 		store = r.opt.Store
 	}
 	if store == "" {
-		return flows.Purchase{}, fmt.Errorf("store_id is empty: %w", ErrNoStore)
+		return flows.Purchase{}, fieldErr(ColStore, storeHdr, fmt.Errorf("empty, and no default store: %w", ErrNoStore))
 	}
 	if strings.Contains(store, ":") {
-		return flows.Purchase{}, fmt.Errorf("store_id %q contains ':', which purchase ids reserve", store)
+		return flows.Purchase{}, fieldErr(ColStore, storeHdr, fmt.Errorf("%s contains ':', which purchase ids reserve", show(store)))
 	}
-	c := r.cell(rec, "customer")
-	if c == "" {
-		return flows.Purchase{}, errors.New("id_number_or_customer_key is empty")
+	c, custHdr := r.cell(rec, ColCustomer)
+	switch {
+	case c == "":
+		return flows.Purchase{}, fieldErr(ColCustomer, custHdr, errEmpty)
+	case strings.ContainsRune(c, '\ufffd'):
+		return flows.Purchase{}, fieldErr(ColCustomer, custHdr, r.undecodable())
+	case excelRounded(c):
+		return flows.Purchase{}, fieldErr(ColCustomer, custHdr, errors.New("is a number Excel rounded (E+17; the last digits are lost): format the column as text in the export"))
 	}
 	key, err := r.opt.ResolveCustomer(c)
 	if err != nil {
-		return flows.Purchase{}, err
+		var fe fatalError
+		if errors.As(err, &fe) {
+			return flows.Purchase{}, err
+		}
+		return flows.Purchase{}, fieldErr(ColCustomer, custHdr, err)
 	}
 	if key == "" {
-		return flows.Purchase{}, errors.New("id_number_or_customer_key gave no customer key")
+		return flows.Purchase{}, fieldErr(ColCustomer, custHdr, errors.New("gave no customer key"))
 	}
-	soldAt, err := ParseSaleDate(r.cell(rec, "date"))
+	ds, dateHdr := r.cell(rec, ColDate)
+	soldAt, err := parseDate(ds, r.sheet, r.date1904)
+	if err != nil {
+		if ds != "" {
+			err = fmt.Errorf("%s %w", show(ds), err)
+		}
+		return flows.Purchase{}, fieldErr(ColDate, dateHdr, err)
+	}
+	if soldAt.After(r.opt.Now.Add(24 * time.Hour)) {
+		return flows.Purchase{}, fieldErr(ColDate, dateHdr, fmt.Errorf("%s is in the future", soldAt.In(flows.Shanghai).Format(time.DateOnly)))
+	}
+	code, err := r.text(rec, ColDrug)
 	if err != nil {
 		return flows.Purchase{}, err
 	}
-	if soldAt.After(r.opt.Now.Add(24 * time.Hour)) {
-		return flows.Purchase{}, fmt.Errorf("date %s is in the future", soldAt.Format(time.DateOnly))
-	}
-	code := r.cell(rec, "drug_code")
+	_, codeHdr := r.cell(rec, ColDrug)
 	if code == "" {
-		return flows.Purchase{}, errors.New("drug_code is empty")
+		return flows.Purchase{}, fieldErr(ColDrug, codeHdr, errEmpty)
 	}
 	if strings.Contains(code, ":") {
-		return flows.Purchase{}, fmt.Errorf("drug_code %q contains ':', which purchase ids reserve", code)
+		return flows.Purchase{}, fieldErr(ColDrug, codeHdr, fmt.Errorf("%s contains ':', which purchase ids reserve", show(code)))
 	}
-	qs := r.cell(rec, "quantity")
-	q, err := strconv.ParseFloat(qs, 64)
-	if err != nil || !(q > 0) || math.IsInf(q, 0) {
-		return flows.Purchase{}, fmt.Errorf("quantity %q: want a number > 0", qs)
+	qs, qHdr := r.cell(rec, ColQuantity)
+	q, err := parseQuantity(qs)
+	if err != nil {
+		return flows.Purchase{}, fieldErr(ColQuantity, qHdr, fmt.Errorf("%s %w", show(qs), err))
 	}
 	days := 0
-	if ds := r.cell(rec, "days_supply"); ds != "" {
-		days, err = strconv.Atoi(ds)
-		if err != nil || days < 0 || days > MaxDaysSupply {
-			return flows.Purchase{}, fmt.Errorf("days_supply %q: want a whole number of days 0..%d (or empty)", ds, MaxDaysSupply)
+	if ds, dHdr := r.cell(rec, ColDaysSupply); ds != "" {
+		if days, err = parseDays(ds); err != nil {
+			return flows.Purchase{}, fieldErr(ColDaysSupply, dHdr, fmt.Errorf("%s %w", show(ds), err))
 		}
 	}
-	k := store + "\x00" + saleID + "\x00" + code
-	r.seen[k]++
-	id := store + ":" + saleID + ":" + code
-	if n := r.seen[k]; n > 1 {
-		id += ":" + strconv.Itoa(n)
+	p := flows.Purchase{CustomerKey: key, StoreID: store, SoldAt: soldAt, DrugCode: code, Quantity: q, DaysSupply: days}
+	if as, aHdr := r.cell(rec, ColAmountFen); as != "" {
+		fen, err := parseFen(as)
+		if err != nil {
+			return flows.Purchase{}, fieldErr(ColAmountFen, aHdr, fmt.Errorf("%s %w", show(as), err))
+		}
+		p.AmountFen = &fen
+	} else if as, aHdr := r.cell(rec, ColAmount); as != "" {
+		fen, err := parseYuan(as, r.sheet)
+		if err != nil {
+			return flows.Purchase{}, fieldErr(ColAmount, aHdr, fmt.Errorf("%s %w", show(as), err))
+		}
+		p.AmountFen = &fen
 	}
-	return flows.Purchase{ID: id, CustomerKey: key, StoreID: store, SoldAt: soldAt, DrugCode: code, Quantity: q, DaysSupply: days,
-		Ingredient: r.cell(rec, "ingredient"), ATC: r.cell(rec, "atc"), Name: r.cell(rec, "name")}, nil
+	if p.ReceiptID, err = r.text(rec, ColReceipt); err != nil {
+		return flows.Purchase{}, err
+	}
+	if ks, _ := r.cell(rec, ColKind); ks != "" {
+		k, ok := parseKind(ks)
+		if !ok {
+			r.unknownKind(ks)
+		}
+		p.Kind = k
+	}
+	for _, f := range []struct {
+		col string
+		to  *string
+	}{{ColIngredient, &p.Ingredient}, {ColATC, &p.ATC}, {ColName, &p.Name}} {
+		if *f.to, err = r.text(rec, f.col); err != nil {
+			return flows.Purchase{}, err
+		}
+	}
+	p.ID = r.purchaseID(store, saleID, code)
+	return p, nil
 }
 
-// ParseSaleDate accepts YYYY-MM-DD (a local date, Asia/Shanghai) or RFC 3339.
-func ParseSaleDate(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, errors.New("date is empty")
+// purchaseID is STORE:SALE:CODE, with :n for the n-th line of that drug in that sale.
+// The count is kept per 64-bit hash (8 bytes a line, not the strings): two keys
+// sharing a hash only shift each other's suffix, ids stay unique, and the same file
+// gives the same ids every time.
+func (r *Reader) purchaseID(store, sale, code string) string {
+	h := fnv.New64a()
+	h.Write([]byte(store))
+	h.Write([]byte{0})
+	h.Write([]byte(sale))
+	h.Write([]byte{0})
+	h.Write([]byte(code))
+	k := h.Sum64()
+	r.seen[k]++
+	id := store + ":" + sale + ":" + code
+	if n := r.seen[k]; n > 1 {
+		id += ":" + strconv.FormatUint(uint64(n), 10)
 	}
-	if len(s) == len(time.DateOnly) {
-		d, err := flows.ParseDay(s)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD or RFC 3339", s)
-		}
-		return d.Time(), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD or RFC 3339", s)
-	}
-	return t, nil
+	return id
 }
+
+func (r *Reader) unknownKind(v string) {
+	v = safeText(v)
+	if r.kinds == nil {
+		r.kinds = map[string]int{}
+	}
+	if _, ok := r.kinds[v]; ok || len(r.kinds) < 20 {
+		r.kinds[v]++
+		return
+	}
+	r.kindMore++
+}
+
+// csvSource splits a decoded text export.
+type csvSource struct {
+	cr       *csv.Reader
+	lastLine int
+}
+
+// newCSVSource picks the separator the start of the text uses most (',', tab, ';').
+func newCSVSource(r io.Reader) (*csvSource, rune, error) {
+	br := bufio.NewReaderSize(r, 16<<10)
+	head, err := br.Peek(8 << 10)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, fmt.Errorf("read: %w", err)
+	}
+	counts := map[rune]int{',': bytes.Count(head, []byte(",")), '\t': bytes.Count(head, []byte("\t")), ';': bytes.Count(head, []byte(";"))}
+	seps := []rune{',', '\t', ';'}
+	sort.SliceStable(seps, func(i, j int) bool { return counts[seps[i]] > counts[seps[j]] })
+	comma := seps[0]
+	cr := csv.NewReader(br)
+	cr.Comma = comma
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = comma != '\t'
+	cr.ReuseRecord = true
+	cr.LazyQuotes = comma == '\t' // tab-separated text often has bare quotes in names
+	return &csvSource{cr: cr}, comma, nil
+}
+
+func (s *csvSource) next() ([]string, int, error) {
+	rec, err := s.cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, 0, io.EOF
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			if pe.StartLine <= s.lastLine {
+				return nil, 0, fmt.Errorf("line %d: %w", pe.StartLine, pe.Err)
+			}
+			s.lastLine = pe.StartLine
+			return nil, pe.StartLine, &RowError{Line: pe.StartLine, Err: fmt.Errorf("not valid CSV: %w", pe.Err)}
+		}
+		return nil, 0, fmt.Errorf("read: %w", err)
+	}
+	line, _ := s.cr.FieldPos(0)
+	s.lastLine = line
+	return rec, line, nil
+}
+
+func (s *csvSource) close() error { return nil }
