@@ -1,12 +1,19 @@
 package posexport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/pharmachain/counter/flows"
 )
@@ -245,6 +252,13 @@ func TestReaderFatalAndContext(t *testing.T) {
 	}
 }
 
+// fuzzEncodings are the --encoding values the fuzz target tries.
+var fuzzEncodings = []string{"", "utf-8", "gb18030", "utf-16le", "utf-16be"}
+
+// FuzzPOSExport reads any bytes as a text export, in every encoding, with and without a
+// column mapping: no panic; no error or report ever holds 15 digits in a row (a raw ID
+// number; every quoted cell is masked); every accepted row is complete and stores no ID
+// number outside the customer key.
 func FuzzPOSExport(f *testing.F) {
 	key := strings.Repeat("0f", 16)
 	for _, s := range []string{
@@ -253,47 +267,140 @@ func FuzzPOSExport(f *testing.F) {
 		hdr + "3,\"" + rawID + "\"x,2026-06-01,D1,1,\n4," + rawID + ",2026-13-01,D1,0,-1\n",
 		"sale_id,store_id,customer_key,sold_at,drug_code,quantity,name\n5,,x" + rawID + ",,,NaN,\n",
 		"",
+		chineseText(","),
+		"标题\n单据,身份证号,销售日期,国家医保编码,数量,金额(分),类别\n" + rawID + "," + rawID + ",2026/6/1 10:00," + rawID + ",1,12,处方药\n合计,,,,,,\n",
 	} {
-		f.Add(s)
+		f.Add([]byte(s), uint8(0), false)
 	}
-	f.Fuzz(func(t *testing.T, text string) {
-		var cell string // the customer cell of the row being read
+	gbk, _ := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(chineseText(",")))
+	f.Add(gbk, uint8(0), true)
+	f.Add(gbk, uint8(1), false)
+	u16, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().Bytes([]byte(chineseText("\t")))
+	f.Add(u16, uint8(0), false)
+	f.Add(u16[2:len(u16)-3], uint8(3), true)
+	mapping := map[string][]string{ColSale: {"单据"}, ColDrug: {"国家医保编码", "商品编码"}}
+	f.Fuzz(func(t *testing.T, data []byte, enc uint8, mapped bool) {
 		resolve := func(c string) (string, error) {
-			cell = c
 			if c == "" {
 				t.Fatal("resolver called with an empty cell")
 			}
-			return fakeResolve(c)
+			return resolveBoth(c)
 		}
-		// Only an ID-shaped cell (17 digits first) that occurs once in the input is
-		// checked: any other copy could be a different column's value, legitimately quoted.
-		private := func(c string) bool {
-			return len(c) == 18 && strings.Trim(c[:17], "0123456789") == "" && strings.Count(text, c[:17]) == 1
+		opt := Options{Store: "S1", StoreColumn: true, DrugColumns: true, Now: testNow, ResolveCustomer: resolve,
+			Encoding: fuzzEncodings[int(enc)%len(fuzzEncodings)]}
+		if mapped {
+			opt.Columns = mapping
 		}
-		rd, err := NewReader(strings.NewReader(text), Options{Store: "S1", StoreColumn: true, DrugColumns: true, Now: testNow, ResolveCustomer: resolve})
+		private := func(s string) {
+			if m := digitRun.FindString(s); m != "" {
+				t.Fatalf("output %q holds %d digits in a row", s, len(m))
+			}
+		}
+		rd, err := NewReader(bytes.NewReader(data), opt)
 		if err != nil {
+			private(err.Error())
 			return
 		}
+		rep := &Report{File: "fuzz.csv"}
 		for {
-			cell = ""
 			p, err := rd.Next(context.Background())
 			if err == io.EOF {
 				break
 			}
-			if err != nil && private(cell) && strings.Contains(err.Error(), cell[:17]) {
-				t.Fatalf("error %q quotes the customer cell", err)
-			}
 			var rowErr *RowError
 			if errors.As(err, &rowErr) {
+				private(err.Error())
 				if rowErr.Line < 1 {
 					t.Fatalf("rejection without a line: %v", rowErr)
 				}
+				rep.Reject(rowErr)
 				continue
 			}
 			if err != nil {
-				return // a read error ends the file
+				private(err.Error())
+				break // a read error ends the file
 			}
 			if p.CustomerKey == "" || p.ID == "" || p.StoreID == "" || !(p.Quantity > 0) || p.SoldAt.IsZero() {
+				t.Fatalf("accepted row %+v", p)
+			}
+			if !flows.ValidKind(p.Kind) || (p.AmountFen != nil && *p.AmountFen < 0) {
+				t.Fatalf("accepted row %+v", p)
+			}
+			for _, s := range []string{p.ID, p.StoreID, p.DrugCode, p.ReceiptID, p.Name, p.Ingredient, p.ATC} {
+				if looksLikeIDNumber(s) {
+					t.Fatalf("accepted row stores an ID number: %+v", p)
+				}
+			}
+			rep.Valid++
+			rep.Unknown(p.DrugCode)
+		}
+		rep.FromReader(rd)
+		var out strings.Builder
+		if err := rep.WriteText(&out); err != nil {
+			t.Fatal(err)
+		}
+		private(out.String())
+	})
+}
+
+// FuzzXLSX reads a workbook: either raw (any bytes as a file: a damaged workbook is an
+// error, never a panic) or a real one whose data row holds the fuzzed cells.
+func FuzzXLSX(f *testing.F) {
+	dir := f.TempDir()
+	good := filepath.Join(dir, "seed.xlsx")
+	chineseXLSX(f, good, false)
+	data, err := os.ReadFile(good)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("", data)
+	f.Add("", data[:len(data)/3])
+	f.Add("A1|"+rawID+"|46174|D1|1|12.5", []byte(nil))
+	f.Add(rawID+"|"+rawID+"|"+rawID+"|"+rawID+"|"+rawID+"|"+rawID, []byte(nil))
+	f.Add("A1|1.10105E+17|2026/6/1|D1|2|-1", []byte(nil))
+	f.Fuzz(func(t *testing.T, cells string, raw []byte) {
+		path := filepath.Join(t.TempDir(), "f.xlsx")
+		if len(raw) > 0 {
+			if err := os.WriteFile(path, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			if !utf8.ValidString(cells) || strings.ContainsAny(cells, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x1f\ufffe\uffff") {
+				return // XML cannot hold these
+			}
+			row := []any{}
+			for _, c := range strings.Split(cells, "|") {
+				row = append(row, c)
+			}
+			writeXLSX(t, path, "S", false, []string{"销售单号", "身份证号", "销售日期", "商品编码", "数量", "金额"}, [][]any{row})
+		}
+		private := func(s string) {
+			if m := digitRun.FindString(s); m != "" {
+				t.Fatalf("output %q holds %d digits in a row", s, len(m))
+			}
+		}
+		rd, err := Open(path, Options{Store: "S1", Now: testNow, ResolveCustomer: resolveBoth})
+		if err != nil {
+			if len(raw) == 0 {
+				private(err.Error())
+			}
+			return
+		}
+		defer rd.Close()
+		for {
+			p, err := rd.Next(context.Background())
+			if err == io.EOF {
+				break
+			}
+			var rowErr *RowError
+			if errors.As(err, &rowErr) {
+				private(err.Error())
+				continue
+			}
+			if err != nil {
+				break
+			}
+			if p.CustomerKey == "" || !(p.Quantity > 0) || looksLikeIDNumber(p.ID) {
 				t.Fatalf("accepted row %+v", p)
 			}
 		}
