@@ -1,6 +1,7 @@
 package posexport
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -172,3 +173,32 @@ func TestAmountsKindsAndReceipts(t *testing.T) {
 	}
 }
 
+// The operators' reference (docs/hq.md, "POS import") lists every built-in header.
+func TestDocsListEveryAlias(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/hq.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(doc), "## POS import")
+	if i < 0 {
+		t.Fatal("docs/hq.md has no POS import section")
+	}
+	sec := string(doc[i:])
+	for _, c := range ColumnAliases() {
+		row := ""
+		for _, line := range strings.Split(sec, "\n") {
+			if strings.HasPrefix(line, "| `"+c[0]+"`") {
+				row = line
+			}
+		}
+		if row == "" {
+			t.Errorf("docs/hq.md: no table row for %s", c[0])
+			continue
+		}
+		for _, a := range c[1:] {
+			if !strings.Contains(row, "`"+a+"`") {
+				t.Errorf("docs/hq.md: %s row lacks %q", c[0], a)
+			}
+		}
+	}
+}
