@@ -6,11 +6,16 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/store"
@@ -138,12 +143,14 @@ func TestImportPurchasesReportsBadRowsAndKeepsTheRest(t *testing.T) {
 	if !strings.Contains(out, "9 rows read, 2 added, 0 duplicates, 7 rejected") {
 		t.Fatalf("summary = %q\n%s", out, errOut)
 	}
-	for _, want := range []string{"line 3: ", "line 4: quantity", "line 5: date", "line 6: drug_code", "line 7: id_number_or_customer_key", "line 8: date 2999-06-01 is in the future", "line 9: not valid CSV"} {
-		if !strings.Contains(errOut, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	for _, want := range []string{"line 3: customer_key (id_number_or_customer_key): not a customer key", "line 4: quantity: \"0\"", "line 5: date: \"2026-13-01\"",
+		"line 6: drug_code: empty", "line 7: customer_key (id_number_or_customer_key): empty", "line 8: date: 2999-06-01 is in the future", "line 9: not valid CSV",
+		"rejected rows by column:\n  customer_key (id_number_or_customer_key): 2\n  date: 2\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(errOut, "11010519491231002") {
+	if strings.Contains(out+errOut, "11010519491231002") {
 		t.Error("a rejected raw ID was echoed")
 	}
 	s, err := store.Open(store.DefaultPath(dir), store.Options{})
@@ -212,5 +219,134 @@ func TestImportPurchasesUsageAndDefaults(t *testing.T) {
 	_ = s.Close()
 	if _, _, err := runImport(t, "--data", dir, bad); err == nil || !strings.Contains(err.Error(), "header row lacks sale_id") {
 		t.Fatalf("bad header: %v", err)
+	}
+}
+
+func TestImportPurchasesChineseGBKMappingDryRun(t *testing.T) {
+	rawIDs := []string{"11010519491231002X", "440524188001010014"}
+	text := "销售明细报表\r\n" +
+		"门店编码,单据流水,销售日期,身份证号,医保卡号,商品编码,数量,实收金额,处方类别,商品名称\r\n" +
+		"S001,X1001,2026/6/1 10:30,," + rawIDs[0] + ",6901234567892,2,\"1,234.50\",处方药,氨氯地平片\r\n" +
+		"S001,X1002,2026/6/2,," + rawIDs[1] + ",6901234567892,1,12.5,非处方药,维生素C\r\n" +
+		"S001,X1003,2026/6/3,," + rawIDs[1] + ",6901234567892," + rawIDs[0] + ",1,,\r\n" + // ID in the quantity column
+		"合计,,,,,,3,1247.00,,\r\n"
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, csvPath, secretPath := importSetup(t, gbk)
+	mapping := filepath.Join(dir, "columns.json")
+	if err := os.WriteFile(mapping, []byte(`{"sale_id": "单据流水"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--data", dir, "--secret-file", secretPath, "--store", "S001", "--columns", mapping}
+	// Without the mapping: one error naming what is missing and what the file has.
+	_, _, err = runImport(t, "--data", dir, "--secret-file", secretPath, "--store", "S001", csvPath)
+	if err == nil || !strings.Contains(err.Error(), "header row lacks sale_id") || !strings.Contains(err.Error(), `"单据流水"`) {
+		t.Fatalf("unmapped: %v", err)
+	}
+	// A dry run: the report, nothing stored.
+	out, errOut, err := runImport(t, append(args, "--dry-run", csvPath)...)
+	if !errors.Is(err, errRowsRejected) {
+		t.Fatalf("dry run: %v\n%s%s", err, out, errOut)
+	}
+	for _, want := range []string{
+		"pos.csv: 3 rows read, 2 valid (dry run: nothing stored), 1 rejected, 2 of unknown drugs, 1 total rows skipped",
+		"format: CSV, GB18030",
+		"sale_id ← 单据流水",
+		`line 5: 数量 (quantity): "1101**********002X" is not a number > 0`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry-run report lacks %q:\n%s", want, out)
+		}
+	}
+	s, err := store.Open(store.DefaultPath(dir), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := s.History(context.Background(), importKey(rawIDs[0]), 0, flows.DayFromDate(2026, 12, 31)); len(h) != 0 {
+		t.Fatalf("dry run stored %+v", h)
+	}
+	s.Close()
+	// The real import.
+	out, errOut, err = runImport(t, append(args, csvPath)...)
+	if !errors.Is(err, errRowsRejected) || !strings.Contains(out, "3 rows read, 2 added, 0 duplicates, 1 rejected") {
+		t.Fatalf("import: %v\n%s%s", err, out, errOut)
+	}
+	s, err = store.Open(store.DefaultPath(dir), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h, err := s.History(context.Background(), importKey(rawIDs[0]), 0, flows.DayFromDate(2026, 12, 31))
+	if err != nil || len(h) != 1 {
+		t.Fatalf("history %+v %v", h, err)
+	}
+	if p := h[0]; p.ID != "S001:X1001:6901234567892" || p.Quantity != 2 || !p.SoldAt.Equal(time.Date(2026, 6, 1, 10, 30, 0, 0, flows.Shanghai)) {
+		t.Fatalf("purchase %+v", p)
+	}
+	// What goes to HQ carries the amount in fen and the kind (the kiosk's own compact
+	// purchase records keep neither: HQ's effect report uses them).
+	entries, err := s.Peek(context.Background(), 10, 1<<20)
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("outbox %v %v", entries, err)
+	}
+	var queued flows.Purchase
+	if err := json.Unmarshal(entries[0].Body, &queued); err != nil {
+		t.Fatal(err)
+	}
+	if queued.ID != "S001:X1001:6901234567892" || queued.AmountFen == nil || *queued.AmountFen != 123450 || queued.Kind != flows.KindRx {
+		t.Fatalf("queued %+v", queued)
+	}
+	for _, id := range rawIDs {
+		if strings.Contains(out+errOut, id[:17]) {
+			t.Fatal("raw ID printed")
+		}
+	}
+}
+
+func TestImportPurchasesXLSXAndFlags(t *testing.T) {
+	dir, _, secretPath := importSetup(t, "")
+	xlsx := filepath.Join(dir, "pos.xlsx")
+	f := excelize.NewFile()
+	if _, err := f.NewSheet("销售"); err != nil {
+		t.Fatal(err)
+	}
+	for i, row := range [][]any{
+		{"销售单号", "身份证号", "销售日期", "商品编码", "数量", "金额"},
+		{"A1", "11010519491231002X", 46174, "6901234567892", 1, 12.300000000000001},
+	} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("销售", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.SaveAs(xlsx); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	args := []string{"--data", dir, "--secret-file", secretPath, "--store", "S001"}
+	// The first sheet (Sheet1) is empty.
+	if _, _, err := runImport(t, append(args, xlsx)...); err == nil || !strings.Contains(err.Error(), "empty file") {
+		t.Fatalf("first sheet: %v", err)
+	}
+	out, errOut, err := runImport(t, append(args, "--sheet", "销售", xlsx)...)
+	if err != nil || !strings.Contains(out, "pos.xlsx: 1 rows read, 1 added") || !strings.Contains(out, "format: xlsx, sheet 销售") {
+		t.Fatalf("xlsx: %v\n%s%s", err, out, errOut)
+	}
+	for name, extra := range map[string][]string{
+		"bad encoding": {"--encoding", "latin1"},
+	} {
+		if _, _, err := runImport(t, append(append(args, extra...), xlsx)...); !errors.Is(err, errUsage) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	bad := filepath.Join(dir, "bad.json")
+	_ = os.WriteFile(bad, []byte(`{"colour": "x"}`), 0o600)
+	if _, _, err := runImport(t, append(args, "--columns", bad, xlsx)...); err == nil || !strings.Contains(err.Error(), `unknown column "colour"`) {
+		t.Errorf("bad mapping: %v", err)
+	}
+	if _, _, err := runImport(t, append(args, "--columns", filepath.Join(dir, "none.json"), xlsx)...); err == nil {
+		t.Error("missing mapping file accepted")
 	}
 }
