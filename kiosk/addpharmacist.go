@@ -23,17 +23,17 @@ type addPharmacistScreen struct {
 	u                    *UI
 	back                 screen
 	id, name, pin, badge *kEntry
-	manager              *widget.Check
+	manager              *kCheck
 	form                 fyne.CanvasObject
 }
 
 func newAddPharmacist(u *UI, back screen) *addPharmacistScreen {
 	s := &addPharmacistScreen{u: u, back: back}
 	esc := func() { u.show(back) }
-	s.id, s.name, s.pin, s.badge = newKEntry(esc), newKEntry(esc), newKEntry(esc), newKEntry(esc)
+	s.id, s.name, s.pin, s.badge = u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc)
 	s.pin.Password = true
 	s.badge.OnSubmitted = func(string) { s.save() }
-	s.manager = widget.NewCheck(lang.L("add.manager"), nil)
+	s.manager = u.newKCheck(lang.L("add.manager"))
 	if len(u.roster()) == 0 {
 		s.manager.SetChecked(true) // the first pharmacist of an install is its manager
 	}
@@ -44,10 +44,10 @@ func newAddPharmacist(u *UI, back screen) *addPharmacistScreen {
 		widget.NewFormItem(lang.L("add.badge"), s.badge),
 		widget.NewFormItem("", s.manager),
 	)
-	save := widget.NewButton(lang.L("add.save"), s.save)
+	save := u.button(lang.L("add.save"), s.save)
 	save.Importance = widget.HighImportance
 	s.form = container.NewVBox(title(lang.L("add.title")), f,
-		container.NewHBox(save, widget.NewButton(lang.L("key.back"), esc)))
+		container.NewHBox(save, u.button(lang.L("key.back"), esc)))
 	return s
 }
 

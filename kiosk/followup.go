@@ -76,7 +76,7 @@ func (s *followUpScreen) build() fyne.CanvasObject {
 		if u.vs.consent[ch] {
 			state = lang.L("fu.yes")
 		}
-		rows = append(rows, option(n, lang.L("fu.channel."+ch)+"    ["+state+"]", u.vs.consent[ch], func() { s.toggle(n) }))
+		rows = append(rows, s.u.option(n, lang.L("fu.channel."+ch)+"    ["+state+"]", u.vs.consent[ch], func() { s.toggle(n) }))
 	}
 	due := u.now().Add(u.policy().Delay).In(flows.Shanghai).Format("2006-01-02 15:04")
 	if s.anyConsent() {

@@ -8,9 +8,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -153,16 +155,43 @@ func (h *harness) waitFor(what string, cond func() bool) {
 	}
 }
 
-// typeRune presses one key a person types (a digit …): delivered after the wedge gap.
-func (h *harness) typeRune(r rune) {
-	h.presses++
+// frame is one period of the real window's event loop (GLFW polls ~60 times a second).
+const frame = 17 * time.Millisecond
+
+// frames runs n window frames: the key filter's per-frame tick after each poll.
+func (h *harness) frames(n int) {
+	for i := 0; i < n; i++ {
+		h.clk.Advance(frame)
+		h.u.keys.frame(h.clk.Now())
+	}
+}
+
+// keyEvents sends one key as the GLFW window does: TypedKey (for character keys too,
+// Shift first for capitals), then TypedRune for a character.
+func (h *harness) keyEvents(r rune) {
+	if unicode.IsUpper(r) {
+		h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: desktop.KeyShiftLeft})
+	}
+	h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyName(string(unicode.ToUpper(r)))})
 	h.w.Canvas().OnTypedRune()(r)
+}
+
+// typeRune presses one key as a person does in the real window; the key filter must
+// hand it to the screen within 150 ms (9 frames), before the person's next key.
+func (h *harness) typeRune(r rune) {
+	h.t.Helper()
+	h.presses++
+	h.keyEvents(r)
+	h.frames(9)
+	if h.u.keys.w.Pending() {
+		h.t.Fatalf("a person's key %q still held back 150 ms after it was typed", r)
+	}
 	h.clk.Advance(time.Second)
-	h.u.keys.tick(h.clk.Now())
 	h.settle()
 }
 
 func (h *harness) typeString(s string) {
+	h.t.Helper()
 	for _, r := range s {
 		h.typeRune(r)
 	}
@@ -172,6 +201,32 @@ func (h *harness) typeString(s string) {
 func (h *harness) key(k fyne.KeyName) {
 	h.presses++
 	h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: k})
+	h.frames(1)
+	h.clk.Advance(time.Second)
+	h.settle()
+}
+
+// wedgeScan types a code as a keyboard-wedge scanner does in the real window: a key
+// every 2.5 ms, then Enter, delivered in batches at each 17 ms poll of the event loop.
+func (h *harness) wedgeScan(code string) {
+	typed := h.clk.Now()
+	poll := typed.Add(frame)
+	for _, r := range code + "\n" {
+		typed = typed.Add(2500 * time.Microsecond)
+		for typed.After(poll) {
+			h.clk.t = poll
+			h.u.keys.frame(poll)
+			poll = poll.Add(frame)
+		}
+		h.clk.t = poll // it reaches the program at the next poll
+		if r == '\n' {
+			h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+		} else {
+			h.keyEvents(r)
+		}
+	}
+	h.u.keys.frame(poll)
+	h.frames(9)
 	h.clk.Advance(time.Second)
 	h.settle()
 }
@@ -181,17 +236,6 @@ func (h *harness) serialScan(code string) {
 	s := h.cls.Classify(devices.MakeFrame([]byte(code), h.clk.Now()))
 	go h.u.DeviceEvent(devices.Event{Type: devices.EventScan, Scan: &s, At: h.clk.Now()})
 	h.waitFor("scan delivered", func() bool { return h.u.lastInput.Equal(h.clk.Now()) || h.u.visit != nil })
-	h.settle()
-}
-
-// wedgeScan types a code as a keyboard-wedge scanner does: 5 ms per key, then Enter.
-func (h *harness) wedgeScan(code string) {
-	for _, r := range code {
-		h.w.Canvas().OnTypedRune()(r)
-		h.clk.Advance(5 * time.Millisecond)
-	}
-	h.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	h.clk.Advance(time.Second)
 	h.settle()
 }
 

@@ -1,6 +1,7 @@
 package kiosk
 
 import (
+	"log/slog"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -8,75 +9,98 @@ import (
 	"github.com/pharmachain/counter/devices"
 )
 
-// keyInput sits between the window's key events and the screens. Keyboard-wedge scanners
-// type a whole code in a few milliseconds and end it with Enter; a pharmacist presses one
-// key at a time. Runes are therefore held for the wedge's inter-key gap: if Enter follows
-// in a fast burst the runes become one scan (never key presses), otherwise they are
-// delivered as key presses once the gap has passed.
+// keyInput is the thin Fyne adapter between the window's key events and devices.Wedge,
+// which tells keyboard-wedge scans from a person's key presses (docs/devices.md).
+//
+// What the real GLFW window does, and what this adapter does about it:
+//   - it polls the window's events once per frame, so keys arrive in batches stamped with
+//     the time of the poll: frame() runs right after every poll (an endless animation,
+//     which the driver ticks right after polling) and tells the Wedge up to when every
+//     key typed has been delivered, so gaps are judged on proven bounds, not arrival
+//     times, and a held key is released only after a poll has shown the pause;
+//   - it sends TypedKey for every key (digits, letters, Shift) as well as TypedRune for
+//     the character, and drops the TypedKey of a key repeated within one millisecond:
+//     the Wedge ignores the TypedKey of character keys (only control keys count);
+//   - a focused text field (or check box, button) receives the keys instead of the
+//     canvas: every focusable widget of the app (kEntry, kSelectEntry, kCheck, kButton)
+//     feeds its keys here too, and gets them back only when they are a person's.
 type keyInput struct {
-	wedge  *devices.Wedge
-	maxGap time.Duration
-	held   []rune
-	lastAt time.Time
+	w   *devices.Wedge
+	now func() time.Time
+	log *slog.Logger
 
-	onRune func(r rune)              // a person's key press (digit, letter)
-	onKey  func(k fyne.KeyName)      // Enter, Backspace, Escape, F-keys …
-	onScan func(f devices.Frame)     // a wedge scan
-	arm    func(after time.Duration) // schedule tick (nil in tests: they call tick)
+	touch  func()                // any key: user activity (idle lock)
+	onRune func(r rune)          // a person's key press to the screen
+	onKey  func(k fyne.KeyName)  // a named key to the screen
+	onScan func(f devices.Frame) // a wedge scan
 }
 
-func newKeyInput(cfg devices.WedgeConfig) *keyInput {
-	if cfg.MaxGap <= 0 {
-		cfg.MaxGap = devices.DefaultWedgeMaxGap
-	}
-	return &keyInput{wedge: devices.NewWedge(cfg), maxGap: cfg.MaxGap}
+// keyTarget is a focused widget that typed a key: it gets the key back when the key is
+// a person's.
+type keyTarget interface {
+	typedRune(r rune)
+	typedKey(e *fyne.KeyEvent)
 }
 
-// typedRune feeds one rune typed at at.
-func (k *keyInput) typedRune(r rune, at time.Time) {
-	if len(k.held) > 0 && at.Sub(k.lastAt) > k.maxGap {
-		k.release()
-	}
-	k.wedge.Key(r, at)
-	k.held = append(k.held, r)
-	k.lastAt = at
-	if k.arm != nil {
-		k.arm(k.maxGap + 5*time.Millisecond)
-	}
+func newKeyInput(cfg devices.WedgeConfig, now func() time.Time, log *slog.Logger) *keyInput {
+	return &keyInput{w: devices.NewWedge(cfg), now: now, log: log, touch: func() {}}
 }
 
-// typedKey feeds a non-rune key (Enter, Backspace, …) pressed at at.
-func (k *keyInput) typedKey(name fyne.KeyName, at time.Time) {
-	if name == fyne.KeyReturn || name == fyne.KeyEnter {
-		if len(k.held) > 0 && at.Sub(k.lastAt) <= k.maxGap {
-			if f, ok := k.wedge.Enter(at); ok {
-				k.held = k.held[:0]
-				k.onScan(f)
-				return
+// rune feeds a typed character (src: the focused widget, nil for the canvas).
+func (k *keyInput) rune(r rune, src keyTarget) {
+	k.touch()
+	k.handle(k.w.Rune(r, src, k.now()))
+}
+
+// key feeds a key event (src as for rune).
+func (k *keyInput) key(e *fyne.KeyEvent, src keyTarget) {
+	k.touch()
+	k.handle(k.w.Key(string(e.Name), src, k.now()))
+}
+
+// frame is called once per frame, right after the window's events were polled.
+func (k *keyInput) frame(at time.Time) {
+	k.handle(k.w.Polled(at))
+}
+
+// flush releases held keys as if a long pause had passed (tests, automation).
+func (k *keyInput) flush() {
+	at := k.now().Add(time.Second)
+	k.handle(k.w.Delivered(at))
+}
+
+func (k *keyInput) handle(outs []devices.WedgeOutput) {
+	for _, o := range outs {
+		if o.Scan != nil {
+			k.log.Debug("wedge scan", "chars", o.Scan.Len)
+			k.onScan(*o.Scan)
+			continue
+		}
+		held := k.now().Sub(o.Key.At)
+		t, _ := o.Key.Src.(keyTarget)
+		if o.Key.Name != "" {
+			k.log.Debug("key", "name", o.Key.Name, "held", held)
+			if t != nil {
+				t.typedKey(&fyne.KeyEvent{Name: fyne.KeyName(o.Key.Name)})
+			} else {
+				k.onKey(fyne.KeyName(o.Key.Name))
 			}
+			continue
+		}
+		k.log.Debug("key", "rune", true, "held", held) // never the character: it may be part of an ID
+		if t != nil {
+			t.typedRune(o.Key.Rune)
 		} else {
-			k.wedge.Enter(at) // clears a stale burst
+			k.onRune(o.Key.Rune)
 		}
 	}
-	k.release()
-	k.onKey(name)
 }
 
-// tick releases held runes once the gap has passed without an Enter.
-func (k *keyInput) tick(now time.Time) {
-	if len(k.held) > 0 && now.Sub(k.lastAt) > k.maxGap {
-		k.release()
-	}
-}
-
-func (k *keyInput) release() {
-	if len(k.held) == 0 {
-		return
-	}
-	rs := append([]rune(nil), k.held...)
-	k.held = k.held[:0]
-	k.wedge.Reset()
-	for _, r := range rs {
-		k.onRune(r)
-	}
+// startFrames ticks frame() once per frame until stop is called: a Fyne animation is
+// ticked by the GLFW driver right after each poll of the window's events.
+func (k *keyInput) startFrames() (stop func()) {
+	a := &fyne.Animation{Duration: time.Second, RepeatCount: fyne.AnimationRepeatForever,
+		Tick: func(float32) { k.frame(k.now()) }}
+	a.Start()
+	return a.Stop
 }

@@ -68,7 +68,7 @@ func (s *managerScreen) build() fyne.CanvasObject {
 	periodBtns := []fyne.CanvasObject{}
 	for i, p := range Periods {
 		n := i + 1
-		periodBtns = append(periodBtns, option(n, lang.L("period."+p), p == s.period, func() { s.onRune(rune('0' + n)) }))
+		periodBtns = append(periodBtns, s.u.option(n, lang.L("period."+p), p == s.period, func() { s.onRune(rune('0' + n)) }))
 	}
 	head := container.NewVBox(title(lang.L("manager.title")), container.NewGridWithColumns(3, periodBtns...))
 
@@ -176,7 +176,7 @@ func (s *managerScreen) heatmap() fyne.CanvasObject {
 			rect.StrokeWidth = 1
 			objs = append(objs, place(rect, nameW+float32(i)*cellW, y, cellW-4, cellH-4))
 			pid, step := pr.ID, i+1
-			tap := widget.NewButton("", func() { s.openDrill(&drillFilter{pharmacist: pid, step: step}) })
+			tap := s.u.button("", func() { s.openDrill(&drillFilter{pharmacist: pid, step: step}) })
 			tap.Importance = widget.LowImportance
 			objs = append(objs, place(tap, nameW+float32(i)*cellW, y, cellW-4, cellH-4))
 			t := text(fmt.Sprintf("%d", n), 1, true)

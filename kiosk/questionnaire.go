@@ -77,7 +77,7 @@ func (s *questionnaireScreen) build() fyne.CanvasObject {
 				if n > 9 {
 					break
 				}
-				opts = append(opts, option(n, c.LabelFor(u.loc()), false, func() { s.answer(n) }))
+				opts = append(opts, s.u.option(n, c.LabelFor(u.loc()), false, func() { s.answer(n) }))
 			}
 			rows = append(rows, container.NewGridWithColumns(min(len(opts), 4), opts...))
 			continue

@@ -44,7 +44,7 @@ func (s *recommendScreen) build() fyne.CanvasObject {
 			state = lang.L("rec.accepted")
 		}
 		rows = append(rows,
-			option(n, t+"    ["+state+"]", s.accepted[i], func() { s.toggle(n) }),
+			s.u.option(n, t+"    ["+state+"]", s.accepted[i], func() { s.toggle(n) }),
 			wrap(lang.L("rec.reason", map[string]any{"Reason": r})))
 	}
 	return container.NewVScroll(container.NewVBox(rows...))

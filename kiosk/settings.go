@@ -22,7 +22,7 @@ import (
 type settingsScreen struct {
 	u                                         *UI
 	back                                      screen
-	port, suffix                              *widget.SelectEntry
+	port, suffix                              *kSelectEntry
 	baud, hq, storeID, token, secret, lockFor *kEntry
 	form                                      fyne.CanvasObject
 	log                                       *widget.Label
@@ -33,11 +33,11 @@ func newSettings(u *UI, back screen) *settingsScreen {
 	s := &settingsScreen{u: u, back: back}
 	esc := func() { s.leave() }
 	c := u.cfg
-	s.port = widget.NewSelectEntry(SerialPorts(u.deps.ExtraPorts...))
+	s.port = u.newKSelectEntry(SerialPorts(u.deps.ExtraPorts...))
 	s.port.SetText(c.Port)
-	s.suffix = widget.NewSelectEntry(Suffixes)
+	s.suffix = u.newKSelectEntry(Suffixes)
 	s.suffix.SetText(c.Suffix)
-	s.baud, s.hq, s.storeID, s.token, s.secret, s.lockFor = newKEntry(esc), newKEntry(esc), newKEntry(esc), newKEntry(esc), newKEntry(esc), newKEntry(esc)
+	s.baud, s.hq, s.storeID, s.token, s.secret, s.lockFor = u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc)
 	s.baud.SetText(strconv.Itoa(c.Baud))
 	s.hq.SetText(c.HQURL)
 	s.storeID.SetText(c.StoreID)
@@ -59,13 +59,13 @@ func newSettings(u *UI, back screen) *settingsScreen {
 		widget.NewFormItem(lang.L("settings.secret"), s.secret),
 		widget.NewFormItem(lang.L("settings.lock"), s.lockFor),
 	)
-	save := widget.NewButton(lang.L("settings.save")+" (F5)", s.save)
+	save := u.button(lang.L("settings.save")+" (F5)", s.save)
 	save.Importance = widget.HighImportance
-	test := widget.NewButton(lang.L("settings.test")+" (F6)", s.test)
+	test := u.button(lang.L("settings.test")+" (F6)", s.test)
 	s.log = widget.NewLabel("")
 	s.log.TextStyle.Monospace = true
 	s.form = container.NewVBox(title(lang.L("settings.title")), f,
-		container.NewHBox(save, test, widget.NewButton(lang.L("key.back"), esc)))
+		container.NewHBox(save, test, u.button(lang.L("key.back"), esc)))
 	return s
 }
 

@@ -37,7 +37,7 @@ func (s *signInScreen) build() fyne.CanvasObject {
 			label += "  · " + lang.L("signin.manager")
 		}
 		n := i - start + 1
-		rows = append(rows, option(n, label, false, func() { s.pick(n) }))
+		rows = append(rows, s.u.option(n, label, false, func() { s.pick(n) }))
 	}
 	if len(ps) > 9 {
 		rows = append(rows, text(lang.L("signin.page", map[string]any{"Page": s.page + 1, "Pages": (len(ps) + 8) / 9}), 1, false))
@@ -213,7 +213,7 @@ func (s *pickManagerScreen) build() fyne.CanvasObject {
 			break
 		}
 		n := i + 1
-		rows = append(rows, option(n, p.Name+"  ("+p.ID+")", false, func() { s.pick(n) }))
+		rows = append(rows, s.u.option(n, p.Name+"  ("+p.ID+")", false, func() { s.pick(n) }))
 	}
 	return container.NewVBox(rows...)
 }

@@ -108,8 +108,8 @@ func (s *confirmAbandonScreen) build() fyne.CanvasObject {
 			"Step": lang.L(fmt.Sprintf("step.%d", max(1, flows.NextStep(*u.visit))))}), 1.1, false))
 	}
 	rows = append(rows,
-		option(1, lang.L("abandon.yes"), true, func() { s.onKey(fyne.KeyReturn) }),
-		option(2, lang.L("abandon.no"), false, func() { s.onKey(fyne.KeyBackspace) }))
+		s.u.option(1, lang.L("abandon.yes"), true, func() { s.onKey(fyne.KeyReturn) }),
+		s.u.option(2, lang.L("abandon.no"), false, func() { s.onKey(fyne.KeyBackspace) }))
 	return container.NewVBox(rows...)
 }
 

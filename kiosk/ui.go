@@ -60,7 +60,8 @@ type Deps struct {
 	Do func(f func())
 	// Kick asks the outbox drainer to send now (after a visit is saved).
 	Kick func()
-	// NoTimers disables the idle-lock, banner and key-hold timers (tests drive them).
+	// NoTimers disables the idle-lock and banner timers and the key filter's per-frame
+	// tick (tests drive them).
 	NoTimers bool
 	// TestDevice reopens the serial reader with cfg and reports the outcome (settings).
 	TestDevice func(cfg Config) error
@@ -125,8 +126,10 @@ type UI struct {
 	win  fyne.Window
 	th   *Theme
 	keys *keyInput
-	ctx  context.Context
-	stop context.CancelFunc
+	// stopFrames stops the per-frame key-filter tick (nil without timers).
+	stopFrames func()
+	ctx        context.Context
+	stop       context.CancelFunc
 
 	cur     screen
 	root    *fyne.Container
@@ -207,17 +210,16 @@ func Create(a fyne.App, cfg Config, deps Deps) (fyne.Window, *UI, error) {
 		u.win.SetFullScreen(true)
 		u.win.SetCloseIntercept(func() {}) // close only through the manager view
 	}
-	u.keys = newKeyInput(deps.Wedge)
+	u.keys = newKeyInput(deps.Wedge, u.now, u.log)
+	u.keys.touch = u.touch
 	u.keys.onRune = u.dispatchRune
 	u.keys.onKey = u.dispatchKey
 	u.keys.onScan = func(f devices.Frame) { u.HandleScan(u.deps.Classifier.Classify(f)) }
+	u.win.Canvas().SetOnTypedRune(func(r rune) { u.keys.rune(r, nil) })
+	u.win.Canvas().SetOnTypedKey(func(e *fyne.KeyEvent) { u.keys.key(e, nil) })
 	if !deps.NoTimers {
-		u.keys.arm = func(d time.Duration) {
-			time.AfterFunc(d, func() { u.deps.Do(func() { u.keys.tick(u.now()) }) })
-		}
+		u.stopFrames = u.keys.startFrames()
 	}
-	u.win.Canvas().SetOnTypedRune(func(r rune) { u.touch(); u.keys.typedRune(r, u.now()) })
-	u.win.Canvas().SetOnTypedKey(func(e *fyne.KeyEvent) { u.touch(); u.keys.typedKey(e.Name, u.now()) })
 	if warm != nil {
 		<-warm // measuring before the warm-up is done would load the faces twice
 	}
@@ -236,7 +238,12 @@ func Create(a fyne.App, cfg Config, deps Deps) (fyne.Window, *UI, error) {
 }
 
 // Close stops the app's background work.
-func (u *UI) Close() { u.stop() }
+func (u *UI) Close() {
+	u.stop()
+	if u.stopFrames != nil {
+		u.stopFrames()
+	}
+}
 
 // Window returns the counter window.
 func (u *UI) Window() fyne.Window { return u.win }
@@ -826,8 +833,8 @@ func wrap(s string) *widget.Label {
 }
 
 // option is a numbered choice button: key n or a tap selects it.
-func option(n int, label string, selected bool, tap func()) *widget.Button {
-	b := widget.NewButton(fmt.Sprintf("%d   %s", n, label), tap)
+func (u *UI) option(n int, label string, selected bool, tap func()) *kButton {
+	b := u.button(fmt.Sprintf("%d   %s", n, label), tap)
 	b.Alignment = widget.ButtonAlignLeading
 	if selected {
 		b.Importance = widget.HighImportance

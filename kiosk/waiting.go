@@ -61,10 +61,10 @@ func (s *waitingScreen) build() fyne.CanvasObject {
 		}
 	}
 	rows = append(rows,
-		option(1, lang.L("waiting.manual"), false, func() { s.onRune('1') }),
-		option(2, lang.L("waiting.manager"), false, func() { s.onRune('2') }),
-		option(3, lang.L("waiting.settings"), false, func() { s.onRune('3') }),
-		option(4, lang.L("waiting.signout"), false, func() { s.onRune('4') }),
+		s.u.option(1, lang.L("waiting.manual"), false, func() { s.onRune('1') }),
+		s.u.option(2, lang.L("waiting.manager"), false, func() { s.onRune('2') }),
+		s.u.option(3, lang.L("waiting.settings"), false, func() { s.onRune('3') }),
+		s.u.option(4, lang.L("waiting.signout"), false, func() { s.onRune('4') }),
 	)
 	return container.NewVBox(rows...)
 }
