@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/pharmachain/counter/assets"
+	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/kiosk/store"
 )
@@ -25,11 +26,11 @@ func seededStore(t *testing.T) func(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dom, err := LoadDomain(assets.FS())
+	dom, err := flows.LoadData(assets.FS())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := demo.SeedLocal(context.Background(), st, dom.Catalog, dom.Questionnaires, dom.KB, testNow); err != nil {
+	if err := demo.SeedLocal(context.Background(), st, dom.Catalog, dom.Questionnaires, dom.Knowledge, testNow); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
