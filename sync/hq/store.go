@@ -22,6 +22,7 @@ type Store interface {
 	SessionStore
 	SecretStore
 	MaintenanceStore
+	ContentStore
 
 	// Close releases the storage (flushes and closes files, closes connections).
 	Close() error

@@ -24,6 +24,10 @@
 //	sessions    session id hash                   → JSON hq.Session
 //	signin_fail address 0x00 BE unix-nano         → nil
 //	secrets     name                              → secret bytes
+//	content_meta    BE uint32 version             → JSON content.Version (immutable)
+//	content_files   BE uint32 version, file path  → the file's bytes as published
+//	content_assign  "assign"                      → JSON hq.ContentAssignments
+//	content_status  store id                      → JSON hq.ContentStatus (the kiosk's last report)
 //	meta        (reserved)
 //
 // bbolt allows one writer at a time and locks its file: one HQ process per file. Every
@@ -67,11 +71,16 @@ var (
 	bSessions   = []byte("sessions")
 	bSigninFail = []byte("signin_fail")
 	bSecrets    = []byte("secrets")
-	bMeta       = []byte("meta")
+
+	bContentMeta   = []byte("content_meta")
+	bContentFiles  = []byte("content_files")
+	bContentAssign = []byte("content_assign")
+	bContentStatus = []byte("content_status")
+	bMeta          = []byte("meta")
 
 	allBuckets = [][]byte{bTokens, bVisits, bPurchases, bHist, bRollups, bRollupsSD, bPEvents, bPTotals, bRoster,
 		bItems, bDue, bSending, bOpen, bSends, bBookings, bContacts, bAudit, bNotices, bSessions, bSigninFail,
-		bSecrets, bMeta}
+		bSecrets, bMeta, bContentMeta, bContentFiles, bContentAssign, bContentStatus}
 )
 
 // Options configures a Store.

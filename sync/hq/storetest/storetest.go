@@ -48,6 +48,7 @@ func areas() []area {
 		{"Sessions", sessions},
 		{"Secrets", secrets},
 		{"Maintenance", maintenance},
+		{"Content", contentStore},
 	}
 }
 
