@@ -221,3 +221,21 @@ func TestBoundedUniform(t *testing.T) {
 		t.Error("n = 1")
 	}
 }
+
+// TestWorkedExample is docs/effect.md's worked example.
+func TestWorkedExample(t *testing.T) {
+	specs := []cellSpec{
+		{store: 0, level: levelOK, cohort: 0, n: 120, pdcB: .91, pdcA: .95},
+		{store: 0, level: levelOK, cohort: 1, n: 300, pdcB: .90, pdcA: .88},
+		{store: 0, level: levelRed, cohort: 0, n: 40, pdcB: .35, pdcA: .62},
+		{store: 0, level: levelRed, cohort: 1, n: 60, pdcB: .33, pdcA: .45},
+		{store: 1, level: levelYl, cohort: 0, n: 25, pdcB: .6, pdcA: .7},
+	}
+	d := &Data{stores: []string{"S001", "S002"}}
+	o := outcome(t, d.estimate(unitsOf(specs...), flows.ClassHypertension, Params{Resamples: 100, Seed: 1}), OutcomePDC)
+	if !approx(*o.Effect, 0.0825) || o.MatchedServed != 160 || o.UnmatchedServed != 25 ||
+		!approx(*o.Served.Before, 0.77) || !approx(o.Served.After, 0.8675) ||
+		!approx(*o.Comparison.Before, 0.7575) || !approx(o.Comparison.After, 0.7725) {
+		t.Errorf("%+v served %+v comparison %+v", o, *o.Served, *o.Comparison)
+	}
+}
