@@ -208,3 +208,12 @@ func prefix(s string, n int) string {
 	}
 	return s
 }
+
+// atoi converts a string of ASCII digits (already checked) to an int.
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}

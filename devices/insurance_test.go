@@ -9,12 +9,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pharmachain/counter/devices/demogateway"
 )
 
 const demoToken = "YBdemo0123456789abcdef"
 
 func demoGateway(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(DemoGatewayHandler(
+	srv := httptest.NewServer(demogateway.Handler(
 		map[string]string{demoToken: "11010519491231002X", "YBbadid0123456789abcdef": "110105194912310021"},
 		map[string]string{"11010519491231002X": "张三"}))
 	t.Cleanup(srv.Close)
@@ -95,7 +97,7 @@ func TestResolveInsuranceErrors(t *testing.T) {
 	}
 }
 
-func TestDemoGatewayHandler(t *testing.T) {
+func TestGatewayHandler(t *testing.T) {
 	srv := demoGateway(t)
 	post := func(body string) (int, string) {
 		resp, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
@@ -126,8 +128,8 @@ func TestDemoGatewayHandler(t *testing.T) {
 }
 
 func TestDemoInsuranceData(t *testing.T) {
-	ids, names := DemoInsuranceData()
-	srv := httptest.NewServer(DemoGatewayHandler(ids, names))
+	ids, names := demogateway.Data()
+	srv := httptest.NewServer(demogateway.Handler(ids, names))
 	defer srv.Close()
 	c := testClassifier()
 	r := NewHTTPResolver(srv.URL, 0, srv.Client())

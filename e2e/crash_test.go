@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/pharmachain/counter/e2e/faultproxy"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/store"
@@ -74,17 +72,14 @@ func readHQ(t *testing.T, dir string) hqHolds {
 	}
 	defer st.Close()
 	h := hqHolds{ids: map[string]bool{}}
-	err = st.DB().View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("visits"))
-		if b == nil {
-			return fmt.Errorf("hq file has no visits bucket")
-		}
-		return b.ForEach(func(k, _ []byte) error { h.ids[string(k)] = true; return nil })
-	})
+	ctx := context.Background()
+	ids, err := st.VisitIDs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	for _, id := range ids {
+		h.ids[id] = true
+	}
 	groups, err := st.Completion(ctx, hq.CompletionQuery{StoreID: storeID, GroupBy: "store"})
 	if err != nil {
 		t.Fatal(err)
@@ -254,18 +249,12 @@ func TestOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	var mu sync.Mutex
-	var order []string
-	st, err = boltstore.Open(hqFile(hqDir), boltstore.Options{OnVisit: func(_ *bolt.Tx, v flows.Visit) error {
-		mu.Lock()
-		order = append(order, v.ID) // a batch that aborts is re-sent whole; dedup below keeps first
-		mu.Unlock()
-		return nil
-	}})
+	st, err = boltstore.Open(hqFile(hqDir), boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(st, api.Options{}))
+	ordered := &orderedStore{Store: st}
+	srv := httptest.NewServer(api.New(ordered, api.Options{}))
 	proxy, err := faultproxy.New(strings.TrimPrefix(srv.URL, "http://"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -291,8 +280,9 @@ func TestOutage(t *testing.T) {
 	verify(t, "HQ outage", 0, acked, kioskDir, hqDir)
 
 	// In order: HQ first stored the acknowledged visits in the order the kiosk finished them.
-	mu.Lock()
-	defer mu.Unlock()
+	ordered.mu.Lock()
+	defer ordered.mu.Unlock()
+	order := ordered.order
 	seen := map[string]bool{}
 	var first []string
 	ackedSet := map[string]bool{}
@@ -314,4 +304,22 @@ func TestOutage(t *testing.T) {
 		}
 		t.Fatalf("HQ ingested %d acknowledged visits, kiosk acknowledged %d", len(first), len(acked))
 	}
+}
+
+// orderedStore records the order in which HQ stored new visits (a re-sent batch adds
+// only what it stored; dedup in the check keeps the first).
+type orderedStore struct {
+	hq.Store
+	mu    sync.Mutex
+	order []string
+}
+
+func (o *orderedStore) IngestVisits(ctx context.Context, storeID string, batch []hq.VisitIngest) (hq.IngestResult, error) {
+	r, err := o.Store.IngestVisits(ctx, storeID, batch)
+	if err == nil {
+		o.mu.Lock()
+		o.order = append(o.order, r.AcceptedIDs...)
+		o.mu.Unlock()
+	}
+	return r, err
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,16 +15,16 @@ import (
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/api"
-	"github.com/pharmachain/counter/sync/hq/boltstore"
-	hqwire "github.com/pharmachain/counter/sync/hq/server"
+	"github.com/pharmachain/counter/sync/hq/server"
 )
 
-// fullHQ is HQ wired as `hq serve` wires it (records, follow-ups, dashboard), on a real
-// bbolt file and a real loopback listener with the production server timeouts.
+// fullHQ is HQ as `hq serve` builds it (sync/hq/server: records, follow-ups, dashboard,
+// admin routes), on a real bbolt file and a real loopback listener with the production
+// server timeouts.
 type fullHQ struct {
 	URL        string
 	Addr       string
-	Store      *boltstore.Store
+	Store      hq.Store
 	Admin      string
 	Tokens     map[string]string // store id → token
 	LinkSecret []byte
@@ -35,12 +34,11 @@ type fullHQ struct {
 func startFullHQ(t *testing.T, stores ...string) *fullHQ {
 	t.Helper()
 	dir := t.TempDir()
-	hook := &hqwire.Hook{}
-	st, err := boltstore.Open(filepath.Join(dir, "hq.db"), boltstore.Options{OnVisit: hook.OnVisit})
+	ctx := context.Background()
+	st, err := server.OpenStore(ctx, server.StoreConfig{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	h := &fullHQ{Store: st, Tokens: map[string]string{}, Out: &lockedBuffer{}}
 	if h.Admin, err = hq.CreateToken(ctx, st, hq.Principal{Admin: true}); err != nil {
 		t.Fatal(err)
@@ -50,28 +48,27 @@ func startFullHQ(t *testing.T, stores ...string) *fullHQ {
 			t.Fatal(err)
 		}
 	}
-	if h.LinkSecret, err = hqwire.LoadOrCreateSecret(filepath.Join(dir, "link.secret")); err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.Addr = ln.Addr().String()
 	h.URL = "http://" + h.Addr
-	fw, err := hqwire.New(st, hook, hqwire.Config{Secret: h.LinkSecret, PublicURL: h.URL, Out: h.Out, Interval: 50 * time.Millisecond, SendEarly: 24 * time.Hour})
+	srv, err := server.New(ctx, st, server.Config{PublicURL: h.URL, Out: h.Out, Interval: 50 * time.Millisecond, SendEarly: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(st, api.Options{Mount: fw.Mount})
+	if h.LinkSecret, err = st.LoadOrCreateSecret(ctx, server.LinkSecretName, 32); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	stop := fw.Start(ctx)
+	srv.Start(ctx)
 	done := make(chan error, 1)
-	go func() { done <- api.Serve(ctx, api.HTTPServer(h.Addr, srv, nil), ln, 5*time.Second) }()
+	go func() { done <- api.Serve(ctx, api.HTTPServer(h.Addr, srv.Handler(), nil), ln, 5*time.Second) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		stop()
+		srv.Stop()
 		st.Close()
 	})
 	return h

@@ -47,7 +47,7 @@ const maxCustomerChannel = 64
 // followUpLink is the URL in the QR code: the store's WeCom customer-acquisition link
 // with the store id and customer_channel = the visit id. WeCom hands customer_channel
 // back to HQ as State in its add-contact callback, and HQ binds the new WeCom contact to
-// that visit's customer (sync/followup/hqwire). The visit id is an opaque ULID: the link
+// that visit's customer (sync/hq/followup.ContactEvents). The visit id is an opaque ULID: the link
 // never carries a customer identifier (no customer key, no masked ID).
 func (u *UI) followUpLink() string {
 	base := u.cfg.FollowUpURL

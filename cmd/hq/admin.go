@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/server"
 )
 
 // adminTarget is where an administrative verb (backup, purge, forget) acts: the data
@@ -43,12 +42,9 @@ func (a adminTarget) check() error {
 
 func (a adminTarget) online() bool { return *a.base != "" }
 
-// openExisting opens the stopped HQ's database; unlike openStore it never creates one.
-func (a adminTarget) openExisting() (*boltstore.Store, error) {
-	if _, err := os.Stat(filepath.Join(*a.dir, DBFile)); err != nil {
-		return nil, fmt.Errorf("no HQ database in %s: %w", *a.dir, err)
-	}
-	return openStore(*a.dir, boltstore.Options{})
+// openExisting opens the stopped HQ's store; unlike openStore it never creates one.
+func (a adminTarget) openExisting(ctx context.Context) (hq.Store, error) {
+	return server.OpenStore(ctx, server.StoreConfig{Dir: *a.dir, MustExist: true})
 }
 
 // call sends an admin request to the running HQ (path relative to its base URL). A

@@ -6,18 +6,11 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
-	"github.com/pharmachain/counter/sync/hq"
-	"github.com/pharmachain/counter/sync/hq/api"
+	"github.com/pharmachain/counter/sync/hq/admin"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
-
-// PathBackup is the admin route that streams a consistent copy of hq.db.
-const PathBackup = "/api/v1/admin/backup"
 
 // runBackup: `hq backup --to FILE (--data DIR | --hq URL --token ADMIN_TOKEN) [--force]`.
 // With --data it copies a stopped HQ's database; with --hq it asks a running HQ for a hot
@@ -53,7 +46,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if target.online() {
 			n, err = backupOnline(ctx, target, *timeout, f)
 		} else {
-			n, err = backupOffline(target, f)
+			n, err = backupOffline(ctx, target, f)
 		}
 		if err != nil {
 			return n, err
@@ -74,23 +67,17 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func backupOffline(target adminTarget, w io.Writer) (int64, error) {
-	st, err := target.openExisting()
+func backupOffline(ctx context.Context, target adminTarget, w io.Writer) (int64, error) {
+	st, err := target.openExisting(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("%w (is hq serve running? then use --hq URL --token ADMIN)", err)
 	}
 	defer st.Close()
-	var n int64
-	err = st.DB().View(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
-		return err
-	})
-	return n, err
+	return st.Backup(ctx, w, nil)
 }
 
 func backupOnline(ctx context.Context, target adminTarget, timeout time.Duration, w io.Writer) (int64, error) {
-	resp, err := target.call(ctx, http.MethodGet, PathBackup, timeout)
+	resp, err := target.call(ctx, http.MethodGet, admin.PathBackup, timeout)
 	if err != nil {
 		return 0, err
 	}
@@ -102,28 +89,5 @@ func backupOnline(ctx context.Context, target adminTarget, timeout time.Duration
 	return n, err
 }
 
+// checkBackup opens the copy read-only and checks it is an HQ database.
 func checkBackup(path string) error { return boltstore.CheckFile(path) }
-
-// backupHandler streams a consistent copy of the database to an admin (hot backup).
-func backupHandler(st *boltstore.Store, audit func(ctx context.Context, actor, detail string)) api.AuthedHandler {
-	return func(w http.ResponseWriter, r *http.Request, p hq.Principal) {
-		if !p.Admin {
-			api.WriteError(w, http.StatusForbidden, "backup needs an admin token")
-			return
-		}
-		// A large database takes longer than the server's write timeout.
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-		err := st.DB().View(func(tx *bolt.Tx) error {
-			w.Header().Set("Content-Type", "application/octet-stream")
-			w.Header().Set("Content-Length", strconv.FormatInt(tx.Size(), 10))
-			w.Header().Set("Content-Disposition", `attachment; filename="hq-backup.db"`)
-			_, err := tx.WriteTo(w)
-			return err
-		})
-		detail := "ok"
-		if err != nil {
-			detail = "failed: " + err.Error()
-		}
-		audit(r.Context(), p.Label, detail)
-	}
-}

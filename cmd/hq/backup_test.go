@@ -1,44 +1,41 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
-func bucketLen(t *testing.T, path, bucket string) int {
+// openCopy opens a backup file read-only through the store.
+func openCopy(t *testing.T, path string) *boltstore.Store {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	st, err := boltstore.Open(path, boltstore.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	n := 0
-	_ = db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket([]byte(bucket)); b != nil {
-			n = b.Stats().KeyN
-		}
-		return nil
-	})
-	return n
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func TestBackupOffline(t *testing.T) {
 	dir := t.TempDir()
-	if code, _, errs := runHQ(t, "token", "create", "--data", dir, "--store", "S001"); code != 0 {
-		t.Fatal(errs)
+	tcode, tok, terrs := runHQ(t, "token", "create", "--data", dir, "--store", "S001")
+	if tcode != 0 {
+		t.Fatal(terrs)
 	}
 	to := filepath.Join(t.TempDir(), "hq-backup.db")
 	code, out, errs := runHQ(t, "backup", "--data", dir, "--to", to)
 	if code != 0 || !strings.Contains(out, "backup written") {
 		t.Fatalf("backup: %d %s %s", code, out, errs)
 	}
-	if n := bucketLen(t, to, "tokens"); n != 1 {
-		t.Fatalf("backup holds %d tokens, want 1", n)
+	if p, err := openCopy(t, to).LookupToken(context.Background(), hq.HashToken(strings.TrimSpace(tok))); err != nil || p.StoreID != "S001" {
+		t.Fatalf("the backup lacks the token: %+v %v", p, err)
 	}
 	if code, _, errs := runHQ(t, "backup", "--data", dir, "--to", to); code != 1 || !strings.Contains(errs, "--force") {
 		t.Fatalf("overwrite without --force: %d %s", code, errs)
@@ -70,8 +67,8 @@ func TestBackupOnlineWhileServing(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("hot backup: %d %s %s", code, o, errs)
 	}
-	if n := bucketLen(t, to, "roster"); n != 3 {
-		t.Fatalf("hot backup holds %d pharmacists, want the 3 demo ones", n)
+	if r, err := openCopy(t, to).Roster(context.Background(), DemoStoreID); err != nil || len(r) != 3 {
+		t.Fatalf("hot backup holds %d pharmacists (%v), want the 3 demo ones", len(r), err)
 	}
 	if code, b := get(t, base+"/api/v1/audit", DemoAdminToken); code != 200 || !strings.Contains(string(b), "backup") {
 		t.Fatalf("backup not audited: %d %s", code, b)

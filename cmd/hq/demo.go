@@ -6,10 +6,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq"
-	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
 // Demo tokens are fixed and public: they exist only in a --demo HQ.
@@ -26,7 +25,7 @@ type demoFill struct {
 	packs   float64
 }
 
-// demoCustomers: the public GB 11643 example ID numbers of devices.DemoInsuranceData,
+// demoCustomers: the public GB 11643 example ID numbers of devices/demogateway.Data,
 // each with a story for step 1 (see docs/hq.md).
 var demoCustomers = []struct {
 	id    string
@@ -43,7 +42,7 @@ var demoCustomers = []struct {
 
 // seedDemo idempotently seeds store S001: fixed tokens, a roster, and the demo
 // customers' purchases (fixed ids: re-seeding adds nothing).
-func seedDemo(ctx context.Context, st *boltstore.Store, secret []byte, now time.Time, stdout io.Writer) error {
+func seedDemo(ctx context.Context, st hq.Store, secret []byte, now time.Time, stdout io.Writer) error {
 	for tok, p := range map[string]hq.Principal{
 		DemoStoreToken: {StoreID: DemoStoreID, Label: "demo", CreatedAt: now},
 		DemoAdminToken: {Admin: true, Label: "demo", CreatedAt: now},
@@ -76,11 +75,11 @@ func seedDemo(ctx context.Context, st *boltstore.Store, secret []byte, now time.
 	}
 	var ps []flows.Purchase
 	for ci, c := range demoCustomers {
-		id, err := devices.NormaliseIDNumber(c.id, now)
+		k, err := customerkey.FromIDNumber(secret, c.id, now)
 		if err != nil {
 			return fmt.Errorf("demo seed: customer %d: %w", ci+1, err)
 		}
-		key := devices.CustomerKey(secret, id)
+		key := k.String()
 		for fi, f := range c.fills {
 			sold := flows.DayOf(now).Time().AddDate(0, 0, -f.daysAgo).Add(10 * time.Hour)
 			p := flows.Purchase{ID: fmt.Sprintf("%s:DEMO-%d-%d:%s", DemoStoreID, ci+1, fi+1, f.code), CustomerKey: key, StoreID: DemoStoreID,

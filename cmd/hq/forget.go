@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,38 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
-	"github.com/pharmachain/counter/sync/hq"
-	"github.com/pharmachain/counter/sync/hq/api"
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
-	"github.com/pharmachain/counter/sync/hq/followup"
 )
-
-// PathCustomer is the admin route that deletes one customer's data (PIPL art. 47).
-const PathCustomer = "/api/v1/customers/{customer_key}"
-
-// forgetHandler serves DELETE /api/v1/customers/{customer_key} for admins.
-func forgetHandler(st *boltstore.Store, fu *followup.Store) api.AuthedHandler {
-	return func(w http.ResponseWriter, r *http.Request, p hq.Principal) {
-		if !p.Admin {
-			api.WriteError(w, http.StatusForbidden, "deleting a customer needs an admin token")
-			return
-		}
-		stats, err := forgetCustomer(r.Context(), st, fu, r.PathValue("customer_key"))
-		switch {
-		case errors.Is(err, hq.ErrInvalid):
-			api.WriteError(w, http.StatusBadRequest, err.Error())
-		case err != nil:
-			api.WriteError(w, http.StatusInternalServerError, "delete failed; see HQ log")
-		default:
-			api.WriteJSON(w, http.StatusOK, stats)
-		}
-	}
-}
-
-func forgetCustomer(ctx context.Context, st *boltstore.Store, _ *followup.Store, key string) (hq.ForgetStats, error) {
-	return st.ForgetCustomer(ctx, key, time.Now())
-}
 
 // runForget: `hq forget (--customer-key K | --id-number N --secret-file F)
 // (--hq URL --token ADMIN | --data DIR)` deletes one customer's chain-wide data at HQ:
@@ -64,28 +35,31 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := target.check(); err != nil {
 		return err
 	}
-	ck := *key
+	var ck customerkey.Key
 	if *idNumber != "" {
 		if *secretFile == "" {
 			return fmt.Errorf("%w: --id-number needs --secret-file", errUsage)
 		}
-		var err error
-		if ck, err = devices.CustomerKeyForID(*secretFile, *idNumber, time.Now()); err != nil {
+		secret, err := customerkey.LoadSecret(*secretFile)
+		if err != nil {
 			return err
+		}
+		if ck, err = customerkey.FromIDNumber(secret, *idNumber, time.Now().In(flows.Shanghai)); err != nil {
+			return fmt.Errorf("--id-number: %w", err)
+		}
+	} else {
+		var err error
+		if ck, err = customerkey.Parse(*key); err != nil {
+			return fmt.Errorf("%w: --customer-key: %v (as `kiosk forget` printed it)", errUsage, err)
 		}
 	}
 	var out []byte
 	if !target.online() {
-		st, err := target.openExisting()
+		st, err := target.openExisting(ctx)
 		if err != nil {
 			return err
 		}
-		fu, err := followup.NewStore(st.DB())
-		if err != nil {
-			st.Close()
-			return err
-		}
-		stats, err := forgetCustomer(ctx, st, fu, ck)
+		stats, err := st.ForgetCustomer(ctx, ck.String(), time.Now())
 		st.Close()
 		if err != nil {
 			return fmt.Errorf("forget: %w", err)
@@ -98,7 +72,7 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		out, _ = json.Marshal(stats)
 	} else {
 		var err error
-		if out, err = target.callJSON(ctx, http.MethodDelete, "/api/v1/customers/"+ck, 2*time.Minute); err != nil {
+		if out, err = target.callJSON(ctx, http.MethodDelete, "/api/v1/customers/"+ck.String(), 2*time.Minute); err != nil {
 			return fmt.Errorf("forget: %w", err)
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 	"github.com/pharmachain/counter/sync/wire"
 )
@@ -25,11 +25,11 @@ func TestForgetThroughRunningHQ(t *testing.T) {
 	dir := t.TempDir()
 	h := startDemoServe(t, dir, time.Second)
 	base := h.base
-	secret, err := devices.LoadSecret(filepath.Join(dir, "chain.secret"))
+	secret, err := customerkey.LoadSecret(filepath.Join(dir, "chain.secret"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	zhang, li := devices.CustomerKey(secret, "11010519491231002X"), devices.CustomerKey(secret, "440524188001010014")
+	zhang, li := customerkey.Hash(secret, "11010519491231002X").String(), customerkey.Hash(secret, "440524188001010014").String()
 	v := completedVisit(t, "01FORGETHQ0000000000000001", time.Now())
 	v.CustomerKey = zhang
 	v.FollowUp.FollowUp.CustomerKey = zhang

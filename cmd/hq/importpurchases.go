@@ -9,11 +9,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/flows/posexport"
 	"github.com/pharmachain/counter/sync/hq"
-	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
 // importBatch is how many rows go into one HQ transaction.
@@ -50,23 +49,23 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	var secret []byte
 	if *secretFile != "" {
-		if secret, err = devices.LoadSecret(*secretFile); err != nil {
+		if secret, err = customerkey.LoadSecret(*secretFile); err != nil {
 			return fmt.Errorf("import-purchases: %w", err)
 		}
 	}
-	st, err := openStore(*dir, boltstore.Options{})
+	st, err := openStore(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	now := time.Now()
 	resolve := func(cell string) (string, error) {
-		key, err := devices.CustomerKeyFromInput(secret, cell, now.In(flows.Shanghai))
-		if errors.Is(err, devices.ErrNeedSecret) {
+		key, err := customerkey.FromInput(secret, cell, now.In(flows.Shanghai))
+		if errors.Is(err, customerkey.ErrNeedSecret) {
 			// Rejects the row only: rows with customer keys are still imported.
 			return "", errors.New("the file holds raw ID numbers: give the chain secret with --secret-file")
 		}
-		return key, err
+		return key.String(), err
 	}
 	var batch []flows.Purchase
 	var added, dups, rejected, unknown int

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
@@ -47,11 +47,11 @@ func TestImportPurchases(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "0 added, 4 duplicates") {
 		t.Fatalf("rerun: %d %s", code, out)
 	}
-	secret, err := devices.LoadSecret(secretFile)
+	secret, err := customerkey.LoadSecret(secretFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := devices.CustomerKey(secret, "11010519491231002X")
+	key := customerkey.Hash(secret, "11010519491231002X").String()
 	st, err := boltstore.Open(filepath.Join(dir, DBFile), boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -10,10 +10,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
-	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/server"
 )
 
 // verb is one sub-command: it parses its own flags from args.
@@ -102,15 +102,12 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 }
 
 // DBFile is the HQ database's name inside --data DIR.
-const DBFile = "hq.db"
+const DBFile = server.DBFile
 
-// openStore opens DIR/hq.db, creating DIR if needed.
-func openStore(dir string, opts boltstore.Options) (*boltstore.Store, error) {
+// openStore opens the HQ store of DIR (creating DIR and hq.db if needed).
+func openStore(ctx context.Context, dir string) (hq.Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: --data DIR is required", errUsage)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	return boltstore.Open(filepath.Join(dir, DBFile), opts)
+	return server.OpenStore(ctx, server.StoreConfig{Dir: dir})
 }

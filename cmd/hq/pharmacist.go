@@ -9,7 +9,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
 // runPharmacist: `hq pharmacist add --data DIR --store ID --id P01 --name NAME [--pin PIN]
@@ -34,7 +33,7 @@ func runPharmacist(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(*dir, boltstore.Options{})
+	st, err := openStore(ctx, *dir)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 func TestPurgeKeepsRecentAndAggregates(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := openStore(dir, boltstore.Options{})
+	st, err := openStore(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestPurgeKeepsRecentAndAggregates(t *testing.T) {
 	if _, err := st.IngestVisits(ctx, "S001", []hq.VisitIngest{{Visit: oldVisit}, {Visit: newVisit}}); err != nil {
 		t.Fatal(err)
 	}
-	report := func(st *boltstore.Store) int {
+	report := func(st hq.Store) int {
 		gs, err := st.Completion(ctx, hq.CompletionQuery{StoreID: "S001", GroupBy: "store"})
 		if err != nil || len(gs) != 1 {
 			t.Fatalf("completion: %v %v", gs, err)

@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/assets"
-	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/devices/demogateway"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq/api"
-	"github.com/pharmachain/counter/sync/hq/boltstore"
-	hqwire "github.com/pharmachain/counter/sync/hq/server"
+	"github.com/pharmachain/counter/sync/hq/server"
 	"github.com/pharmachain/counter/sync/hq/wecom"
 )
 
@@ -54,7 +54,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.secretFile, "secret-file", "", "chain secret (with --demo; default DIR/chain.secret, created if absent)")
 	fs.DurationVar(&c.grace, "grace", 20*time.Second, "how long in-flight requests may take to finish at shutdown")
 	fs.StringVar(&c.publicURL, "public-url", "", "HQ's address as customers' phones reach it, for follow-up links (default http://ADDR)")
-	fs.StringVar(&c.linkSecretFile, "link-secret-file", "", "secret signing follow-up links (default DIR/link.secret, created if absent)")
+	fs.StringVar(&c.linkSecretFile, "link-secret-file", "", "secret signing follow-up links (default: one kept in the HQ store, created on first start)")
 	fs.StringVar(&c.wecomCorpID, "wecom-corp-id", "", "WeCom corp id; with --wecom-secret-file, follow-ups go out through WeCom customer contact (else they are only logged)")
 	fs.StringVar(&c.wecomSecretFile, "wecom-secret-file", "", "file holding the WeCom customer-contact app secret")
 	fs.StringVar(&c.wecomBaseURL, "wecom-base-url", "", "WeCom API base URL (default the official one; tests point it at a local server)")
@@ -81,40 +81,21 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hook := &hqwire.Hook{}
-	st, err := openStore(c.dir, boltstore.Options{Logger: log, OnVisit: hook.OnVisit})
+	st, err := openStore(ctx, c.dir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	// Listen before wiring follow-ups so that links carry the real address (port 0 in demos).
+	// Listen before assembling HQ so that links carry the real address (port 0 in demos).
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	defer ln.Close()
-	fcfg, err := followupConfig(c, ln.Addr().String(), rules, log, stdout)
+	cfg, err := hqConfig(c, ln.Addr().String(), cat, rules, log, stdout)
 	if err != nil {
 		return err
 	}
-	fw, err := hqwire.New(st, hook, fcfg)
-	if err != nil {
-		return fmt.Errorf("follow-ups: %w", err)
-	}
-	audit := func(ctx context.Context, actor, detail string) {
-		if err := fw.Store.Audit(ctx, "admin:"+actor, "backup", detail, time.Now()); err != nil {
-			log.Warn("audit backup", "err", err)
-		}
-	}
-	mounts := []func(mux *http.ServeMux, s *api.Server){fw.Mount, func(mux *http.ServeMux, s *api.Server) {
-		mux.Handle("GET "+PathBackup, s.RequireAuth(backupHandler(st, audit)))
-		mux.Handle("DELETE "+PathCustomer, s.RequireAuth(forgetHandler(st, fw.Store)))
-		mux.Handle("POST "+PathPurge, s.RequireAuth(purgeHandler(st, func(ctx context.Context, actor, detail string) {
-			if err := fw.Store.Audit(ctx, "admin:"+actor, "purge", detail, time.Now()); err != nil {
-				log.Warn("audit purge", "err", err)
-			}
-		})))
-	}}
 	if c.demo {
 		secretFile := c.secretFile
 		if secretFile == "" {
@@ -128,29 +109,23 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "demo chain secret: %s (give it to the kiosk with --secret-file)\n", secretFile)
-		ids, names := devices.DemoInsuranceData()
-		gw := devices.DemoGatewayHandler(ids, names)
-		mounts = append(mounts, func(mux *http.ServeMux, s *api.Server) {
+		gw := demogateway.Handler(demogateway.Data())
+		cfg.Mount = func(mux *http.ServeMux, _ *api.Server) {
 			mux.Handle("/demo/insurance", gw)
 			mux.Handle("/demo/insurance/", gw)
-		})
-	}
-	mount := func(mux *http.ServeMux, s *api.Server) {
-		for _, m := range mounts {
-			m(mux, s)
 		}
 	}
-	srv := api.New(st, api.Options{Logger: log, Catalog: cat, PointsRules: rules, Mount: mount})
-	if err := srv.Registry().Register(newOverdueCollector(fw.Store, time.Now, 30*time.Second, log)); err != nil {
-		return fmt.Errorf("register overdue metric: %w", err)
+	h, err := server.New(ctx, st, cfg)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "HQ listening on http://%s (data %s); dashboard at %s/\n", ln.Addr(), c.dir, fcfg.PublicURL)
+	fmt.Fprintf(stdout, "HQ listening on http://%s (data %s); dashboard at %s/\n", ln.Addr(), c.dir, cfg.PublicURL)
 	if c.ready != nil {
 		c.ready(ln.Addr().String())
 	}
-	stopDispatch := fw.Start(ctx)
-	err = api.Serve(ctx, api.HTTPServer(c.addr, srv, log), ln, c.grace)
-	stopDispatch() // before the store closes: the dispatcher writes to it
+	h.Start(ctx)
+	err = api.Serve(ctx, api.HTTPServer(c.addr, h.Handler(), log), ln, c.grace)
+	h.Stop() // before the store closes: the dispatcher writes to it
 	if cerr := st.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -215,25 +190,24 @@ func demoSecret(path string) ([]byte, error) {
 			return nil, fmt.Errorf("demo secret: %w", err)
 		}
 	}
-	return devices.LoadSecret(path)
+	return customerkey.LoadSecret(path)
 }
 
-// followupConfig builds the follow-up side's configuration from the serve flags: the
-// log-only channel (links printed to stdout) unless WeCom is configured.
-func followupConfig(c serveConfig, listenAddr string, rules flows.PointsRules, log *slog.Logger, stdout io.Writer) (hqwire.Config, error) {
-	cfg := hqwire.Config{PointsRules: rules, Logger: log, Out: stdout, Interval: c.dispatchInterval, PublicURL: strings.TrimRight(c.publicURL, "/")}
+// hqConfig builds HQ's configuration from the serve flags: the log-only channel (links
+// printed to stdout) unless WeCom is configured.
+func hqConfig(c serveConfig, listenAddr string, cat *flows.Catalog, rules flows.PointsRules, log *slog.Logger, stdout io.Writer) (server.Config, error) {
+	cfg := server.Config{Catalog: cat, PointsRules: rules, Logger: log, Out: stdout, Interval: c.dispatchInterval,
+		PublicURL: strings.TrimRight(c.publicURL, "/")}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + listenAddr
 	}
-	secretFile := c.linkSecretFile
-	if secretFile == "" {
-		secretFile = filepath.Join(c.dir, "link.secret")
+	if c.linkSecretFile != "" {
+		secret, err := server.LoadOrCreateSecretFile(c.linkSecretFile)
+		if err != nil {
+			return cfg, fmt.Errorf("link secret: %w", err)
+		}
+		cfg.LinkSecret = secret
 	}
-	secret, err := hqwire.LoadOrCreateSecret(secretFile)
-	if err != nil {
-		return cfg, fmt.Errorf("link secret: %w", err)
-	}
-	cfg.Secret = secret
 	if c.demo {
 		// Demo: send (print) each follow-up as soon as its visit reaches HQ.
 		cfg.SendEarly = 24 * time.Hour

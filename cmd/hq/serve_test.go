@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -65,11 +65,11 @@ func TestServeDemoAndGracefulStop(t *testing.T) {
 		if code != 200 || json.Unmarshal(b, &ro) != nil || len(ro.Pharmacists) != 3 || ro.Pharmacists[0].PINHash == "" {
 			t.Fatalf("roster %d %s", code, b)
 		}
-		secret, err := devices.LoadSecret(filepath.Join(dir, "chain.secret"))
+		secret, err := customerkey.LoadSecret(filepath.Join(dir, "chain.secret"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		key := devices.CustomerKey(secret, "11010519491231002X")
+		key := customerkey.Hash(secret, "11010519491231002X").String()
 		code, b = get(t, base+"/api/v1/customers/"+key+"/history", DemoStoreToken)
 		var hr wire.HistoryResponse
 		if code != 200 || json.Unmarshal(b, &hr) != nil || len(hr.Adherence) != 1 {

@@ -59,12 +59,12 @@ func TestServeWeComCallback(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	cb := wecomtest.Callbacker{Token: "cbTOKEN", EncodingAESKey: testCallbackAESKey, CorpID: "wwCORP01"}
-	u, _ := cb.VerifyURL(base+hqwire.PathWeComCallback, "hello-wecom")
+	u, _ := cb.VerifyURL(base+server.PathWeComCallback, "hello-wecom")
 	if code, body := get(u); code != 200 || body != "hello-wecom" {
 		t.Fatalf("url verification: %d %q", code, body)
 	}
 	cb.Token = "wrong"
-	u, _ = cb.VerifyURL(base+hqwire.PathWeComCallback, "hello-wecom")
+	u, _ = cb.VerifyURL(base+server.PathWeComCallback, "hello-wecom")
 	if code, _ := get(u); code != 403 {
 		t.Fatalf("forged url verification: %d", code)
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/sync/hq"
-	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
 // runToken: `hq token create --data DIR (--store ID | --admin) [--label TEXT]` prints a
@@ -30,7 +29,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *admin == (*store != "") {
 		return fmt.Errorf("%w: give exactly one of --store ID or --admin", errUsage)
 	}
-	st, err := openStore(*dir, boltstore.Options{})
+	st, err := openStore(ctx, *dir)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/devices/demogateway"
 )
 
 // scanTestRun starts runScanTest in-process on a PTY pair and returns the PTY master, a
@@ -187,8 +188,8 @@ func TestScanTestDemoSecretAndUsage(t *testing.T) {
 }
 
 func TestScanTestResolvesInsurance(t *testing.T) {
-	ids, names := devices.DemoInsuranceData()
-	gw := httptest.NewServer(devices.DemoGatewayHandler(ids, names))
+	ids, names := demogateway.Data()
+	gw := httptest.NewServer(demogateway.Handler(ids, names))
 	defer gw.Close()
 	m, lines, stop := scanTestRun(t, "--insurance-url", gw.URL)
 	scanTestNext(t, lines) // connected

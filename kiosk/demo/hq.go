@@ -8,30 +8,29 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/devices/demogateway"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/api"
-	"github.com/pharmachain/counter/sync/hq/boltstore"
-	hqwire "github.com/pharmachain/counter/sync/hq/server"
+	"github.com/pharmachain/counter/sync/hq/server"
 )
 
 // InsurancePath is where the demo HQ serves the stand-in insurance gateway.
 const InsurancePath = "/demo/insurance/resolve"
 
-// HQ is an in-process HQ server for the demo: the real sync/hq handler on a bbolt file,
-// listening on 127.0.0.1 (real HTTP), seeded with the demo store's token, roster and the
-// chain-wide purchases of the demo customers (including the sister store's).
+// HQ is an in-process HQ for the demo: the real HQ (sync/hq/server, as `hq serve` builds
+// it) on a bbolt file, listening on 127.0.0.1 (real HTTP), seeded with the demo store's
+// token, roster and the chain-wide purchases of the demo customers (including the
+// sister store's).
 type HQ struct {
-	URL          string // http://127.0.0.1:PORT
-	srv          *http.Server
-	st           *boltstore.Store
-	done         chan error
-	stopDispatch func()
-	stopped      bool
+	URL     string // http://127.0.0.1:PORT
+	srv     *http.Server
+	st      hq.Store
+	hq      *server.HQ
+	done    chan error
+	stopped bool
 }
 
 // StartHQ starts the demo HQ with its data in dir/hq.db. Follow-ups go through the
@@ -45,8 +44,7 @@ func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time,
 	if links == nil {
 		links = io.Discard
 	}
-	hook := &hqwire.Hook{}
-	st, err := boltstore.Open(filepath.Join(dir, "hq.db"), boltstore.Options{Logger: log, OnVisit: hook.OnVisit})
+	st, err := server.OpenStore(ctx, server.StoreConfig{Dir: dir, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("demo HQ: %w", err)
 	}
@@ -60,31 +58,22 @@ func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time,
 		return nil, fmt.Errorf("demo HQ: listen: %w", err)
 	}
 	d := &HQ{URL: "http://" + ln.Addr().String(), st: st, done: make(chan error, 1)}
-	secret, err := hqwire.LoadOrCreateSecret(filepath.Join(dir, "link.secret"))
-	if err == nil {
-		var fw *hqwire.Wiring
-		fw, err = hqwire.New(st, hook, hqwire.Config{Secret: secret, PublicURL: d.URL, Out: links, Logger: log,
-			Interval: time.Second, SendEarly: 24 * time.Hour, MaxLate: time.Hour}) // only today's visits print a link
-		if err == nil {
-			ids, names := devices.DemoInsuranceData()
-			h := api.New(st, api.Options{Logger: log, Catalog: cat, Mount: func(mux *http.ServeMux, s *api.Server) {
-				fw.Mount(mux, s)
-				mux.Handle("POST "+InsurancePath, devices.DemoGatewayHandler(ids, names))
-			}})
-			d.srv = api.HTTPServer(ln.Addr().String(), h, log)
-			d.stopDispatch = fw.Start(context.WithoutCancel(ctx))
-		}
-	}
+	gw := demogateway.Handler(demogateway.Data())
+	d.hq, err = server.New(ctx, st, server.Config{PublicURL: d.URL, Out: links, Logger: log, Catalog: cat,
+		Interval: time.Second, SendEarly: 24 * time.Hour, MaxLate: time.Hour, // only today's visits print a link
+		Mount: func(mux *http.ServeMux, _ *api.Server) { mux.Handle("POST "+InsurancePath, gw) }})
 	if err != nil {
 		ln.Close()
 		st.Close()
-		return nil, fmt.Errorf("demo HQ follow-ups: %w", err)
+		return nil, fmt.Errorf("demo HQ: %w", err)
 	}
+	d.srv = api.HTTPServer(ln.Addr().String(), d.hq.Handler(), log)
+	d.hq.Start(context.WithoutCancel(ctx))
 	go func() { d.done <- d.srv.Serve(ln) }()
 	return d, nil
 }
 
-func seedHQ(ctx context.Context, st *boltstore.Store, cat *flows.Catalog, now time.Time) error {
+func seedHQ(ctx context.Context, st hq.Store, cat *flows.Catalog, now time.Time) error {
 	if err := st.PutToken(ctx, hq.HashToken(StoreToken), hq.Principal{StoreID: StoreID, Label: "demo", CreatedAt: now}); err != nil {
 		return fmt.Errorf("demo HQ seed: %w", err)
 	}
@@ -122,7 +111,7 @@ func (d *HQ) Stop() error {
 	if serr := <-d.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
-	d.stopDispatch() // before the store closes: the dispatcher writes to it
+	d.hq.Stop() // before the store closes: the dispatcher writes to it
 	if cerr := d.st.Close(); err == nil {
 		err = cerr
 	}

@@ -111,7 +111,7 @@ func buildHistoryDB(b *testing.B, n int) (path string, customers int) {
 		}
 	}
 	flush()
-	if err := st.DB().Sync(); err != nil {
+	if err := st.Sync(); err != nil {
 		b.Fatal(err)
 	}
 	if err := st.Close(); err != nil {

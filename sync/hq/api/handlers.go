@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/wire"
 )
@@ -269,6 +270,8 @@ func (s *Server) parseRecords(body []byte, p hq.Principal) (wire.RecordsRequest,
 			return wire.RecordsRequest{}, nil, badf("%s.pharmacist_id: missing", path)
 		case v.StartedAt.IsZero():
 			return wire.RecordsRequest{}, nil, badf("%s.started_at: missing", path)
+		case v.CustomerKey != "" && !customerkey.Valid(v.CustomerKey):
+			return wire.RecordsRequest{}, nil, badf("%s.customer_key: want 32 lower-case hex characters (a keyed hash, never an ID number)", path)
 		}
 		switch v.Outcome {
 		case flows.OutcomeComplete, flows.OutcomeAbandoned, flows.OutcomeInProgress:
@@ -543,7 +546,7 @@ func validatePurchase(pu *flows.Purchase, path string, p hq.Principal) error {
 	switch {
 	case strings.TrimSpace(pu.ID) == "":
 		return badf("%s.id: missing", path)
-	case !validKey(pu.CustomerKey):
+	case !customerkey.Valid(pu.CustomerKey):
 		return badf("%s.customer_key: want 32 lower-case hex characters", path)
 	case pu.StoreID == "":
 		return badf("%s.store_id: missing", path)
@@ -562,18 +565,6 @@ func validatePurchase(pu *flows.Purchase, path string, p hq.Principal) error {
 }
 
 func (s *Server) resolve(p *flows.Purchase) bool { return hq.ResolvePurchase(s.opts.Catalog, p) }
-
-func validKey(k string) bool {
-	if len(k) != 32 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if c := k[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
 
 // checkQuery rejects query parameters the route does not know (a typo must not
 // silently widen a report).
@@ -597,7 +588,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p hq.Prin
 		s.fail(w, r, err)
 		return
 	}
-	if !validKey(key) {
+	if !customerkey.Valid(key) {
 		s.fail(w, r, badf("customer_key: want 32 lower-case hex characters"))
 		return
 	}

@@ -235,6 +235,7 @@ func TestBadInputRejectedWholeBatch(t *testing.T) {
 		{"record without id", wire.PathRecords, batch("S001", good("g1"), noID), "records[1].id"},
 		{"record without pharmacist", wire.PathRecords, batch("S001", good("g1"), noPharm), "records[1].pharmacist_id"},
 		{"bad outcome", wire.PathRecords, batch("S001", good("g1"), badOutcome), "records[1].outcome"},
+		{"ID number as customer key", wire.PathRecords, `{"store_id":"S001","records":[` + string(goodJSON) + `,{"id":"k1","store_id":"S001","pharmacist_id":"P01","customer_key":"11010519491231002X","started_at":"2026-06-01T09:00:00+08:00","outcome":"abandoned"}]}`, "records[1].customer_key"},
 		{"missing store_id", wire.PathRecords, `{"records":[]}`, "store_id"},
 		{"missing records", wire.PathRecords, `{"store_id":"S001"}`, "records"},
 		{"purchase bad key", wire.PathPurchases, `{"purchases":[{"id":"p1","customer_key":"ABC","store_id":"S001","sold_at":"2026-06-01T10:00:00+08:00","drug_code":"X","quantity":1}]}`, "purchases[0].customer_key"},

@@ -91,11 +91,6 @@ type Options struct {
 	NoSync bool
 	// Timeout waits this long for the file lock (another process holding it); 0: 2 s.
 	Timeout time.Duration
-	// OnVisit, if set, runs for every NEW visit of an ingest batch inside the ingest
-	// transaction; its error aborts the batch. Transitional: the follow-up package
-	// still enqueues through it until ingest carries follow-ups as data
-	// (hq.VisitIngest.FollowUps).
-	OnVisit func(tx *bolt.Tx, v flows.Visit) error
 	// ReadOnly opens the file for reading only (tools inspecting a copy).
 	ReadOnly bool
 }
@@ -143,12 +138,17 @@ func Open(path string, opts Options) (*Store, error) {
 	return &Store{db: db, opts: opts, log: log}, nil
 }
 
-// DB exposes the bbolt handle. Transitional: the follow-up package still keeps its own
-// buckets through it until it moves onto the hq interfaces.
-func (s *Store) DB() *bolt.DB { return s.db }
-
 // Path is the file the store is kept in.
 func (s *Store) Path() string { return s.db.Path() }
+
+// Sync flushes the file to disk: for a store opened with NoSync (generators) before it
+// is closed.
+func (s *Store) Sync() error {
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("sync hq store: %w", err)
+	}
+	return nil
+}
 
 // Close closes the file.
 func (s *Store) Close() error {

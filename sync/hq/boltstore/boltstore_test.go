@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
@@ -16,56 +14,6 @@ import (
 )
 
 var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai)
-
-// TestOnVisitHookSameTransaction: the hook sees only new visits, can write its own
-// bucket in the ingest transaction, and its error aborts the whole batch.
-func TestOnVisitHookSameTransaction(t *testing.T) {
-	fail := ""
-	var st *boltstore.Store
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{
-		OnVisit: func(tx *bolt.Tx, v flows.Visit) error {
-			if v.ID == fail {
-				return errors.New("hook refuses")
-			}
-			b, err := tx.CreateBucketIfNotExists([]byte("followups"))
-			if err != nil {
-				return err
-			}
-			return b.Put([]byte(v.ID), []byte("due"))
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ctx := context.Background()
-	batch := func(ids ...string) []hq.VisitIngest {
-		var out []hq.VisitIngest
-		for _, id := range ids {
-			out = append(out, hq.VisitIngest{Visit: hqtest.Visit(id, "S001", "P01", t0, true),
-				Points: []flows.PointsEvent{{ID: id + ":visit_complete", StoreID: "S001", PharmacistID: "P01", Points: 1}}})
-		}
-		return out
-	}
-	fail = "b2"
-	if _, err := st.IngestVisits(ctx, "S001", batch("b1", "b2")); err == nil {
-		t.Fatal("hook error did not fail the batch")
-	}
-	fail = ""
-	r, err := st.IngestVisits(ctx, "S001", batch("b1", "b2", "b1"))
-	if err != nil || r.Accepted != 2 || r.Duplicates != 1 {
-		t.Fatalf("after aborted batch: %+v %v (b1 must not have been stored by the aborted batch)", r, err)
-	}
-	n := 0
-	st.DB().View(func(tx *bolt.Tx) error { n = tx.Bucket([]byte("followups")).Stats().KeyN; return nil })
-	if n != 2 {
-		t.Fatalf("hook bucket has %d entries, want 2", n)
-	}
-	pts, _ := st.Points(ctx, "S001", "")
-	if len(pts) != 1 || pts[0].Points != 2 {
-		t.Fatalf("points %+v", pts)
-	}
-}
 
 func TestPurchaseRoundTripAndRanges(t *testing.T) {
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{})

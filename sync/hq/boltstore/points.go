@@ -25,10 +25,6 @@ func (s *Store) CreditPoints(ctx context.Context, ev flows.PointsEvent) (bool, e
 	return credited, err
 }
 
-// CreditPointsTx is creditPointsTx for the follow-up package's link handler.
-// Transitional: it goes when links credit through hq.LinkStore.
-func CreditPointsTx(tx *bolt.Tx, ev flows.PointsEvent) (bool, error) { return creditPointsTx(tx, ev) }
-
 // creditPointsTx credits ev inside tx, once per event id (a repeated id credits
 // nothing and returns false).
 func creditPointsTx(tx *bolt.Tx, ev flows.PointsEvent) (bool, error) {

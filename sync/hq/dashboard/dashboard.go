@@ -20,10 +20,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
 )
 
 //go:embed templates/*.html
@@ -53,17 +53,17 @@ type Config struct {
 	SessionTTL   time.Duration // default 8 h
 	// MaxFailures per client address per minute on sign-in (default 10).
 	MaxFailures int
-	// Sessions keeps signed-in sessions; nil: in memory (lost when HQ restarts).
-	Sessions SessionStore
+	// Sessions keeps signed-in sessions and sign-in failures (the HQ store, so that
+	// admins stay signed in across restarts and every HQ process shares the failure
+	// limit); nil: in memory.
+	Sessions hq.SessionStore
 }
 
 // Handler is the dashboard. It implements http.Handler; mount it at "/".
 type Handler struct {
-	cfg      Config
-	tmpl     *template.Template
-	mux      *http.ServeMux
-	mu       sync.Mutex // guards failures
-	failures map[string][]time.Time
+	cfg  Config
+	tmpl *template.Template
+	mux  *http.ServeMux
 }
 
 // New builds the dashboard handler.
@@ -90,7 +90,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: templates: %w", err)
 	}
-	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), failures: map[string][]time.Time{}}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux()}
 	static, _ := fs.Sub(staticFS, "static")
 	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	h.mux.HandleFunc("GET /{$}", h.index)
@@ -117,27 +117,28 @@ func randomID() string {
 
 func (h *Handler) secure(r *http.Request) bool { return h.cfg.SecureCookie || r.TLS != nil }
 
-// current returns the request's live session.
-func (h *Handler) current(r *http.Request) (string, Session, bool) {
+// current returns the request's live session and its store key.
+func (h *Handler) current(r *http.Request) (string, hq.Session, bool) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		return "", Session{}, false
+		return "", hq.Session{}, false
 	}
-	s, ok, err := h.cfg.Sessions.GetSession(r.Context(), c.Value)
+	key := sessionKey(c.Value)
+	s, ok, err := h.cfg.Sessions.GetSession(r.Context(), key)
 	if err != nil {
 		h.cfg.Logger.Error("dashboard session", "err", err)
-		return "", Session{}, false
+		return "", hq.Session{}, false
 	}
 	if !ok {
-		return "", Session{}, false
+		return "", hq.Session{}, false
 	}
 	if !h.cfg.Now().Before(s.Expires) {
-		if err := h.cfg.Sessions.DeleteSession(r.Context(), c.Value); err != nil {
+		if err := h.cfg.Sessions.DeleteSession(r.Context(), key); err != nil {
 			h.cfg.Logger.Error("dashboard session", "err", err)
 		}
-		return "", Session{}, false
+		return "", hq.Session{}, false
 	}
-	return c.Value, s, true
+	return key, s, true
 }
 
 func (h *Handler) audit(ctx context.Context, action, detail string) {
@@ -157,29 +158,23 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// tooManyFailures reports (and with add records) sign-in failures of addr in the last minute.
-func (h *Handler) tooManyFailures(addr string, add bool) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	now := h.cfg.Now()
-	var keep []time.Time
-	for _, t := range h.failures[addr] {
-		if now.Sub(t) < time.Minute {
-			keep = append(keep, t)
-		}
+// tooManyFailures reports whether addr failed to sign in MaxFailures times in the last
+// minute (counted by the session store, so across HQ processes). A store error counts
+// as too many: sign-in waits rather than lets guesses through uncounted.
+func (h *Handler) tooManyFailures(r *http.Request, addr string) bool {
+	n, err := h.cfg.Sessions.SigninFailures(r.Context(), addr, h.cfg.Now().Add(-time.Minute))
+	if err != nil {
+		h.cfg.Logger.Error("dashboard sign-in failures", "err", err)
+		return true
 	}
-	if add {
-		keep = append(keep, now)
+	return n >= h.cfg.MaxFailures
+}
+
+// noteFailure records a failed sign-in of addr.
+func (h *Handler) noteFailure(r *http.Request, addr string) {
+	if err := h.cfg.Sessions.NoteSigninFailure(r.Context(), addr, h.cfg.Now()); err != nil {
+		h.cfg.Logger.Error("dashboard sign-in failures", "err", err)
 	}
-	if len(keep) == 0 {
-		delete(h.failures, addr)
-	} else {
-		h.failures[addr] = keep
-	}
-	if len(h.failures) > 10000 { // bounded memory under an address flood
-		clear(h.failures)
-	}
-	return len(keep) >= h.cfg.MaxFailures
 }
 
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, code int, msg string) {
@@ -215,19 +210,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := clientAddr(r)
-	if h.tooManyFailures(addr, false) {
+	if h.tooManyFailures(r, addr) {
 		h.renderLogin(w, r, http.StatusTooManyRequests, "尝试次数过多，请一分钟后再试")
 		return
 	}
 	if !h.cfg.Verify(r.Context(), r.PostForm.Get("token")) {
-		h.tooManyFailures(addr, true)
+		h.noteFailure(r, addr)
 		h.audit(r.Context(), "dashboard.signin_failed", "addr="+addr)
 		h.renderLogin(w, r, http.StatusUnauthorized, "管理员令牌无效")
 		return
 	}
 	id := randomID()
 	now := h.cfg.Now()
-	if err := h.cfg.Sessions.PutSession(r.Context(), id, Session{CSRF: randomID(), Expires: now.Add(h.cfg.SessionTTL)}, now); err != nil {
+	if err := h.cfg.Sessions.PutSession(r.Context(), sessionKey(id), hq.Session{CSRF: randomID(), Expires: now.Add(h.cfg.SessionTTL)}, now); err != nil {
 		h.cfg.Logger.Error("dashboard session", "err", err)
 		http.Error(w, "sign-in unavailable", http.StatusInternalServerError)
 		return
@@ -240,7 +235,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	id, s, ok := h.current(r)
+	key, s, ok := h.current(r)
 	if !ok {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
@@ -250,7 +245,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "CSRF token mismatch", http.StatusForbidden)
 		return
 	}
-	if err := h.cfg.Sessions.DeleteSession(r.Context(), id); err != nil {
+	if err := h.cfg.Sessions.DeleteSession(r.Context(), key); err != nil {
 		h.cfg.Logger.Error("dashboard session", "err", err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})

@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/pharmachain/counter/sync/hq"
 )
 
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -120,7 +121,7 @@ func TestSignInSessionAndCSRF(t *testing.T) {
 	if _, body := get(t, c, f.srv.URL+"/", sess); strings.Contains(body, `id="stores"`) {
 		t.Fatal("session alive after logout")
 	}
-	entries, _ := f.fu.AuditEntries(context.Background(), time.Time{}, time.Time{}, "admin", 0)
+	entries, _ := f.hqStore.AuditEntries(context.Background(), hq.AuditQuery{Actor: "admin"})
 	acts := map[string]int{}
 	for _, e := range entries {
 		acts[e.Action]++
@@ -230,7 +231,7 @@ func TestCSVExports(t *testing.T) {
 	if resp, _ := get(t, c, f.srv.URL+"/export/secrets.csv", sess); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown table: %d", resp.StatusCode)
 	}
-	entries, _ := f.fu.AuditEntries(context.Background(), time.Time{}, time.Time{}, "admin", 0)
+	entries, _ := f.hqStore.AuditEntries(context.Background(), hq.AuditQuery{Actor: "admin"})
 	exports := 0
 	for _, e := range entries {
 		if e.Action == "export" {

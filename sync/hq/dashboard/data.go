@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -18,8 +18,7 @@ type Query struct {
 	GroupBy  string
 }
 
-// Data is what the dashboard reads. The HQ store and the follow-up store satisfy it
-// through HQData.
+// Data is what the dashboard reads. The HQ store satisfies it through HQData.
 type Data interface {
 	// Completion returns the completion report rows (as GET /api/v1/reports/completion).
 	Completion(ctx context.Context, q Query) ([]wire.CompletionRow, error)
@@ -29,13 +28,11 @@ type Data interface {
 	Overdue(ctx context.Context, now time.Time) ([]followup.OverdueRow, error)
 }
 
-// HQData adapts the HQ storage (completion rollups, points) and the follow-up store
-// (overdue follow-ups) to Data.
-func HQData(st hq.Store, fu *followup.Store) Data { return hqData{st: st, fu: fu} }
+// HQData adapts the HQ storage (completion rollups, points, overdue follow-ups) to Data.
+func HQData(st hq.Store) Data { return hqData{st: st} }
 
 type hqData struct {
 	st hq.Store
-	fu *followup.Store
 }
 
 // Completion implements Data.
@@ -58,14 +55,11 @@ func (d hqData) Points(ctx context.Context) ([]wire.PointsRow, error) {
 
 // Overdue implements Data.
 func (d hqData) Overdue(ctx context.Context, now time.Time) ([]followup.OverdueRow, error) {
-	if d.fu == nil {
-		return nil, nil
-	}
-	return d.fu.Overdue(ctx, "", now)
+	return followup.Overdue(ctx, d.st, followup.OverdueRule{}, "", now)
 }
 
 // AdminVerifier returns a Verify function that accepts exactly the HQ's admin tokens.
-func AdminVerifier(st hq.Store) func(ctx context.Context, token string) bool {
+func AdminVerifier(st hq.TokenStore) func(ctx context.Context, token string) bool {
 	return func(ctx context.Context, token string) bool {
 		if token == "" {
 			return false

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq/followup"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -23,7 +23,6 @@ var fixedNow = time.Date(2026, 3, 31, 15, 0, 0, 0, flows.Shanghai)
 
 type fixture struct {
 	hqStore *boltstore.Store
-	fu      *followup.Store
 	admin   string
 	store   string // a store token (must not sign in)
 	srv     *httptest.Server
@@ -50,11 +49,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	fu, err := followup.NewStore(st.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{hqStore: st, fu: fu, visits: map[string]int{}, completed: map[string]int{}}
+	f := &fixture{hqStore: st, visits: map[string]int{}, completed: map[string]int{}}
 	today := flows.DayOf(fixedNow)
 	// S001 strong (~90 %), S002 medium (~60 %), S003 weak (~25 %).
 	plan := []struct {
@@ -98,7 +93,11 @@ func newFixture(t testing.TB) *fixture {
 	v := flows.Visit{ID: "01JQVISIT000000000000000001", StoreID: "S002", PharmacistID: "P04", CustomerKey: "0123456789abcdef0123456789abcdef",
 		FollowUp: &flows.FollowUpStep{Consent: map[string]bool{flows.ChannelWeCom: true}, FollowUp: &flows.FollowUp{
 			ID: "01JQVISIT000000000000000001-f1", Channel: flows.ChannelWeCom, DueAt: fixedNow.Add(-26 * time.Hour), Consent: true, Text: "请按时服药"}}}
-	if err := fu.Enqueue(ctx, v); err != nil {
+	in := hq.VisitIngest{Visit: v}
+	if err := followup.Prepare(&in, fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.IngestVisits(ctx, v.StoreID, []hq.VisitIngest{in}); err != nil {
 		t.Fatal(err)
 	}
 	if f.admin, err = hq.CreateToken(ctx, st, hq.Principal{Admin: true}); err != nil {
@@ -107,7 +106,7 @@ func newFixture(t testing.TB) *fixture {
 	if f.store, err = hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"}); err != nil {
 		t.Fatal(err)
 	}
-	f.h, err = New(Config{Data: HQData(st, fu), Verify: AdminVerifier(st), Audit: fu.Audit,
+	f.h, err = New(Config{Data: HQData(st), Verify: AdminVerifier(st), Audit: auditTo(st),
 		Now: func() time.Time { return fixedNow }, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
@@ -131,4 +130,11 @@ func (f *fixture) chainRate() float64 {
 // noRedirect is a client that keeps cookies off and shows redirects.
 func noRedirect() *http.Client {
 	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// auditTo appends the dashboard's audit entries to st.
+func auditTo(st hq.AuditStore) func(ctx context.Context, actor, action, detail string, at time.Time) error {
+	return func(ctx context.Context, actor, action, detail string, at time.Time) error {
+		return st.Audit(ctx, hq.AuditEntry{At: at, Actor: actor, Action: action, Detail: detail})
+	}
 }

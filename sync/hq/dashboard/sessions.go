@@ -3,48 +3,40 @@ package dashboard
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
-	"fmt"
+	"encoding/hex"
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/pharmachain/counter/sync/hq"
 )
 
-// Session is one signed-in admin's dashboard session.
-type Session struct {
-	CSRF    string    `json:"csrf"`
-	Expires time.Time `json:"expires"`
+// sessionKey is what the store keeps for a session cookie: its SHA-256, so a copy of
+// the store does not hand out live sessions.
+func sessionKey(cookie string) string {
+	sum := sha256.Sum256([]byte(cookie))
+	return hex.EncodeToString(sum[:])
 }
 
-// SessionStore keeps sessions by their cookie value. HQ passes a persistent one (the
-// follow-up store's bbolt bucket) so that admins stay signed in across an HQ restart;
-// the default keeps them in memory.
-type SessionStore interface {
-	// GetSession returns the session for id; ok is false when there is none.
-	GetSession(ctx context.Context, id string) (s Session, ok bool, err error)
-	// PutSession stores a session and drops those expired before now.
-	PutSession(ctx context.Context, id string, s Session, now time.Time) error
-	// DeleteSession removes a session (sign-out, expiry).
-	DeleteSession(ctx context.Context, id string) error
-}
-
-// memorySessions is the default SessionStore.
+// memorySessions is the default hq.SessionStore of a dashboard without one (tests,
+// tools): sessions and sign-in failures in memory, lost when the process ends.
 type memorySessions struct {
-	mu sync.Mutex
-	m  map[string]Session
+	mu       sync.Mutex
+	m        map[string]hq.Session
+	failures map[string][]time.Time
 }
 
-func newMemorySessions() *memorySessions { return &memorySessions{m: map[string]Session{}} }
+func newMemorySessions() *memorySessions {
+	return &memorySessions{m: map[string]hq.Session{}, failures: map[string][]time.Time{}}
+}
 
-func (ms *memorySessions) GetSession(_ context.Context, id string) (Session, bool, error) {
+func (ms *memorySessions) GetSession(_ context.Context, id string) (hq.Session, bool, error) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	s, ok := ms.m[id]
 	return s, ok, nil
 }
 
-func (ms *memorySessions) PutSession(_ context.Context, id string, s Session, now time.Time) error {
+func (ms *memorySessions) PutSession(_ context.Context, id string, s hq.Session, now time.Time) error {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	for k, old := range ms.m {
@@ -63,75 +55,29 @@ func (ms *memorySessions) DeleteSession(_ context.Context, id string) error {
 	return nil
 }
 
-// BoltSessions keeps sessions in the HQ's bbolt file (bucket dash_sessions), keyed by the
-// SHA-256 of the cookie value: a copy of the file does not hand out live sessions.
-type BoltSessions struct{ db *bolt.DB }
-
-var bucketSessions = []byte("dash_sessions")
-
-// NewBoltSessions creates the bucket in db.
-func NewBoltSessions(db *bolt.DB) (*BoltSessions, error) {
-	err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketSessions)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dashboard sessions: %w", err)
+func (ms *memorySessions) NoteSigninFailure(_ context.Context, addr string, at time.Time) error {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if len(ms.failures) > 10000 { // bounded memory under an address flood
+		clear(ms.failures)
 	}
-	return &BoltSessions{db: db}, nil
+	ms.failures[addr] = append(ms.failures[addr], at)
+	return nil
 }
 
-func sessionKey(id string) []byte {
-	sum := sha256.Sum256([]byte(id))
-	return sum[:]
-}
-
-// GetSession implements SessionStore.
-func (b *BoltSessions) GetSession(_ context.Context, id string) (Session, bool, error) {
-	var s Session
-	var ok bool
-	err := b.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketSessions).Get(sessionKey(id))
-		if v == nil {
-			return nil
+func (ms *memorySessions) SigninFailures(_ context.Context, addr string, since time.Time) (int, error) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	var keep []time.Time
+	for _, t := range ms.failures[addr] {
+		if !t.Before(since) {
+			keep = append(keep, t)
 		}
-		ok = true
-		return json.Unmarshal(v, &s)
-	})
-	if err != nil {
-		return Session{}, false, fmt.Errorf("dashboard session: %w", err)
 	}
-	return s, ok, nil
-}
-
-// PutSession implements SessionStore.
-func (b *BoltSessions) PutSession(_ context.Context, id string, s Session, now time.Time) error {
-	v, err := json.Marshal(s)
-	if err != nil {
-		return err
+	if keep == nil {
+		delete(ms.failures, addr)
+	} else {
+		ms.failures[addr] = keep
 	}
-	return b.db.Update(func(tx *bolt.Tx) error {
-		bk := tx.Bucket(bucketSessions)
-		var expired [][]byte
-		if err := bk.ForEach(func(k, v []byte) error {
-			var old Session
-			if json.Unmarshal(v, &old) != nil || !now.Before(old.Expires) {
-				expired = append(expired, append([]byte(nil), k...))
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, k := range expired {
-			if err := bk.Delete(k); err != nil {
-				return err
-			}
-		}
-		return bk.Put(sessionKey(id), v)
-	})
-}
-
-// DeleteSession implements SessionStore.
-func (b *BoltSessions) DeleteSession(_ context.Context, id string) error {
-	return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSessions).Delete(sessionKey(id)) })
+	return len(keep), nil
 }

@@ -10,16 +10,13 @@ import (
 	"time"
 )
 
-// With BoltSessions an admin stays signed in when HQ restarts (a new Handler on the same
+// With the HQ store keeping sessions an admin stays signed in when HQ restarts (a new Handler on the same
 // file), the file holds only the hash of the cookie, and sign-out ends the session.
 func TestSessionsSurviveRestart(t *testing.T) {
 	f := newFixture(t)
-	sessions, err := NewBoltSessions(f.hqStore.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sessions := f.hqStore
 	mk := func() *httptest.Server {
-		h, err := New(Config{Data: HQData(f.hqStore, f.fu), Verify: AdminVerifier(f.hqStore), Audit: f.fu.Audit,
+		h, err := New(Config{Data: HQData(f.hqStore), Verify: AdminVerifier(f.hqStore), Audit: auditTo(f.hqStore),
 			Now: func() time.Time { return fixedNow }, Logger: quiet(), Sessions: sessions})
 		if err != nil {
 			t.Fatal(err)
@@ -40,7 +37,7 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	if !strings.Contains(body, `id="stores"`) {
 		t.Fatal("signed out by a restart")
 	}
-	raw, err := os.ReadFile(f.hqStore.DB().Path())
+	raw, err := os.ReadFile(f.hqStore.Path())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/wecom"
 )
 
@@ -81,9 +82,9 @@ func (c *LogChannel) Send(ctx context.Context, fu flows.FollowUp, link string) (
 }
 
 // ContactDirectory resolves the WeCom contact a customer bound (with consent) at a store.
-// *Store implements it.
+// hq.ContactStore implements it.
 type ContactDirectory interface {
-	Contact(ctx context.Context, storeID, customerKey string) (Contact, bool, error)
+	Contact(ctx context.Context, storeID, customerKey string) (hq.Contact, bool, error)
 }
 
 // WeComChannel sends follow-ups through WeCom customer contact (add_msg_template) with

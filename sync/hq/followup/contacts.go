@@ -1,144 +1,138 @@
 package followup
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	bolt "go.etcd.io/bbolt"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/wecom"
 )
 
-// ReasonContactRemoved is the reason a scheduled WeCom follow-up is cancelled with when
-// the customer and the store's staff member are no longer WeCom contacts.
-const ReasonContactRemoved = "customer removed the WeCom contact"
+// The code and reason a scheduled WeCom follow-up is cancelled with when the customer
+// and the store's staff member are no longer WeCom contacts.
+const (
+	CodeContactRemoved   = "contact_removed"
+	ReasonContactRemoved = "customer removed the WeCom contact"
+)
 
-// ErrVisitAlreadyBound: a visit's QR code already bound the customer to another WeCom
-// contact (someone else scanned the same code); the first binding stays.
-var ErrVisitAlreadyBound = errors.New("visit already bound to another WeCom contact")
+// auditActorWeCom is the audit actor of callback-driven changes.
+const auditActorWeCom = "wecom"
 
-// BindContact records (or replaces) a customer's WeCom contact binding for a store and
-// appends an audit entry (action contact.bind, with actor and detail, which must hold no
-// customer key or WeCom id) in the same transaction. With c.VisitID set, a visit binds
-// one WeCom contact only: binding the same visit to another external contact gives
-// ErrVisitAlreadyBound (a repeat of the same binding, e.g. WeCom retrying, is fine).
-func (s *Store) BindContact(ctx context.Context, c Contact, actor, detail string, now time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if c.StoreID == "" || c.CustomerKey == "" || c.Sender == "" || c.ExternalUserID == "" {
-		return fmt.Errorf("%w: contact needs store_id, customer_key, sender and external_userid", ErrInvalid)
-	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketContacts)
-		k := pairKey(c.StoreID, c.CustomerKey)
-		if c.VisitID != "" {
-			if data := b.Get(k); data != nil {
-				var old Contact
-				if err := json.Unmarshal(data, &old); err != nil {
-					return fmt.Errorf("decode contact: %w", err)
-				}
-				if old.VisitID == c.VisitID && old.ExternalUserID != c.ExternalUserID {
-					return fmt.Errorf("%w: visit %s", ErrVisitAlreadyBound, c.VisitID)
-				}
-			}
-		}
-		if err := putJSON(b, k, c); err != nil {
-			return err
-		}
-		return s.AuditTx(tx, actor, "contact.bind", detail, now)
-	})
+// ContactStore is what contact binding needs of the HQ store.
+type ContactStore interface {
+	hq.VisitStore
+	hq.ContactStore
+	hq.AuditStore
 }
 
-// UnbindResult says what DeleteContactsByExternal changed.
-type UnbindResult struct {
-	Contacts  int // bindings removed
-	Cancelled int // scheduled WeCom follow-ups cancelled
+// ContactEvents turns WeCom customer-contact events (wecom.CallbackConfig.OnEvent) into
+// contact bindings: add_external_contact whose State is a visit HQ holds with WeCom
+// consent binds the visit's customer at the visit's store to that external contact
+// (sender = the staff member the customer added); del_external_contact /
+// del_follow_user remove it and cancel the customer's scheduled WeCom follow-ups at that
+// store. Everything else is ignored. ExternalUserID is stored, never logged or audited.
+type ContactEvents struct {
+	Store  ContactStore
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
 }
 
-// DeleteContactsByExternal removes the bindings to WeCom external contact
-// externalUserID whose sender is sender (empty: any sender) — the customer and that
-// staff member are no longer contacts — and cancels the scheduled WeCom follow-ups of
-// each unbound customer at that store (status failed, ReasonContactRemoved). One
-// transaction, audited contact.unbind with actor (counts only). Bindings are scanned:
-// removals are rare.
-func (s *Store) DeleteContactsByExternal(ctx context.Context, sender, externalUserID, actor string, now time.Time) (UnbindResult, error) {
-	var res UnbindResult
-	if err := ctx.Err(); err != nil {
-		return res, err
+// OnEvent handles one decrypted callback event.
+func (c ContactEvents) OnEvent(ctx context.Context, ev wecom.CallbackEvent) error {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
-	if externalUserID == "" {
-		return res, fmt.Errorf("%w: empty external_userid", ErrInvalid)
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		res = UnbindResult{}
-		cb := tx.Bucket(bucketContacts)
-		type bound struct{ key, store, customer []byte }
-		var drop []bound
-		needle, _ := json.Marshal(externalUserID)
-		if err := cb.ForEach(func(k, v []byte) error {
-			if !bytes.Contains(v, needle) {
-				return nil
-			}
-			var c Contact
-			if err := json.Unmarshal(v, &c); err != nil {
-				return fmt.Errorf("decode contact %x: %w", k, err)
-			}
-			if c.ExternalUserID != externalUserID || (sender != "" && c.Sender != sender) {
-				return nil
-			}
-			drop = append(drop, bound{append([]byte(nil), k...), []byte(c.StoreID), []byte(c.CustomerKey)})
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, d := range drop {
-			if err := cb.Delete(d.key); err != nil {
-				return err
-			}
-			res.Contacts++
-			n, err := s.cancelScheduledTx(tx, string(d.store), string(d.customer), ReasonContactRemoved)
-			if err != nil {
-				return err
-			}
-			res.Cancelled += n
-		}
-		return s.AuditTx(tx, actor, "contact.unbind", fmt.Sprintf("contacts=%d followups_cancelled=%d", res.Contacts, res.Cancelled), now)
-	})
-	return res, err
-}
-
-// cancelScheduledTx fails the scheduled WeCom follow-ups of a customer at a store with
-// reason and removes them from the due index.
-func (s *Store) cancelScheduledTx(tx *bolt.Tx, storeID, customerKey, reason string) (int, error) {
-	var items []Item
-	if err := tx.Bucket(bucketItems).ForEach(func(k, v []byte) error {
-		if !bytes.Contains(v, []byte(customerKey)) {
-			return nil
-		}
-		it, ok, err := getItem(tx, string(k))
-		if err != nil || !ok {
-			return err
-		}
-		if it.FollowUp.CustomerKey == customerKey && it.FollowUp.StoreID == storeID &&
-			it.FollowUp.Channel == flows.ChannelWeCom && it.Status == StatusScheduled {
-			items = append(items, it)
-		}
+	if ev.MsgType != "event" || ev.Event != wecom.EventChangeExternalContact {
+		c.Logger.Debug("wecom callback: event ignored", "msgtype", ev.MsgType, "event", ev.Event)
 		return nil
-	}); err != nil {
-		return 0, err
 	}
-	for _, it := range items {
-		if err := tx.Bucket(bucketDue).Delete(dueKey(it.NextAt, it.FollowUp.ID)); err != nil {
-			return 0, err
+	now := c.Now()
+	switch ev.ChangeType {
+	case wecom.ChangeAddExternalContact:
+		return c.bind(ctx, ev, now)
+	case wecom.ChangeDelExternalContact, wecom.ChangeDelFollowUser:
+		if ev.ExternalUserID == "" {
+			return nil
 		}
-		it.Status, it.LastCode, it.LastReason = StatusFailed, "contact_removed", reason
-		if err := putItem(tx, it); err != nil {
-			return 0, err
+		r, err := c.Store.UnbindExternal(ctx, hq.Unbind{Sender: ev.UserID, ExternalUserID: ev.ExternalUserID,
+			Code: CodeContactRemoved, Reason: ReasonContactRemoved, Actor: auditActorWeCom, At: now})
+		if err != nil {
+			return fmt.Errorf("unbind wecom contact: %w", err)
+		}
+		c.Logger.Info("wecom contact removed", "change", ev.ChangeType, "bindings", r.Contacts, "followups_cancelled", r.Cancelled)
+		return nil
+	default:
+		c.Logger.Debug("wecom callback: change ignored", "change", ev.ChangeType)
+		return nil
+	}
+}
+
+func (c ContactEvents) bind(ctx context.Context, ev wecom.CallbackEvent, now time.Time) error {
+	ignore := func(reason string) error {
+		detail := "reason=" + reason
+		if safeID(ev.State) {
+			detail = "visit=" + ev.State + " " + detail
+		}
+		c.Logger.Info("wecom contact not bound", "state_is_id", safeID(ev.State), "reason", reason)
+		return c.Store.Audit(ctx, hq.AuditEntry{At: now, Actor: auditActorWeCom, Action: "contact.ignored", Detail: detail})
+	}
+	if ev.UserID == "" || ev.ExternalUserID == "" {
+		return ignore("incomplete_event")
+	}
+	if !safeID(ev.State) {
+		return ignore("no_visit_state")
+	}
+	v, err := c.Store.Visit(ctx, ev.State)
+	if errors.Is(err, hq.ErrNotFound) {
+		return ignore("unknown_visit")
+	}
+	if err != nil {
+		return fmt.Errorf("look up visit for wecom contact: %w", err)
+	}
+	fs := v.FollowUp
+	if fs == nil || fs.Declined || !fs.Consent[flows.ChannelWeCom] || fs.At.IsZero() {
+		return ignore("no_wecom_consent")
+	}
+	if v.CustomerKey == "" || v.StoreID == "" {
+		return ignore("no_customer")
+	}
+	err = c.Store.BindContact(ctx, hq.Contact{StoreID: v.StoreID, CustomerKey: v.CustomerKey, Sender: ev.UserID,
+		ExternalUserID: ev.ExternalUserID, ConsentAt: fs.At, VisitID: v.ID},
+		[]hq.AuditEntry{{At: now, Actor: auditActorWeCom, Action: "contact.bind", Detail: "visit=" + v.ID}})
+	if errors.Is(err, hq.ErrVisitAlreadyBound) {
+		return ignore("visit_already_bound")
+	}
+	if err != nil {
+		return fmt.Errorf("bind wecom contact: %w", err)
+	}
+	c.Logger.Info("wecom contact bound", "visit", v.ID, "store", v.StoreID)
+	return nil
+}
+
+// safeID reports whether s looks like one of our ids (a ULID, ≤ 64 of [0-9A-Za-z_-]),
+// so it may be written to the audit log.
+func safeID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			return false
 		}
 	}
-	return len(items), nil
+	return true
+}
+
+// PutContact records (or replaces) a customer's WeCom contact binding for a store,
+// audited as an admin action (demo, import). WeCom's callback binds through
+// ContactEvents.
+func PutContact(ctx context.Context, st hq.ContactStore, c hq.Contact, now time.Time) error {
+	return st.BindContact(ctx, c, []hq.AuditEntry{{At: now, Actor: "admin", Action: "contact.bind", Detail: "store=" + c.StoreID}})
 }

@@ -2,25 +2,32 @@ package followup
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/wecom"
 )
 
+// DispatchStore is what the dispatcher needs of the HQ store.
+type DispatchStore interface {
+	hq.FollowUpStore
+	hq.NoticeStore
+	hq.AuditStore
+}
+
 // DispatcherConfig configures a Dispatcher.
 type DispatcherConfig struct {
-	Interval    time.Duration // poll interval of the due index; default 5 s
-	Batch       int           // follow-ups sent per poll at most; default 100
+	Interval    time.Duration // poll interval of the due follow-ups; default 5 s
+	Batch       int           // follow-ups claimed per poll at most; default 100
 	LinkBase    string        // public base URL of HQ, e.g. https://hq.example.com (required)
 	Signer      *Signer       // signs tracked links (required)
 	LinkTTL     time.Duration // link validity after sending; default 7 days (≥ the 72 h open window)
@@ -28,6 +35,14 @@ type DispatcherConfig struct {
 	MaxAttempts int           // attempts before a follow-up fails for good; default 5
 	Logger      *slog.Logger  // default slog.Default()
 	Now         func() time.Time
+	// Owner names this dispatcher in claims (unique per HQ process); default
+	// host-pid-random.
+	Owner string
+	// Lease is how long a claim, and then a send, is this dispatcher's alone; it must
+	// outlast a channel call (WeCom's timeouts and retries). After it, a send that never
+	// reported is taken for interrupted and marked unknown by any dispatcher. Default
+	// 5 min.
+	Lease time.Duration
 	// Notifier, if set, receives overdue escalations and the stores' daily summaries.
 	Notifier StaffNotifier
 	// SummaryAt is the local (Asia/Shanghai) time of day of the daily summary; default 20:00.
@@ -47,23 +62,32 @@ type DispatcherConfig struct {
 	MaxLate time.Duration
 }
 
-// Dispatcher sends due follow-ups. Due times live in bbolt (the due index), not in
-// timers, so they survive an HQ restart. Sends are at most once: the attempt is
-// committed as "sending" before the channel is called and the result after it; an item
-// found "sending" at start-up is marked "unknown" and never resent automatically.
+// Reason code and text of a send whose owner stopped before reporting its outcome.
+const (
+	CodeInterrupted   = "interrupted"
+	ReasonInterrupted = "HQ stopped during the send; check the channel before resending"
+)
+
+// Dispatcher sends due follow-ups. Due times live in the store, not in timers, so they
+// survive an HQ restart, and several HQ processes on one store share the work: each
+// claims due follow-ups under a lease (hq.FollowUpStore.ClaimDue). Sends are at most
+// once: the attempt is committed as "sending" before the channel is called and the
+// result after it; a send whose owner vanished (lease expired while "sending") is marked
+// "unknown" and never resent automatically.
 type Dispatcher struct {
-	st  *Store
+	st  DispatchStore
 	ch  Channel
 	cfg DispatcherConfig
 	log *slog.Logger
 
 	mu           sync.Mutex
-	lastEscalate time.Time // overdue scans run at most every NoticeEvery
-	lastSummary  time.Time
+	lastEscalate time.Time       // overdue scans run at most every NoticeEvery
+	lastSummary  time.Time       //
+	noticed      map[string]bool // notice keys known claimed (by anyone): not asked again
 }
 
 // NewDispatcher checks cfg and builds a dispatcher.
-func NewDispatcher(st *Store, ch Channel, cfg DispatcherConfig) (*Dispatcher, error) {
+func NewDispatcher(st DispatchStore, ch Channel, cfg DispatcherConfig) (*Dispatcher, error) {
 	if st == nil || ch == nil {
 		return nil, errors.New("followup: dispatcher needs a store and a channel")
 	}
@@ -95,6 +119,12 @@ func NewDispatcher(st *Store, ch Channel, cfg DispatcherConfig) (*Dispatcher, er
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Owner == "" {
+		cfg.Owner = DefaultOwner()
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 5 * time.Minute
+	}
 	if cfg.SummaryAt <= 0 {
 		cfg.SummaryAt = 20 * time.Hour
 	}
@@ -105,16 +135,23 @@ func NewDispatcher(st *Store, ch Channel, cfg DispatcherConfig) (*Dispatcher, er
 	if cfg.MaxLate == 0 {
 		cfg.MaxLate = 72 * time.Hour
 	}
-	return &Dispatcher{st: st, ch: ch, cfg: cfg, log: cfg.Logger}, nil
+	return &Dispatcher{st: st, ch: ch, cfg: cfg, log: cfg.Logger, noticed: map[string]bool{}}, nil
 }
+
+// DefaultOwner names this process in claims: host, pid and a random part (a restarted
+// process is a new owner).
+func DefaultOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Owner is the name this dispatcher claims follow-ups under.
+func (d *Dispatcher) Owner() string { return d.cfg.Owner }
 
 // Run recovers interrupted sends, then polls until ctx ends. It returns ctx's error.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	if n, err := d.Recover(ctx); err != nil {
-		d.log.Error("follow-up recovery failed", "err", err)
-	} else if n > 0 {
-		d.log.Warn("follow-ups interrupted mid-send marked unknown (check before resending)", "count", n)
-	}
 	t := time.NewTicker(d.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -162,218 +199,122 @@ func (d *Dispatcher) due(last *time.Time, now time.Time) bool {
 	return true
 }
 
-// Recover marks every follow-up left "sending" (HQ stopped between recording an attempt
-// and its result) as "unknown". It returns how many were found.
+// Recover marks follow-ups left "sending" by an owner whose lease expired (HQ stopped
+// between recording an attempt and its result) as "unknown". Live sends of other HQ
+// processes are left alone. It returns how many it marked.
 func (d *Dispatcher) Recover(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	n := 0
-	now := d.cfg.Now()
-	err := d.st.db.Update(func(tx *bolt.Tx) error {
-		sb := tx.Bucket(bucketSending)
-		var ids []string
-		if err := sb.ForEach(func(k, _ []byte) error { ids = append(ids, string(k)); return nil }); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := sb.Delete([]byte(id)); err != nil {
-				return err
-			}
-			it, ok, err := getItem(tx, id)
-			if err != nil || !ok {
-				continue
-			}
-			if it.Status != StatusSending {
-				continue
-			}
-			const reason = "HQ stopped during the send; check the channel before resending"
-			if err := d.finishAttempt(tx, &it, StatusUnknown, "interrupted", reason, "", now); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
+	n, err := d.st.RecoverExpired(ctx, d.cfg.Now(), CodeInterrupted, ReasonInterrupted)
 	if err != nil {
-		return 0, fmt.Errorf("recover in-flight follow-ups: %w", err)
+		return 0, fmt.Errorf("recover interrupted follow-ups: %w", err)
+	}
+	if n > 0 {
+		d.log.Warn("follow-ups interrupted mid-send marked unknown (check before resending)", "count", n)
 	}
 	return n, nil
 }
 
-// DispatchDue sends follow-ups due at or before now (at most Batch). It returns how many
-// were attempted.
+// DispatchDue recovers interrupted sends, then claims the follow-ups due at or before
+// now (at most Batch) and sends them. It returns how many it attempted.
 func (d *Dispatcher) DispatchDue(ctx context.Context) (int, error) {
+	if _, err := d.Recover(ctx); err != nil {
+		d.log.Error("follow-up recovery", "err", err)
+	}
 	now := d.cfg.Now()
-	var keys [][]byte
-	err := d.st.db.View(func(tx *bolt.Tx) error {
-		limit := dueKey(now.Add(max(d.cfg.Early, 0)), "")
-		c := tx.Bucket(bucketDue).Cursor()
-		for k, _ := c.First(); k != nil && len(keys) < d.cfg.Batch; k, _ = c.Next() {
-			if len(k) < 8 || binary.BigEndian.Uint64(k[:8]) > binary.BigEndian.Uint64(limit) {
-				break
-			}
-			keys = append(keys, append([]byte(nil), k...))
-		}
-		return nil
-	})
+	its, err := d.st.ClaimDue(ctx, hq.Claim{Owner: d.cfg.Owner, Now: now, DueBy: now.Add(max(d.cfg.Early, 0)),
+		Lease: d.cfg.Lease, Limit: d.cfg.Batch})
 	if err != nil {
-		return 0, fmt.Errorf("scan due follow-ups: %w", err)
+		return 0, fmt.Errorf("claim due follow-ups: %w", err)
 	}
 	n := 0
-	for _, k := range keys {
+	for _, it := range its {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return n, err // the claims lapse with their lease
 		}
-		if err := d.sendOne(ctx, k); err != nil {
-			d.log.Error("follow-up send", "followup", string(k[8:]), "err", err)
+		sent, err := d.sendOne(ctx, it)
+		if errors.Is(err, hq.ErrLeaseLost) {
+			d.log.Info("follow-up claim lost: another HQ process or a recovery settled it", "followup", it.FollowUp.ID)
 			continue
 		}
-		n++
+		if err != nil {
+			d.log.Error("follow-up send", "followup", it.FollowUp.ID, "err", err)
+			continue
+		}
+		if sent {
+			n++
+		}
 	}
 	return n, nil
 }
 
-// sendOne claims (records the attempt), sends, and records the result.
-func (d *Dispatcher) sendOne(ctx context.Context, key []byte) error {
-	id := string(key[8:])
-	now := d.cfg.Now()
-	var it Item
-	claimed := false
-	var link string
-	err := d.st.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketDue).Delete(key); err != nil {
-			return err
-		}
-		var ok bool
-		var err error
-		it, ok, err = getItem(tx, id)
-		if err != nil || !ok || it.Status != StatusScheduled {
-			return err // stale index entry: dropped
-		}
-		if !it.Consent[it.FollowUp.Channel] {
-			it.Status = StatusFailed
-			it.LastCode, it.LastReason = "no_consent", "no consent for channel "+it.FollowUp.Channel
-			return putItem(tx, it)
-		}
-		if d.cfg.MaxLate > 0 && now.Sub(it.FollowUp.DueAt) > d.cfg.MaxLate {
-			it.Status = StatusFailed
-			it.LastCode = "too_late"
-			it.LastReason = fmt.Sprintf("too late to send: due %s, more than %s ago", it.FollowUp.DueAt.In(flows.Shanghai).Format("2006-01-02 15:04"), d.cfg.MaxLate)
-			if err := d.st.AuditTx(tx, "hq", "followup.too_late", "followup="+id, now); err != nil {
-				return err
-			}
-			return putItem(tx, it)
-		}
-		tok, err := d.cfg.Signer.Token(id, now.Add(d.cfg.LinkTTL))
-		if err != nil {
-			return err
-		}
-		link = d.cfg.LinkBase + "/f/" + tok
-		it.Status = StatusSending
-		it.Attempts++
-		a := SendAttempt{FollowUpID: id, Attempt: it.Attempts, Channel: it.FollowUp.Channel, StartedAt: now, Status: StatusSending}
-		if err := putJSON(tx.Bucket(bucketSends), sendKey(id, it.Attempts), a); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketSending).Put([]byte(id), nil); err != nil {
-			return err
-		}
-		if err := putItem(tx, it); err != nil {
-			return err
-		}
-		if err := d.st.AuditTx(tx, "hq", "token.create", fmt.Sprintf("followup=%s expires=%s", id, now.Add(d.cfg.LinkTTL).UTC().Format(time.RFC3339)), now); err != nil {
-			return err
-		}
-		claimed = true
-		return d.st.AuditTx(tx, "hq", "followup.send_attempt", fmt.Sprintf("followup=%s attempt=%d channel=%s", id, it.Attempts, it.FollowUp.Channel), now)
-	})
-	if err != nil {
-		return fmt.Errorf("claim follow-up %s: %w", id, err)
-	}
-	if !claimed {
-		return nil
-	}
-	res, sendErr := d.ch.Send(ctx, it.FollowUp, link)
-	done := d.cfg.Now()
-	// The result is recorded even when ctx was cancelled meanwhile (shutdown).
-	return d.st.db.Update(func(tx *bolt.Tx) error {
-		cur, ok, err := getItem(tx, id)
-		if err != nil || !ok {
-			return err
-		}
-		if cur.Status != StatusSending || cur.Attempts != it.Attempts {
-			return nil // Recover ran meanwhile; its verdict stands
-		}
-		if err := tx.Bucket(bucketSending).Delete([]byte(id)); err != nil {
-			return err
-		}
-		// Channels return redacted text; it is scrubbed once more before it is stored,
-		// logged or shown, so a channel that forgets cannot leak a secret-bearing URL.
-		res.Reason = wecom.Scrub(res.Reason)
-		switch {
-		case sendErr != nil:
-			msg := wecom.Scrub(sendErr.Error())
-			d.log.Warn("follow-up send outcome unknown", "followup", id, "code", wecom.ReasonCode(sendErr), "err", msg)
-			return d.finishAttempt(tx, &cur, StatusUnknown, "outcome_unknown", "outcome unknown: "+msg, "", done)
-		case res.Status == SendOK:
-			cur.SentAt = done
-			return d.finishAttempt(tx, &cur, StatusSent, "", "", res.MsgID, done)
-		case res.Status == SendRetry && cur.Attempts < d.cfg.MaxAttempts:
-			wait := d.cfg.RetryDelay
-			if res.RetryAfter > 0 {
-				wait = res.RetryAfter
-			}
-			cur.NextAt = done.Add(wait)
-			if err := tx.Bucket(bucketDue).Put(dueKey(cur.NextAt, id), nil); err != nil {
-				return err
-			}
-			return d.finishAttempt(tx, &cur, StatusScheduled, res.Code, res.Reason, "", done)
-		case res.Status == SendRetry:
-			return d.finishAttempt(tx, &cur, StatusFailed, res.Code, fmt.Sprintf("gave up after %d attempts: %s", cur.Attempts, res.Reason), "", done)
-		default:
-			reason, code := res.Reason, res.Code
-			if reason == "" {
-				reason = "channel refused the follow-up"
-			}
-			if code == "" {
-				code = "channel_refused"
-			}
-			return d.finishAttempt(tx, &cur, StatusFailed, code, reason, "", done)
-		}
-	})
-}
-
-// finishAttempt records an attempt's result on the item and the attempt record and
-// audits it.
-func (d *Dispatcher) finishAttempt(tx *bolt.Tx, it *Item, status, code, reason, msgID string, at time.Time) error {
+// sendOne sends one claimed follow-up: checks, records the attempt, sends, records the
+// result. sent reports whether the channel was called.
+func (d *Dispatcher) sendOne(ctx context.Context, it hq.FollowUpItem) (sent bool, err error) {
 	id := it.FollowUp.ID
-	it.Status = status
-	it.LastCode, it.LastReason = code, reason
-	if err := putItem(tx, *it); err != nil {
-		return err
+	now := d.cfg.Now()
+	skip := func(code, reason string, audit ...hq.AuditEntry) error {
+		return d.st.FinishAttempt(ctx, hq.AttemptResult{ID: id, Owner: d.cfg.Owner, At: now, Status: hq.StatusFailed,
+			Code: code, Reason: reason, Audit: audit})
 	}
-	sb := tx.Bucket(bucketSends)
-	var a SendAttempt
-	if data := sb.Get(sendKey(id, it.Attempts)); data != nil {
-		if err := json.Unmarshal(data, &a); err != nil {
-			return fmt.Errorf("decode attempt: %w", err)
+	if !it.Consent[it.FollowUp.Channel] {
+		return false, skip("no_consent", "no consent for channel "+it.FollowUp.Channel)
+	}
+	if d.cfg.MaxLate > 0 && now.Sub(it.FollowUp.DueAt) > d.cfg.MaxLate {
+		return false, skip("too_late", fmt.Sprintf("too late to send: due %s, more than %s ago",
+			it.FollowUp.DueAt.In(flows.Shanghai).Format("2006-01-02 15:04"), d.cfg.MaxLate),
+			hq.AuditEntry{At: now, Actor: "hq", Action: "followup.too_late", Detail: "followup=" + id})
+	}
+	expiry := now.Add(d.cfg.LinkTTL)
+	tok, err := d.cfg.Signer.Token(id, expiry)
+	if err != nil {
+		return false, err
+	}
+	link := d.cfg.LinkBase + "/f/" + tok
+	attempt := it.Attempts + 1
+	started, err := d.st.StartAttempt(ctx, hq.AttemptStart{ID: id, Owner: d.cfg.Owner, At: now, Lease: d.cfg.Lease, Audit: []hq.AuditEntry{
+		{At: now, Actor: "hq", Action: "token.create", Detail: fmt.Sprintf("followup=%s expires=%s", id, expiry.UTC().Format(time.RFC3339))},
+		{At: now, Actor: "hq", Action: "followup.send_attempt", Detail: fmt.Sprintf("followup=%s attempt=%d channel=%s", id, attempt, it.FollowUp.Channel)},
+	}})
+	if err != nil {
+		return false, fmt.Errorf("record attempt of %s: %w", id, err)
+	}
+	res, sendErr := d.ch.Send(ctx, started.FollowUp, link)
+	done := d.cfg.Now()
+	r := hq.AttemptResult{ID: id, Owner: d.cfg.Owner, Attempt: started.Attempts, At: done}
+	// Channels return redacted text; it is scrubbed once more before it is stored,
+	// logged or shown, so a channel that forgets cannot leak a secret-bearing URL.
+	res.Reason = wecom.Scrub(res.Reason)
+	switch {
+	case sendErr != nil:
+		msg := wecom.Scrub(sendErr.Error())
+		d.log.Warn("follow-up send outcome unknown", "followup", id, "code", wecom.ReasonCode(sendErr), "err", msg)
+		r.Status, r.Code, r.Reason = hq.StatusUnknown, "outcome_unknown", "outcome unknown: "+msg
+	case res.Status == SendOK:
+		r.Status, r.MsgID = hq.StatusSent, res.MsgID
+	case res.Status == SendRetry && started.Attempts < d.cfg.MaxAttempts:
+		wait := d.cfg.RetryDelay
+		if res.RetryAfter > 0 {
+			wait = res.RetryAfter
+		}
+		r.Status, r.Code, r.Reason, r.NextAt = hq.StatusScheduled, res.Code, res.Reason, done.Add(wait)
+	case res.Status == SendRetry:
+		r.Status, r.Code, r.Reason = hq.StatusFailed, res.Code, fmt.Sprintf("gave up after %d attempts: %s", started.Attempts, res.Reason)
+	default:
+		r.Status, r.Code, r.Reason = hq.StatusFailed, res.Code, res.Reason
+		if r.Reason == "" {
+			r.Reason = "channel refused the follow-up"
+		}
+		if r.Code == "" {
+			r.Code = "channel_refused"
 		}
 	}
-	a.FollowUpID, a.Attempt, a.FinishedAt, a.Code, a.Reason, a.MsgID = id, it.Attempts, at, code, reason, msgID
-	a.Status = status
-	if status == StatusScheduled {
-		a.Status = SendRetry
+	result := r.Status
+	if result == hq.StatusScheduled {
+		result = hq.AttemptRetry
 	}
-	if err := putJSON(sb, sendKey(id, it.Attempts), a); err != nil {
-		return err
+	r.Audit = []hq.AuditEntry{hq.SendResultAudit(id, r.Attempt, result, r.Code, r.Reason, done)}
+	// The result is recorded even when ctx was cancelled meanwhile (shutdown).
+	if err := d.st.FinishAttempt(context.WithoutCancel(ctx), r); err != nil {
+		return true, fmt.Errorf("record result of %s: %w", id, err)
 	}
-	detail := fmt.Sprintf("followup=%s attempt=%d result=%s", id, it.Attempts, a.Status)
-	if code != "" {
-		detail += " code=" + code
-	}
-	if reason != "" {
-		detail += " reason=" + reason
-	}
-	return d.st.AuditTx(tx, "hq", "followup.send_result", detail, at)
+	return true, nil
 }

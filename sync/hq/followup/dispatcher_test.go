@@ -3,15 +3,16 @@ package followup
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/pharmachain/counter/sync/hq"
 )
 
-func newDispatcher(t *testing.T, st *Store, ch Channel, clk *clock) *Dispatcher {
+func newDispatcher(t *testing.T, st DispatchStore, ch Channel, clk *clock) *Dispatcher {
 	t.Helper()
 	d, err := NewDispatcher(st, ch, DispatcherConfig{Interval: 10 * time.Millisecond, LinkBase: "http://hq.test/",
 		Signer: testSigner(t), Logger: quiet(), Now: clk.Now, RetryDelay: time.Minute, MaxAttempts: 3})
@@ -43,12 +44,12 @@ func TestDispatchSendsOnlyDueAndRecordsAttempts(t *testing.T) {
 	if err != nil || id != "V1-f1" {
 		t.Fatalf("link token: %q %v", id, err)
 	}
-	it, _ := st.Get(ctx, "V1-f1")
-	if it.Status != StatusSent || !it.SentAt.Equal(clk.Now()) || it.Attempts != 1 {
+	it := get(t, st, "V1-f1")
+	if it.Status != hq.StatusSent || !it.SentAt.Equal(clk.Now()) || it.Attempts != 1 {
 		t.Fatalf("item %+v", it)
 	}
 	att, _ := st.Attempts(ctx, "V1-f1")
-	if len(att) != 1 || att[0].Status != StatusSent || att[0].MsgID != "m" {
+	if len(att) != 1 || att[0].Status != hq.StatusSent || att[0].MsgID != "m" {
 		t.Fatalf("attempts %+v", att)
 	}
 	// Nothing more is due; a second round sends nothing.
@@ -60,7 +61,7 @@ func TestDispatchSendsOnlyDueAndRecordsAttempts(t *testing.T) {
 		t.Fatalf("V2 at its due time: n=%d calls=%v", n, ch.Calls())
 	}
 	acts := map[string]int{}
-	entries, _ := st.AuditEntries(ctx, time.Time{}, time.Time{}, "hq", 0)
+	entries := auditLog(st, "hq")
 	for _, e := range entries {
 		acts[e.Action]++
 	}
@@ -74,24 +75,16 @@ func TestDispatchSendsOnlyDueAndRecordsAttempts(t *testing.T) {
 func TestRestartSendsDueFollowUps(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hq.db")
 	clk := newClock()
-	db := openDB(t, path)
-	st, err := NewStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, path)
 	for _, id := range []string{"V1", "V2", "V3"} {
 		mustEnqueue(t, st, visit(id, "S001", "P01", clk.Now().Add(24*time.Hour), true))
 	}
-	if err := db.Close(); err != nil {
+	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(25 * time.Hour)
-	db2 := openDB(t, path)
-	defer db2.Close()
-	st2, err := NewStore(db2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st2 := openStore(t, path)
+	defer st2.Close()
 	ch := &recChannel{}
 	d := newDispatcher(t, st2, ch, clk)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -109,7 +102,7 @@ func TestRestartSendsDueFollowUps(t *testing.T) {
 		t.Fatalf("after restart sent %v, want 3", got)
 	}
 	for _, id := range []string{"V1-f1", "V2-f1", "V3-f1"} {
-		if it, _ := st2.Get(context.Background(), id); it.Status != StatusSent {
+		if it := get(t, st2, id); it.Status != hq.StatusSent {
 			t.Fatalf("%s: %s", id, it.Status)
 		}
 	}
@@ -117,7 +110,8 @@ func TestRestartSendsDueFollowUps(t *testing.T) {
 
 // HQ crashes while the channel is sending: the database as it is on disk at that
 // moment (the attempt committed, the result not) is opened by a new HQ, which must not
-// send again but mark the follow-up "unknown".
+// send again but, once the crashed owner's lease has run out, mark the follow-up
+// "unknown".
 func TestCrashMidSendIsNotResent(t *testing.T) {
 	st, _ := newTestStore(t)
 	clk := newClock()
@@ -125,22 +119,23 @@ func TestCrashMidSendIsNotResent(t *testing.T) {
 	mustEnqueue(t, st, visit("V1", "S001", "P01", clk.Now(), true))
 	snap := filepath.Join(t.TempDir(), "crash.db")
 	ch := &recChannel{during: func() {
-		err := st.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(snap, 0o600) })
+		f, err := os.Create(snap)
 		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		if _, err := st.Backup(ctx, f, nil); err != nil {
 			t.Error(err)
 		}
 	}}
 	if _, err := newDispatcher(t, st, ch, clk).DispatchDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	db2 := openDB(t, snap)
-	defer db2.Close()
-	st2, err := NewStore(db2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	it, _ := st2.Get(ctx, "V1-f1")
-	if it.Status != StatusSending {
+	st2 := openStore(t, snap)
+	defer st2.Close()
+	it := get(t, st2, "V1-f1")
+	if it.Status != hq.StatusSending {
 		t.Fatalf("snapshot status %q, want sending (attempt recorded before the send)", it.Status)
 	}
 	ch2 := &recChannel{}
@@ -148,6 +143,9 @@ func TestCrashMidSendIsNotResent(t *testing.T) {
 	rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	_ = d2.Run(rctx)
+	if it := get(t, st2, "V1-f1"); it.Status != hq.StatusSending {
+		t.Fatalf("a send under a live lease was settled at start-up: %+v (another HQ process may still be sending it)", it)
+	}
 	clk.Add(48 * time.Hour)
 	if _, err := d2.DispatchDue(ctx); err != nil {
 		t.Fatal(err)
@@ -155,17 +153,17 @@ func TestCrashMidSendIsNotResent(t *testing.T) {
 	if len(ch2.Calls()) != 0 {
 		t.Fatalf("follow-up resent after crash: %v", ch2.Calls())
 	}
-	it, _ = st2.Get(ctx, "V1-f1")
-	if it.Status != StatusUnknown || !strings.Contains(it.LastReason, "check") {
+	it = get(t, st2, "V1-f1")
+	if it.Status != hq.StatusUnknown || !strings.Contains(it.LastReason, "check") {
 		t.Fatalf("after restart: %+v", it)
 	}
 	att, _ := st2.Attempts(ctx, "V1-f1")
-	if len(att) != 1 || att[0].Status != StatusUnknown {
+	if len(att) != 1 || att[0].Status != hq.StatusUnknown {
 		t.Fatalf("attempts: %+v", att)
 	}
 	// It shows up as overdue (not confirmed sent) for a person to check.
-	rows, _ := st2.Overdue(ctx, "S001", clk.Now())
-	if len(rows) != 1 || rows[0].Reason != OverdueNotSent || rows[0].Status != StatusUnknown {
+	rows, _ := Overdue(ctx, st2, OverdueRule{}, "S001", clk.Now())
+	if len(rows) != 1 || rows[0].Reason != OverdueNotSent || rows[0].Status != hq.StatusUnknown {
 		t.Fatalf("overdue: %+v", rows)
 	}
 }
@@ -180,8 +178,8 @@ func TestRetryLaterThenGiveUp(t *testing.T) {
 	}}
 	d := newDispatcher(t, st, ch, clk)
 	_, _ = d.DispatchDue(ctx)
-	it, _ := st.Get(ctx, "V1-f1")
-	if it.Status != StatusScheduled || !it.NextAt.Equal(clk.Now().Add(time.Minute)) {
+	it := get(t, st, "V1-f1")
+	if it.Status != hq.StatusScheduled || !it.NextAt.Equal(clk.Now().Add(time.Minute)) {
 		t.Fatalf("after retry-later: %+v", it)
 	}
 	_, _ = d.DispatchDue(ctx) // too early
@@ -192,8 +190,8 @@ func TestRetryLaterThenGiveUp(t *testing.T) {
 	_, _ = d.DispatchDue(ctx)
 	clk.Add(time.Minute)
 	_, _ = d.DispatchDue(ctx)
-	it, _ = st.Get(ctx, "V1-f1")
-	if len(ch.Calls()) != 3 || it.Status != StatusFailed || !strings.Contains(it.LastReason, "gave up after 3") {
+	it = get(t, st, "V1-f1")
+	if len(ch.Calls()) != 3 || it.Status != hq.StatusFailed || !strings.Contains(it.LastReason, "gave up after 3") {
 		t.Fatalf("calls=%d item=%+v", len(ch.Calls()), it)
 	}
 	clk.Add(time.Hour)
@@ -217,9 +215,9 @@ func TestAmbiguousErrorAndRefusal(t *testing.T) {
 	}}
 	d := newDispatcher(t, st, ch, clk)
 	_, _ = d.DispatchDue(ctx)
-	a, _ := st.Get(ctx, "V1-f1")
-	b, _ := st.Get(ctx, "V2-f1")
-	if a.Status != StatusUnknown || b.Status != StatusFailed || !strings.Contains(b.LastReason, "41001") {
+	a := get(t, st, "V1-f1")
+	b := get(t, st, "V2-f1")
+	if a.Status != hq.StatusUnknown || b.Status != hq.StatusFailed || !strings.Contains(b.LastReason, "41001") {
 		t.Fatalf("V1 %+v\nV2 %+v", a, b)
 	}
 	clk.Add(time.Hour)
@@ -258,19 +256,19 @@ func TestResolveUnknown(t *testing.T) {
 	}}
 	d := newDispatcher(t, st, ch, clk)
 	_, _ = d.DispatchDue(ctx)
-	if err := st.Resolve(ctx, "V1-f1", "admin", true, clk.Now()); err != nil {
+	if err := Resolve(ctx, st, "V1-f1", "admin", true, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Resolve(ctx, "V2-f1", "admin", false, clk.Now()); err != nil {
+	if err := Resolve(ctx, st, "V2-f1", "admin", false, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Resolve(ctx, "V1-f1", "admin", true, clk.Now()); !errors.Is(err, ErrInvalid) {
+	if err := Resolve(ctx, st, "V1-f1", "admin", true, clk.Now()); !errors.Is(err, hq.ErrInvalid) {
 		t.Fatalf("resolving a sent follow-up: %v", err)
 	}
 	_, _ = d.DispatchDue(ctx)
-	a, _ := st.Get(ctx, "V1-f1")
-	b, _ := st.Get(ctx, "V2-f1")
-	if a.Status != StatusSent || b.Status != StatusSent || b.Attempts != 2 || len(ch.Calls()) != 3 {
+	a := get(t, st, "V1-f1")
+	b := get(t, st, "V2-f1")
+	if a.Status != hq.StatusSent || b.Status != hq.StatusSent || b.Attempts != 2 || len(ch.Calls()) != 3 {
 		t.Fatalf("V1 %+v\nV2 %+v\ncalls %v", a, b, ch.Calls())
 	}
 }
@@ -291,11 +289,11 @@ func TestTooLateIsNotSent(t *testing.T) {
 	if got := ch.Calls(); len(got) != 1 || got[0] != "LATE-f1" {
 		t.Fatalf("calls %v: want only the follow-up within the 72 h window", got)
 	}
-	it, _ := st.Get(ctx, "OLD-f1")
-	if it.Status != StatusFailed || !strings.Contains(it.LastReason, "too late") {
+	it := get(t, st, "OLD-f1")
+	if it.Status != hq.StatusFailed || !strings.Contains(it.LastReason, "too late") {
 		t.Fatalf("old follow-up: %+v", it)
 	}
-	rows, err := st.Overdue(ctx, "S001", clk.Now())
+	rows, err := Overdue(ctx, st, OverdueRule{}, "S001", clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	bolt "go.etcd.io/bbolt"
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
 type clock struct {
@@ -29,24 +30,20 @@ func (c *clock) Add(d time.Duration) {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func openDB(t *testing.T, path string) *bolt.DB {
+func openStore(t *testing.T, path string) *boltstore.Store {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	st, err := boltstore.Open(path, boltstore.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return db
+	return st
 }
 
-func newTestStore(t *testing.T) (*Store, string) {
+func newTestStore(t *testing.T) (*boltstore.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hq.db")
-	db := openDB(t, path)
-	t.Cleanup(func() { db.Close() })
-	st, err := NewStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, path)
+	t.Cleanup(func() { st.Close() })
 	return st, path
 }
 
@@ -68,11 +65,43 @@ func visit(id, store, pharmacist string, due time.Time, consent bool) flows.Visi
 	}
 }
 
-func mustEnqueue(t *testing.T, st *Store, v flows.Visit) {
+// mustEnqueue ingests v as the HQ API does: Prepare adds its follow-up and audit.
+func mustEnqueue(t *testing.T, st hq.Store, v flows.Visit) {
 	t.Helper()
-	if err := st.Enqueue(context.Background(), v); err != nil {
+	in := hq.VisitIngest{Visit: v}
+	if err := Prepare(&in, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.IngestVisits(context.Background(), v.StoreID, []hq.VisitIngest{in}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get(t *testing.T, st hq.Store, id string) hq.FollowUpItem {
+	t.Helper()
+	it, err := st.FollowUp(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
+func auditLog(st hq.Store, actor string) []hq.AuditEntry {
+	es, _ := st.AuditEntries(context.Background(), hq.AuditQuery{Actor: actor, Limit: 10000})
+	return es
+}
+
+func pointsOf(t *testing.T, st hq.Store, store, pharm string) int {
+	t.Helper()
+	rows, err := st.Points(context.Background(), store, pharm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rows {
+		n += r.Points
+	}
+	return n
 }
 
 func testSigner(t *testing.T) *Signer {

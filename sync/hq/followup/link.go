@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	bolt "go.etcd.io/bbolt"
+	"github.com/pharmachain/counter/sync/hq"
 )
 
 // Booking time slots offered on the page.
@@ -33,11 +33,17 @@ func slotLabel(id string) (string, bool) {
 	return "", false
 }
 
+// LinkStore is what the tracked link needs of the HQ store.
+type LinkStore interface {
+	hq.FollowUpStore
+	hq.LinkStore
+	hq.AuditStore
+}
+
 // LinkConfig configures LinkHandler.
 type LinkConfig struct {
-	Store  *Store            // required
+	Store  LinkStore         // required
 	Signer *Signer           // required
-	Ledger PointsLedger      // required; a TxPointsLedger credits in the click's own transaction
 	Points flows.PointsRules // default flows.DefaultPointsRules()
 	Logger *slog.Logger      // default slog.Default()
 	Now    func() time.Time
@@ -60,13 +66,13 @@ type linkHandler struct {
 }
 
 // LinkHandler serves the tracked link: GET /f/{token} (first valid open records the
-// click, credits link_opened and shows the reminder with a booking form) and POST
-// /f/{token}/book (books once, credits revisit_booked). Forged, altered, expired or
+// click and credits link_opened in one store call, and shows the reminder with a booking
+// form) and POST /f/{token}/book (books once, crediting revisit_booked likewise). Forged, altered, expired or
 // repeated tokens earn nothing and get a plain page. Requests are rate limited per client
 // address. Mount it at "/f/".
 func LinkHandler(cfg LinkConfig) (http.Handler, error) {
-	if cfg.Store == nil || cfg.Signer == nil || cfg.Ledger == nil {
-		return nil, errors.New("followup: link handler needs a store, a signer and a points ledger")
+	if cfg.Store == nil || cfg.Signer == nil {
+		return nil, errors.New("followup: link handler needs a store and a signer")
 	}
 	if cfg.Points == nil {
 		cfg.Points = flows.DefaultPointsRules()
@@ -148,26 +154,20 @@ func (h *linkHandler) verify(w http.ResponseWriter, r *http.Request) (string, bo
 	if id != "" {
 		detail += " followup=" + id
 	}
-	_ = h.cfg.Store.Audit(r.Context(), "customer-link", "link.reject", detail, now)
+	h.audit(r.Context(), hq.AuditEntry{At: now, Actor: "customer-link", Action: "link.reject", Detail: detail})
 	return "", false
+}
+
+// audit appends an entry that goes with no change (rejects, repeats); a failure is
+// logged, the customer's page does not depend on it.
+func (h *linkHandler) audit(ctx context.Context, e hq.AuditEntry) {
+	if err := h.cfg.Store.Audit(ctx, e); err != nil {
+		h.cfg.Logger.Error("link audit", "action", e.Action, "err", err)
+	}
 }
 
 func (h *linkHandler) event(fu flows.FollowUp, kind string, at time.Time) flows.PointsEvent {
 	return pointsEvent(h.cfg.Points, fu, kind, at)
-}
-
-// credit credits ev inside tx if the ledger supports it (returns done=true).
-func (h *linkHandler) creditTx(tx *bolt.Tx, ev flows.PointsEvent) (done bool, err error) {
-	if ev.Points == 0 {
-		return true, nil
-	}
-	if tl, ok := h.cfg.Ledger.(TxPointsLedger); ok {
-		if _, err := tl.CreditTx(tx, ev); err != nil {
-			return false, fmt.Errorf("credit %s: %w", ev.ID, err)
-		}
-		return true, nil
-	}
-	return false, nil
 }
 
 func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
@@ -176,74 +176,38 @@ func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.cfg.Now()
-	var it Item
-	var found, first, credited bool
-	err := h.cfg.Store.db.Update(func(tx *bolt.Tx) error {
-		var err error
-		it, found, err = getItem(tx, id)
-		if err != nil || !found || !it.OpenedAt.IsZero() {
-			return err
-		}
-		first = true
-		it.OpenedAt = now
+	it, err := h.cfg.Store.FollowUp(r.Context(), id)
+	if errors.Is(err, hq.ErrNotFound) {
+		h.plain(w, http.StatusNotFound, "链接无效", "无法识别此链接。")
+		return
+	}
+	var out hq.LinkOutcome
+	if err == nil {
+		// The event is of the follow-up's own store and pharmacist, fields that never change.
 		ev := h.event(it.FollowUp, flows.PointsLinkOpened, now)
-		if credited, err = h.creditTx(tx, ev); err != nil {
-			return err
-		}
-		if err := putItem(tx, it); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketOpen).Delete([]byte(id)); err != nil {
-			return err
-		}
-		c := Click{FollowUpID: id, At: now, Credited: credited}
-		if err := putJSON(tx.Bucket(bucketClicks), []byte(id), c); err != nil {
-			return err
-		}
-		return h.cfg.Store.AuditTx(tx, "customer-link", "link.click",
-			fmt.Sprintf("followup=%s pharmacist=%s points=%d", id, it.FollowUp.PharmacistID, ev.Points), now)
-	})
+		out, err = h.cfg.Store.OpenLink(r.Context(), hq.LinkOpen{ID: id, At: now, Points: ev, Audit: []hq.AuditEntry{{At: now,
+			Actor: "customer-link", Action: "link.click", Detail: fmt.Sprintf("followup=%s pharmacist=%s points=%d", id, it.FollowUp.PharmacistID, ev.Points)}}})
+	}
 	if err != nil {
 		h.cfg.Logger.Error("record link open", "followup", id, "err", err)
 		h.plain(w, http.StatusInternalServerError, "暂时无法打开", "服务暂时不可用，请稍后再试。")
 		return
 	}
-	if !found {
-		h.plain(w, http.StatusNotFound, "链接无效", "无法识别此链接。")
-		return
-	}
-	if !first {
-		_ = h.cfg.Store.Audit(r.Context(), "customer-link", "link.repeat", "followup="+id, now)
+	if !out.First {
+		h.audit(r.Context(), hq.AuditEntry{At: now, Actor: "customer-link", Action: "link.repeat", Detail: "followup=" + id})
 		h.plain(w, http.StatusOK, "提醒已查看", "此提醒链接已打开过。如需预约复诊，请联系门店药师。")
 		return
-	}
-	if !credited {
-		h.creditLater(r.Context(), bucketClicks, it.FollowUp, flows.PointsLinkOpened, now)
 	}
 	today := flows.DayOf(now)
 	h.render(w, http.StatusOK, pageData{
 		Title:    "用药提醒",
-		Reminder: it.FollowUp.Text,
-		Store:    h.cfg.StoreName(it.FollowUp.StoreID),
+		Reminder: out.Item.FollowUp.Text,
+		Store:    h.cfg.StoreName(out.Item.FollowUp.StoreID),
 		Action:   "/f/" + r.PathValue("token") + "/book",
 		MinDate:  (today + 1).String(),
 		MaxDate:  (today + flows.Day(h.cfg.BookingDays)).String(),
 		Slots:    Slots,
 	})
-}
-
-// creditLater credits through a non-transactional ledger after the click or booking
-// committed, then marks the record credited. If HQ stops in between, ReconcilePoints
-// finishes the credit (the ledger is idempotent by event id).
-func (h *linkHandler) creditLater(ctx context.Context, bucket []byte, fu flows.FollowUp, kind string, at time.Time) {
-	ev := h.event(fu, kind, at)
-	if _, err := h.cfg.Ledger.Credit(ctx, ev); err != nil {
-		h.cfg.Logger.Error("credit points (will be reconciled)", "event", ev.ID, "err", err)
-		return
-	}
-	if err := h.cfg.Store.markCredited(bucket, fu.ID); err != nil {
-		h.cfg.Logger.Error("mark points credited", "event", ev.ID, "err", err)
-	}
 }
 
 func (h *linkHandler) book(w http.ResponseWriter, r *http.Request) {
@@ -269,49 +233,28 @@ func (h *linkHandler) book(w http.ResponseWriter, r *http.Request) {
 		h.plain(w, http.StatusBadRequest, "预约失败", "请选择预约时段。")
 		return
 	}
-	var it Item
-	var found, opened, first, credited bool
-	err = h.cfg.Store.db.Update(func(tx *bolt.Tx) error {
-		var err error
-		it, found, err = getItem(tx, id)
-		if err != nil || !found {
-			return err
-		}
-		opened = !it.OpenedAt.IsZero()
-		if !opened || tx.Bucket(bucketBookings).Get([]byte(id)) != nil {
-			return nil
-		}
-		first = true
-		it.BookedAt = now
+	it, err := h.cfg.Store.FollowUp(r.Context(), id)
+	if errors.Is(err, hq.ErrNotFound) {
+		h.plain(w, http.StatusNotFound, "链接无效", "无法识别此链接。")
+		return
+	}
+	var out hq.LinkOutcome
+	if err == nil {
 		ev := h.event(it.FollowUp, flows.PointsRevisitBooked, now)
-		if credited, err = h.creditTx(tx, ev); err != nil {
-			return err
-		}
-		if err := putItem(tx, it); err != nil {
-			return err
-		}
-		b := Booking{FollowUpID: id, StoreID: it.FollowUp.StoreID, Date: date, Slot: slot, At: now, Credited: credited}
-		if err := putJSON(tx.Bucket(bucketBookings), []byte(id), b); err != nil {
-			return err
-		}
-		return h.cfg.Store.AuditTx(tx, "customer-link", "link.book",
-			fmt.Sprintf("followup=%s date=%s slot=%s points=%d", id, date, slot, ev.Points), now)
-	})
+		out, err = h.cfg.Store.BookRevisit(r.Context(), hq.RevisitBooking{ID: id, Date: date, Slot: slot, At: now, Points: ev,
+			Audit: []hq.AuditEntry{{At: now, Actor: "customer-link", Action: "link.book",
+				Detail: fmt.Sprintf("followup=%s date=%s slot=%s points=%d", id, date, slot, ev.Points)}}})
+	}
 	switch {
 	case err != nil:
 		h.cfg.Logger.Error("record booking", "followup", id, "err", err)
 		h.plain(w, http.StatusInternalServerError, "预约失败", "服务暂时不可用，请稍后再试。")
-	case !found:
-		h.plain(w, http.StatusNotFound, "链接无效", "无法识别此链接。")
-	case !opened:
+	case !out.Opened:
 		h.plain(w, http.StatusConflict, "预约失败", "请先打开提醒链接。")
-	case !first:
+	case !out.First:
 		h.plain(w, http.StatusOK, "已预约", "此链接已完成预约，无需重复提交。")
 	default:
-		if !credited {
-			h.creditLater(r.Context(), bucketBookings, it.FollowUp, flows.PointsRevisitBooked, now)
-		}
-		h.render(w, http.StatusOK, pageData{Title: "预约成功", Store: h.cfg.StoreName(it.FollowUp.StoreID),
+		h.render(w, http.StatusOK, pageData{Title: "预约成功", Store: h.cfg.StoreName(out.Item.FollowUp.StoreID),
 			Booked: fmt.Sprintf("%s %s", date, label)})
 	}
 }

@@ -2,7 +2,6 @@ package followup
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,29 +13,21 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
 type linkEnv struct {
-	st     *Store
-	ledger *BoltLedger
-	clk    *clock
-	srv    *httptest.Server
-	link   string // path /f/TOKEN of V1-f1
+	st   *boltstore.Store
+	clk  *clock
+	srv  *httptest.Server
+	link string // path /f/TOKEN of V1-f1
 }
 
-func newLinkEnv(t *testing.T, ledger func(*BoltLedger) PointsLedger, burst int) *linkEnv {
+func newLinkEnv(t *testing.T, burst int) *linkEnv {
 	t.Helper()
 	st, _ := newTestStore(t)
 	clk := newClock()
-	bl, err := NewBoltLedger(st.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pl PointsLedger = bl
-	if ledger != nil {
-		pl = ledger(bl)
-	}
-	h, err := LinkHandler(LinkConfig{Store: st, Signer: testSigner(t), Ledger: pl, Logger: quiet(), Now: clk.Now, Burst: burst, Rate: 1})
+	h, err := LinkHandler(LinkConfig{Store: st, Signer: testSigner(t), Logger: quiet(), Now: clk.Now, Burst: burst, Rate: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +38,7 @@ func newLinkEnv(t *testing.T, ledger func(*BoltLedger) PointsLedger, burst int) 
 	if _, err := newDispatcher(t, st, ch, clk).DispatchDue(context.Background()); err != nil || len(ch.links) != 1 {
 		t.Fatalf("send: %v %v", err, ch.links)
 	}
-	return &linkEnv{st: st, ledger: bl, clk: clk, srv: srv, link: strings.TrimPrefix(ch.links[0], "http://hq.test")}
+	return &linkEnv{st: st, clk: clk, srv: srv, link: strings.TrimPrefix(ch.links[0], "http://hq.test")}
 }
 
 func (e *linkEnv) get(t *testing.T, path string) (int, string) {
@@ -74,17 +65,13 @@ func (e *linkEnv) book(t *testing.T, path, date, slot string) (int, string) {
 
 func (e *linkEnv) points(t *testing.T) int {
 	t.Helper()
-	n, err := e.ledger.Total(context.Background(), "S001", "P01")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return pointsOf(t, e.st, "S001", "P01")
 }
 
 const reminderText = "降压药"
 
 func TestLinkExactlyOnceUnderConcurrentAndRepeatedClicks(t *testing.T) {
-	e := newLinkEnv(t, nil, 1000)
+	e := newLinkEnv(t, 1000)
 	var wg sync.WaitGroup
 	var full, plain atomic.Int32
 	for range 64 {
@@ -119,7 +106,7 @@ func TestLinkExactlyOnceUnderConcurrentAndRepeatedClicks(t *testing.T) {
 	if code != 200 || strings.Contains(body, reminderText) || e.points(t) != 2 {
 		t.Fatalf("repeat open: %d points=%d", code, e.points(t))
 	}
-	it, _ := e.st.Get(context.Background(), "V1-f1")
+	it := get(t, e.st, "V1-f1")
 	if it.OpenedAt.IsZero() {
 		t.Fatal("open not recorded")
 	}
@@ -150,11 +137,13 @@ func TestLinkExactlyOnceUnderConcurrentAndRepeatedClicks(t *testing.T) {
 	if !ok || b.Date.String() != date || b.Slot != "pm" {
 		t.Fatalf("booking %+v", b)
 	}
-	evs, _ := e.ledger.Events(context.Background())
-	if len(evs) != 2 || evs["V1-f1:link_opened"].Points != 2 || evs["V1-f1:revisit_booked"].Points != 3 {
-		t.Fatalf("events %+v", evs)
+	// Both events are in the ledger under their ids: crediting them again earns nothing.
+	for _, id := range []string{"V1-f1:link_opened", "V1-f1:revisit_booked"} {
+		if ok, err := e.st.CreditPoints(context.Background(), flows.PointsEvent{ID: id, StoreID: "S001", PharmacistID: "P01", Points: 9}); ok || err != nil {
+			t.Fatalf("event %s not in the ledger (credited again: %v %v)", id, ok, err)
+		}
 	}
-	entries, _ := e.st.AuditEntries(context.Background(), time.Time{}, time.Time{}, "customer-link", 0)
+	entries := auditLog(e.st, "customer-link")
 	acts := map[string]int{}
 	for _, en := range entries {
 		acts[en.Action]++
@@ -165,7 +154,7 @@ func TestLinkExactlyOnceUnderConcurrentAndRepeatedClicks(t *testing.T) {
 }
 
 func TestLinkBadTokensEarnNothing(t *testing.T) {
-	e := newLinkEnv(t, nil, 1000)
+	e := newLinkEnv(t, 1000)
 	tok := strings.TrimPrefix(e.link, "/f/")
 	altered := []byte(tok)
 	altered[12] ^= 1 // a character of the id/expiry part
@@ -198,11 +187,11 @@ func TestLinkBadTokensEarnNothing(t *testing.T) {
 	if e.points(t) != 0 {
 		t.Fatalf("bad tokens earned %d points", e.points(t))
 	}
-	it, _ := e.st.Get(context.Background(), "V1-f1")
+	it := get(t, e.st, "V1-f1")
 	if !it.OpenedAt.IsZero() {
 		t.Fatal("bad token recorded an open")
 	}
-	entries, _ := e.st.AuditEntries(context.Background(), time.Time{}, time.Time{}, "customer-link", 0)
+	entries := auditLog(e.st, "customer-link")
 	rejects := map[string]int{}
 	for _, en := range entries {
 		if en.Action == "link.reject" {
@@ -215,7 +204,7 @@ func TestLinkBadTokensEarnNothing(t *testing.T) {
 }
 
 func TestLinkPageRevealsNoIdentityAndValidatesBooking(t *testing.T) {
-	e := newLinkEnv(t, nil, 1000)
+	e := newLinkEnv(t, 1000)
 	today := flows.DayOf(e.clk.Now())
 	if code, _ := e.book(t, e.link, (today + 2).String(), "am"); code != http.StatusConflict {
 		t.Fatalf("booking before opening: %d", code)
@@ -248,8 +237,8 @@ func TestLinkPageRevealsNoIdentityAndValidatesBooking(t *testing.T) {
 }
 
 func TestLinkRateLimitPerClient(t *testing.T) {
-	e := newLinkEnv(t, nil, 3)
-	h, _ := LinkHandler(LinkConfig{Store: e.st, Signer: testSigner(t), Ledger: e.ledger, Logger: quiet(),
+	e := newLinkEnv(t, 3)
+	h, _ := LinkHandler(LinkConfig{Store: e.st, Signer: testSigner(t), Logger: quiet(),
 		Now: e.clk.Now, Rate: 0.5, Burst: 3, TrustForwardedFor: true})
 	hit := func(client string) int {
 		r := httptest.NewRequest("GET", "/f/garbage", nil)
@@ -286,42 +275,5 @@ func TestLinkRateLimitPerClient(t *testing.T) {
 	}
 	if e.points(t) != 0 {
 		t.Fatal("rate-limited open earned points")
-	}
-}
-
-// plainLedger hides CreditTx, so the handler credits after the commit; flaky fails the
-// first n credits (HQ stops between click and credit).
-type plainLedger struct {
-	inner PointsLedger
-	fail  atomic.Int32
-}
-
-func (l *plainLedger) Credit(ctx context.Context, ev flows.PointsEvent) (bool, error) {
-	if l.fail.Add(-1) >= 0 {
-		return false, errors.New("ledger unavailable")
-	}
-	return l.inner.Credit(ctx, ev)
-}
-
-func TestNonTransactionalLedgerReconciled(t *testing.T) {
-	pl := &plainLedger{}
-	pl.fail.Store(1)
-	e := newLinkEnv(t, func(b *BoltLedger) PointsLedger { pl.inner = b; return pl }, 1000)
-	if code, _ := e.get(t, e.link); code != 200 {
-		t.Fatal(code)
-	}
-	if e.points(t) != 0 {
-		t.Fatal("credit should have failed once")
-	}
-	ctx := context.Background()
-	n, err := e.st.ReconcilePoints(ctx, pl, nil)
-	if err != nil || n != 1 || e.points(t) != 2 {
-		t.Fatalf("reconcile: n=%d err=%v points=%d", n, err, e.points(t))
-	}
-	if n, _ := e.st.ReconcilePoints(ctx, pl, nil); n != 0 || e.points(t) != 2 {
-		t.Fatalf("second reconcile: n=%d points=%d", n, e.points(t))
-	}
-	if code, _ := e.book(t, e.link, (flows.DayOf(e.clk.Now()) + 1).String(), "am"); code != 200 || e.points(t) != 5 {
-		t.Fatalf("booking via plain ledger: %d points=%d", code, e.points(t))
 	}
 }

@@ -2,17 +2,18 @@ package followup
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/wecom"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Overdue reasons.
@@ -38,7 +39,7 @@ func (r OverdueRule) withDefaults() OverdueRule {
 }
 
 // Check applies the rule to an item at now: the reason and since when it is overdue.
-func (r OverdueRule) Check(it Item, now time.Time) (reason string, since time.Time, overdue bool) {
+func (r OverdueRule) Check(it hq.FollowUpItem, now time.Time) (reason string, since time.Time, overdue bool) {
 	r = r.withDefaults()
 	if !it.OpenedAt.IsZero() {
 		return "", time.Time{}, false
@@ -65,49 +66,30 @@ type OverdueRow struct {
 	DueAt        time.Time `json:"due_at"`
 	SentAt       time.Time `json:"sent_at,omitzero"`
 	OverdueSince time.Time `json:"overdue_since"`
+	EscalatedAt  time.Time `json:"escalated_at,omitzero"` // posted to the store's staff
 }
 
-// Overdue lists the overdue follow-ups of a store (empty: all stores) at now under the
-// default rule, oldest first.
-func (s *Store) Overdue(ctx context.Context, storeID string, now time.Time) ([]OverdueRow, error) {
-	return s.OverdueWith(ctx, OverdueRule{}, storeID, now)
-}
-
-// OverdueWith is Overdue under a given rule. Only follow-ups not yet opened are looked
-// at (the fu_open index), so opened ones cost nothing.
-func (s *Store) OverdueWith(ctx context.Context, rule OverdueRule, storeID string, now time.Time) ([]OverdueRow, error) {
-	var rows []OverdueRow
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOpen).Cursor()
-		n := 0
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if n++; n%1024 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if storeID != "" && string(v) != storeID {
-				continue
-			}
-			it, ok, err := getItem(tx, string(k))
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
-			reason, since, over := rule.Check(it, now)
-			if !over {
-				continue
-			}
-			rows = append(rows, OverdueRow{
-				FollowUpID: it.FollowUp.ID, VisitID: it.FollowUp.VisitID, StoreID: it.FollowUp.StoreID,
-				PharmacistID: it.FollowUp.PharmacistID, Channel: it.FollowUp.Channel, Status: it.Status,
-				Reason: reason, Code: it.LastCode, Detail: it.LastReason, DueAt: it.FollowUp.DueAt, SentAt: it.SentAt, OverdueSince: since,
-			})
-		}
-		return nil
-	})
+// Overdue lists the overdue follow-ups of a store (empty: all stores) at now under rule
+// (zero: the default 2 h / 72 h), oldest first. Only follow-ups whose link was never
+// opened are candidates (hq.FollowUpStore.Unopened), so opened ones cost nothing.
+func Overdue(ctx context.Context, st hq.FollowUpStore, rule OverdueRule, storeID string, now time.Time) ([]OverdueRow, error) {
+	rule = rule.withDefaults()
+	its, err := st.Unopened(ctx, hq.UnopenedQuery{StoreID: storeID, DueBefore: now.Add(-rule.SendWithin), SentBefore: now.Add(-rule.OpenWithin)})
 	if err != nil {
 		return nil, fmt.Errorf("overdue follow-ups: %w", err)
+	}
+	var rows []OverdueRow
+	for _, it := range its {
+		reason, since, over := rule.Check(it, now)
+		if !over || (storeID != "" && it.FollowUp.StoreID != storeID) {
+			continue
+		}
+		rows = append(rows, OverdueRow{
+			FollowUpID: it.FollowUp.ID, VisitID: it.FollowUp.VisitID, StoreID: it.FollowUp.StoreID,
+			PharmacistID: it.FollowUp.PharmacistID, Channel: it.FollowUp.Channel, Status: it.Status,
+			Reason: reason, Code: it.LastCode, Detail: it.LastReason, DueAt: it.FollowUp.DueAt, SentAt: it.SentAt,
+			OverdueSince: since, EscalatedAt: it.EscalatedAt,
+		})
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		if !rows[i].OverdueSince.Equal(rows[j].OverdueSince) {
@@ -134,7 +116,7 @@ type FollowupsResponse struct {
 // returns the authenticated caller (ok false: 401). Admins see any store (store_id
 // empty: all stores); a store token sees only its own store (store_id empty: its own;
 // another store: 403).
-func FollowupsHandler(st *Store, callerOf func(*http.Request) (Caller, bool), now func() time.Time) http.Handler {
+func FollowupsHandler(st hq.FollowUpStore, callerOf func(*http.Request) (Caller, bool), now func() time.Time) http.Handler {
 	if now == nil {
 		now = time.Now
 	}
@@ -163,7 +145,7 @@ func FollowupsHandler(st *Store, callerOf func(*http.Request) (Caller, bool), no
 				return
 			}
 		}
-		rows, err := st.Overdue(r.Context(), store, now())
+		rows, err := Overdue(r.Context(), st, OverdueRule{}, store, now())
 		if err != nil {
 			writeJSONError(w, http.StatusInternalServerError, "overdue report unavailable")
 			return
@@ -213,55 +195,79 @@ func (n LogNotifier) Notify(ctx context.Context, storeID, markdown string) error
 	return nil
 }
 
-// escalate posts each newly overdue follow-up to its store once.
+// escalate posts each newly overdue follow-up to its store once, also with several HQ
+// processes: each follow-up's escalation is a notice claimed once.
 func (d *Dispatcher) escalate(ctx context.Context) error {
 	now := d.cfg.Now()
-	rows, err := d.st.OverdueWith(ctx, d.cfg.Overdue, "", now)
+	rows, err := Overdue(ctx, d.st, d.cfg.Overdue, "", now)
 	if err != nil {
 		return err
 	}
 	byStore := map[string][]OverdueRow{}
 	for _, r := range rows {
-		var fresh bool
-		err := d.st.db.View(func(tx *bolt.Tx) error {
-			it, ok, err := getItem(tx, r.FollowUpID)
-			fresh = ok && it.EscalatedAt.IsZero()
-			return err
-		})
+		if !r.EscalatedAt.IsZero() {
+			continue
+		}
+		ok, err := d.claimNotice(ctx, "escalate/"+r.FollowUpID, now)
 		if err != nil {
 			return err
 		}
-		if fresh {
+		if ok {
 			byStore[r.StoreID] = append(byStore[r.StoreID], r)
 		}
 	}
-	for store, rs := range byStore {
+	for _, store := range slices.Sorted(maps.Keys(byStore)) {
+		rs := byStore[store]
 		var b strings.Builder
 		fmt.Fprintf(&b, "**随访逾期提醒**（门店 %s，%d 条）\n", store, len(rs))
-		for _, r := range rs {
+		ids := make([]string, len(rs))
+		for i, r := range rs {
 			fmt.Fprintf(&b, "> 随访 %s 药师 %s：%s\n", r.FollowUpID, r.PharmacistID, reasonZh(r.Reason))
+			ids[i] = r.FollowUpID
 		}
 		if err := d.cfg.Notifier.Notify(ctx, store, b.String()); err != nil {
+			for _, id := range ids {
+				d.releaseNotice(ctx, "escalate/"+id)
+			}
 			return fmt.Errorf("escalate store %s: %w", store, err)
 		}
-		err := d.st.db.Update(func(tx *bolt.Tx) error {
-			for _, r := range rs {
-				it, ok, err := getItem(tx, r.FollowUpID)
-				if err != nil || !ok {
-					return err
-				}
-				it.EscalatedAt = now
-				if err := putItem(tx, it); err != nil {
-					return err
-				}
-			}
-			return d.st.AuditTx(tx, "hq", "followup.escalate", fmt.Sprintf("store=%s count=%d", store, len(rs)), now)
-		})
-		if err != nil {
+		audit := []hq.AuditEntry{{At: now, Actor: "hq", Action: "followup.escalate", Detail: fmt.Sprintf("store=%s count=%d", store, len(rs))}}
+		if err := d.st.MarkEscalated(ctx, ids, now, audit); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// claimNotice claims a notice key for this dispatcher, remembering keys known taken.
+func (d *Dispatcher) claimNotice(ctx context.Context, key string, now time.Time) (bool, error) {
+	d.mu.Lock()
+	known := d.noticed[key]
+	d.mu.Unlock()
+	if known {
+		return false, nil
+	}
+	ok, err := d.st.ClaimNotice(ctx, key, d.cfg.Owner, now)
+	if err != nil {
+		return false, fmt.Errorf("claim notice %s: %w", key, err)
+	}
+	d.mu.Lock()
+	d.noticed[key] = true
+	if len(d.noticed) > 100000 { // bounded: a forgotten key only costs one more store call
+		clear(d.noticed)
+	}
+	d.mu.Unlock()
+	return ok, nil
+}
+
+// releaseNotice gives up this dispatcher's claim of key (posting failed).
+func (d *Dispatcher) releaseNotice(ctx context.Context, key string) {
+	d.mu.Lock()
+	delete(d.noticed, key)
+	d.mu.Unlock()
+	if err := d.st.ReleaseNotice(context.WithoutCancel(ctx), key, d.cfg.Owner); err != nil {
+		d.log.Error("release notice", "key", key, "err", err)
+	}
 }
 
 func reasonZh(r string) string {
@@ -274,58 +280,7 @@ func reasonZh(r string) string {
 	return r
 }
 
-// DayStats counts one store's follow-ups due on a local day.
-type DayStats struct {
-	Due, Sent, Opened, Booked, Failed, Unknown int
-}
-
-// dayStats counts, per store, the follow-ups due on day (one scan of all follow-ups).
-func (s *Store) dayStats(ctx context.Context, day flows.Day) (map[string]*DayStats, error) {
-	out := map[string]*DayStats{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		n := 0
-		return tx.Bucket(bucketItems).ForEach(func(k, v []byte) error {
-			if n++; n%1024 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var it Item
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("decode follow-up %s: %w", k, err)
-			}
-			st := out[it.FollowUp.StoreID]
-			if st == nil {
-				st = &DayStats{}
-				out[it.FollowUp.StoreID] = st
-			}
-			if flows.DayOf(it.FollowUp.DueAt) != day {
-				return nil
-			}
-			st.Due++
-			if !it.SentAt.IsZero() {
-				st.Sent++
-			}
-			if !it.OpenedAt.IsZero() {
-				st.Opened++
-			}
-			if !it.BookedAt.IsZero() {
-				st.Booked++
-			}
-			switch it.Status {
-			case StatusFailed:
-				st.Failed++
-			case StatusUnknown:
-				st.Unknown++
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("daily summary: %w", err)
-	}
-	return out, nil
-}
-
-func summaryText(storeID string, day flows.Day, st DayStats, rows []OverdueRow) string {
+func summaryText(storeID string, day flows.Day, st hq.FollowUpDayStats, rows []OverdueRow) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**门店 %s 随访日报 %s**\n", storeID, day)
 	fmt.Fprintf(&b, "> 今日到期 %d，已发送 %d，已打开 %d，已预约复诊 %d，失败 %d，待核实 %d\n",
@@ -339,67 +294,58 @@ func summaryText(storeID string, day flows.Day, st DayStats, rows []OverdueRow) 
 
 // DailySummary composes a store's daily WeCom summary (markdown) for the local day of
 // now: follow-ups due that day, sent, opened, booked, and every overdue follow-up.
-func (s *Store) DailySummary(ctx context.Context, rule OverdueRule, storeID string, now time.Time) (string, error) {
+func DailySummary(ctx context.Context, st hq.FollowUpStore, rule OverdueRule, storeID string, now time.Time) (string, error) {
 	day := flows.DayOf(now)
-	stats, err := s.dayStats(ctx, day)
+	stats, err := st.FollowUpDay(ctx, day)
+	if err != nil {
+		return "", fmt.Errorf("daily summary: %w", err)
+	}
+	rows, err := Overdue(ctx, st, rule, storeID, now)
 	if err != nil {
 		return "", err
 	}
-	rows, err := s.OverdueWith(ctx, rule, storeID, now)
-	if err != nil {
-		return "", err
-	}
-	var st DayStats
-	if p := stats[storeID]; p != nil {
-		st = *p
-	}
-	return summaryText(storeID, day, st, rows), nil
+	return summaryText(storeID, day, stats[storeID], rows), nil
 }
 
-// summaries posts each store's daily summary once a day after SummaryAt. One scan of
-// the follow-ups and one of the open ones serve all stores.
+// summaries posts each store's daily summary once a day after SummaryAt, also with
+// several HQ processes: each store-day's summary is a notice claimed once. One count
+// of the day's follow-ups and one overdue scan serve all stores.
 func (d *Dispatcher) summaries(ctx context.Context) error {
 	now := d.cfg.Now()
 	day := flows.DayOf(now)
 	if now.Sub(day.Time()) < d.cfg.SummaryAt {
 		return nil
 	}
-	stats, err := d.st.dayStats(ctx, day)
+	stats, err := d.st.FollowUpDay(ctx, day)
 	if err != nil {
-		return err
+		return fmt.Errorf("daily summary: %w", err)
 	}
-	var todo []string
-	_ = d.st.db.View(func(tx *bolt.Tx) error {
-		for store := range stats {
-			if tx.Bucket(bucketSummary).Get(pairKey(store, day.String())) == nil {
-				todo = append(todo, store)
-			}
+	var byStore map[string][]OverdueRow
+	for _, store := range slices.Sorted(maps.Keys(stats)) {
+		key := "summary/" + store + "/" + day.String()
+		ok, err := d.claimNotice(ctx, key, now)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if len(todo) == 0 {
-		return nil
-	}
-	sort.Strings(todo)
-	rows, err := d.st.OverdueWith(ctx, d.cfg.Overdue, "", now)
-	if err != nil {
-		return err
-	}
-	byStore := map[string][]OverdueRow{}
-	for _, r := range rows {
-		byStore[r.StoreID] = append(byStore[r.StoreID], r)
-	}
-	for _, store := range todo {
-		if err := d.cfg.Notifier.Notify(ctx, store, summaryText(store, day, *stats[store], byStore[store])); err != nil {
-			return fmt.Errorf("daily summary store %s: %w", store, err)
+		if !ok {
+			continue
 		}
-		err := d.st.db.Update(func(tx *bolt.Tx) error {
-			if err := tx.Bucket(bucketSummary).Put(pairKey(store, day.String()), []byte{1}); err != nil {
+		if byStore == nil {
+			rows, err := Overdue(ctx, d.st, d.cfg.Overdue, "", now)
+			if err != nil {
+				d.releaseNotice(ctx, key)
 				return err
 			}
-			return d.st.AuditTx(tx, "hq", "summary.post", "store="+store+" day="+day.String(), now)
-		})
-		if err != nil {
+			byStore = map[string][]OverdueRow{}
+			for _, r := range rows {
+				byStore[r.StoreID] = append(byStore[r.StoreID], r)
+			}
+		}
+		if err := d.cfg.Notifier.Notify(ctx, store, summaryText(store, day, stats[store], byStore[store])); err != nil {
+			d.releaseNotice(ctx, key)
+			return fmt.Errorf("daily summary store %s: %w", store, err)
+		}
+		if err := d.st.Audit(ctx, hq.AuditEntry{At: now, Actor: "hq", Action: "summary.post", Detail: "store=" + store + " day=" + day.String()}); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/wecom"
 	"github.com/pharmachain/counter/sync/hq/wecom/wecomtest"
 )
@@ -16,7 +17,7 @@ import (
 func TestOverdueRule(t *testing.T) {
 	due := newClock().Now()
 	r := OverdueRule{}
-	it := Item{}
+	it := hq.FollowUpItem{}
 	it.FollowUp.DueAt = due
 	if _, _, over := r.Check(it, due.Add(2*time.Hour-time.Second)); over {
 		t.Fatal("overdue before 2 h")
@@ -129,7 +130,7 @@ func TestEscalationAndDailySummaryToRobot(t *testing.T) {
 		!strings.Contains(msgs[1].Content, "今日到期 1") {
 		t.Fatalf("daily summary (once): %+v", msgs)
 	}
-	if txt, err := st.DailySummary(ctx, OverdueRule{}, "S002", clk.Now()); err != nil || !strings.Contains(txt, "今日到期 0") || !strings.Contains(txt, "逾期随访 0 条") {
+	if txt, err := DailySummary(ctx, st, OverdueRule{}, "S002", clk.Now()); err != nil || !strings.Contains(txt, "今日到期 0") || !strings.Contains(txt, "逾期随访 0 条") {
 		t.Fatalf("summary of a store without follow-ups: %q %v", txt, err)
 	}
 	if strings.Contains(msgs[0].Content+msgs[1].Content, testCustomerKey) {

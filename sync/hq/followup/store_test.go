@@ -2,16 +2,13 @@ package followup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
-	bolt "go.etcd.io/bbolt"
+	"github.com/pharmachain/counter/sync/hq"
 )
 
 func TestEnqueueConsentAndIdempotence(t *testing.T) {
@@ -29,27 +26,20 @@ func TestEnqueueConsentAndIdempotence(t *testing.T) {
 	sms.FollowUp.Consent = map[string]bool{flows.ChannelSMS: true}
 	mustEnqueue(t, st, sms)
 
-	it, err := st.Get(ctx, "V1-f1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if it.Status != StatusScheduled || !it.NextAt.Equal(due) || !it.Consent[flows.ChannelWeCom] {
+	it := get(t, st, "V1-f1")
+	if it.Status != hq.StatusScheduled || !it.NextAt.Equal(due) || !it.Consent[flows.ChannelWeCom] {
 		t.Fatalf("item: %+v", it)
 	}
 	for _, id := range []string{"V2-f1", "V4-f1"} {
-		if _, err := st.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+		if _, err := st.FollowUp(ctx, id); !errors.Is(err, hq.ErrNotFound) {
 			t.Fatalf("%s without consent was scheduled (err=%v)", id, err)
 		}
 	}
-	var due1 int
-	_ = st.db.View(func(tx *bolt.Tx) error { due1 = tx.Bucket(bucketDue).Stats().KeyN; return nil })
-	if due1 != 1 {
-		t.Fatalf("due index has %d entries, want 1 (replay must not add one)", due1)
+	claimed, err := st.ClaimDue(ctx, hq.Claim{Owner: "test", Now: due, Lease: time.Minute, Limit: 10})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("%d follow-ups due, want 1 (replay must not add one): %v", len(claimed), err)
 	}
-	entries, err := st.AuditEntries(ctx, time.Time{}, time.Time{}, "", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := auditLog(st, "")
 	var enq, skip int
 	for _, e := range entries {
 		switch e.Action {
@@ -64,7 +54,9 @@ func TestEnqueueConsentAndIdempotence(t *testing.T) {
 	}
 }
 
-func TestEnqueueRejectsBadInputInsideCallerTx(t *testing.T) {
+// A bad follow-up is refused before the store sees the batch (the API answers 400); the
+// store refusing the same (storetest: FailureMidBatchStoresNothing) keeps it whole.
+func TestPrepareRejectsBadFollowUps(t *testing.T) {
 	st, _ := newTestStore(t)
 	due := newClock().Now()
 	cases := map[string]func(v *flows.Visit){
@@ -75,26 +67,22 @@ func TestEnqueueRejectsBadInputInsideCallerTx(t *testing.T) {
 	for name, mutate := range cases {
 		v := visit("V9", "S001", "P01", due, true)
 		mutate(&v)
-		// The HQ's batch: something of its own, then our hook; our error rolls back both.
-		err := st.db.Update(func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists([]byte("hq_visits"))
-			if err != nil {
-				return err
-			}
-			if err := b.Put([]byte(v.ID), []byte("{}")); err != nil {
-				return err
-			}
-			return st.EnqueueTx(tx, v)
-		})
-		if !errors.Is(err, ErrInvalid) {
+		in := hq.VisitIngest{Visit: v}
+		if err := Prepare(&in, due); !errors.Is(err, hq.ErrInvalid) {
 			t.Fatalf("%s: want ErrInvalid, got %v", name, err)
 		}
-		_ = st.db.View(func(tx *bolt.Tx) error {
-			if b := tx.Bucket([]byte("hq_visits")); b != nil && b.Get([]byte("V9")) != nil {
-				t.Fatalf("%s: the caller's write survived a rejected follow-up", name)
-			}
-			return nil
-		})
+		// Had it reached the store, the store refuses it too and stores nothing of the batch.
+		in.FollowUps = append(in.FollowUps, hq.FollowUpItem{FollowUp: *v.FollowUp.FollowUp, NextAt: v.FollowUp.FollowUp.DueAt})
+		good := hq.VisitIngest{Visit: visit("V8", "S001", "P01", due, true)}
+		if err := Prepare(&good, due); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.IngestVisits(context.Background(), "S001", []hq.VisitIngest{good, in}); !errors.Is(err, hq.ErrInvalid) {
+			t.Fatalf("%s: the store took it: %v", name, err)
+		}
+		if _, err := st.Visit(context.Background(), "V8"); !errors.Is(err, hq.ErrNotFound) {
+			t.Fatalf("%s: the caller's write survived a rejected follow-up", name)
+		}
 	}
 }
 
@@ -107,22 +95,22 @@ func TestAuditAppendOnlyAndQuery(t *testing.T) {
 		if i%2 == 1 {
 			actor = "store:S001"
 		}
-		if err := st.Audit(ctx, actor, "export", "table=stores", t0.Add(time.Duration(i)*time.Hour)); err != nil {
+		if err := st.Audit(ctx, hq.AuditEntry{Actor: actor, Action: "export", Detail: "table=stores", At: t0.Add(time.Duration(i) * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	all, err := st.AuditEntries(ctx, time.Time{}, time.Time{}, "", 0)
+	all, err := st.AuditEntries(ctx, hq.AuditQuery{})
 	if err != nil || len(all) != 10 {
 		t.Fatalf("all: %d %v", len(all), err)
 	}
 	if all[0].Seq != 10 || all[9].Seq != 1 {
 		t.Fatalf("want newest first with seq 10..1, got %d..%d", all[0].Seq, all[9].Seq)
 	}
-	win, _ := st.AuditEntries(ctx, t0.Add(2*time.Hour), t0.Add(6*time.Hour), "admin", 0)
+	win, _ := st.AuditEntries(ctx, hq.AuditQuery{From: t0.Add(2 * time.Hour), To: t0.Add(6 * time.Hour), Actor: "admin"})
 	if len(win) != 2 || win[0].At != t0.Add(4*time.Hour) || win[1].At != t0.Add(2*time.Hour) {
 		t.Fatalf("window/actor filter: %+v", win)
 	}
-	lim, _ := st.AuditEntries(ctx, time.Time{}, time.Time{}, "", 3)
+	lim, _ := st.AuditEntries(ctx, hq.AuditQuery{Limit: 3})
 	if len(lim) != 3 {
 		t.Fatalf("limit: %d", len(lim))
 	}
@@ -131,11 +119,11 @@ func TestAuditAppendOnlyAndQuery(t *testing.T) {
 func TestContacts(t *testing.T) {
 	st, _ := newTestStore(t)
 	ctx := context.Background()
-	if err := st.PutContact(ctx, Contact{StoreID: "S001", CustomerKey: testCustomerKey}); !errors.Is(err, ErrInvalid) {
+	if err := PutContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey}, time.Now()); !errors.Is(err, hq.ErrInvalid) {
 		t.Fatalf("incomplete contact: %v", err)
 	}
-	c := Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1", ConsentAt: time.Now()}
-	if err := st.PutContact(ctx, c); err != nil {
+	c := hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1", ConsentAt: time.Now()}
+	if err := PutContact(ctx, st, c, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := st.Contact(ctx, "S001", testCustomerKey)
@@ -145,8 +133,7 @@ func TestContacts(t *testing.T) {
 	if _, ok, _ := st.Contact(ctx, "S002", testCustomerKey); ok {
 		t.Fatal("contact leaked to another store")
 	}
-	entries, _ := st.AuditEntries(ctx, time.Time{}, time.Time{}, "", 0)
-	for _, e := range entries {
+	for _, e := range auditLog(st, "") {
 		if strings.Contains(e.Detail, "wmEXT1") || strings.Contains(e.Detail, testCustomerKey) {
 			t.Fatalf("audit detail leaks contact identity: %+v", e)
 		}
@@ -190,42 +177,5 @@ func TestSignerTokens(t *testing.T) {
 	}
 	if _, err := NewSigner([]byte("short")); err == nil {
 		t.Fatal("short secret accepted")
-	}
-}
-
-func TestAuditHandlerParams(t *testing.T) {
-	st, _ := newTestStore(t)
-	ctx := context.Background()
-	_ = st.Audit(ctx, "admin", "export", "table=stores.csv", time.Date(2026, 3, 1, 12, 0, 0, 0, flows.Shanghai))
-	_ = st.Audit(ctx, "hq", "token.create", "followup=V1-f1", time.Date(2026, 3, 2, 12, 0, 0, 0, flows.Shanghai))
-	h := AuditHandler(st, func(*http.Request) string { return "admin" })
-	call := func(q string) (int, AuditResponse) {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/api/v1/audit?"+q, nil))
-		var out AuditResponse
-		_ = json.Unmarshal(w.Body.Bytes(), &out)
-		return w.Code, out
-	}
-	if code, out := call("from=2026-03-01&to=2026-03-01"); code != 200 || len(out.Entries) != 1 || out.Entries[0].Action != "export" {
-		t.Fatalf("day window: %d %+v", code, out)
-	}
-	if code, out := call("actor=hq"); code != 200 || len(out.Entries) != 1 || out.Entries[0].Actor != "hq" {
-		t.Fatalf("actor: %d %+v", code, out)
-	}
-	for _, bad := range []string{"from=yesterday", "to=2026-02-30", "limit=0", "limit=x", "limit=20000"} {
-		if code, _ := call(bad); code != http.StatusBadRequest {
-			t.Fatalf("%s: %d", bad, code)
-		}
-	}
-	// Reading the log is itself audited.
-	entries, _ := st.AuditEntries(ctx, time.Time{}, time.Time{}, "admin", 0)
-	reads := 0
-	for _, e := range entries {
-		if e.Action == "audit.read" {
-			reads++
-		}
-	}
-	if reads != 2 {
-		t.Fatalf("audit.read entries %d, want 2", reads)
 	}
 }

@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
 )
-
-var shanghai = flows.Shanghai
 
 // Token errors. Every one of them earns nothing and gets a plain page.
 var (
@@ -53,7 +51,7 @@ func (s *Signer) mac(body []byte) []byte {
 // Token returns the signed token for a follow-up id valid until expiry.
 func (s *Signer) Token(id string, expiry time.Time) (string, error) {
 	if id == "" || len(id) > maxIDLen {
-		return "", fmt.Errorf("%w: follow-up id length %d", ErrInvalid, len(id))
+		return "", fmt.Errorf("follow-up id length %d: %w", len(id), hq.ErrInvalid)
 	}
 	body := make([]byte, 0, 9+len(id)+macLen)
 	body = append(body, tokenVersion)

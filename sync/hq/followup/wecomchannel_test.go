@@ -6,11 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/boltstore"
 	"github.com/pharmachain/counter/sync/hq/wecom"
 	"github.com/pharmachain/counter/sync/hq/wecom/wecomtest"
 )
 
-func wecomSetup(t *testing.T, clk *clock) (*Store, *wecomtest.Server, *Dispatcher) {
+func wecomSetup(t *testing.T, clk *clock) (*boltstore.Store, *wecomtest.Server, *Dispatcher) {
 	t.Helper()
 	st, _ := newTestStore(t)
 	srv := wecomtest.New("corp", "sec")
@@ -33,22 +35,22 @@ func TestWeComChannelThroughDispatcher(t *testing.T) {
 	}
 	noContact := visit("V3", "S002", "P05", clk.Now(), true)
 	mustEnqueue(t, st, noContact)
-	if err := st.PutContact(ctx, Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1"}); err != nil {
+	if err := PutContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	srv.QueueSendCodes(wecom.CodeRateLimited) // V1's first attempt: frequency limit
 	_, _ = d.DispatchDue(ctx)
 
-	v1, _ := st.Get(ctx, "V1-f1")
-	v2, _ := st.Get(ctx, "V2-f1")
-	v3, _ := st.Get(ctx, "V3-f1")
-	if v1.Status != StatusScheduled || !v1.NextAt.Equal(clk.Now().Add(15*time.Minute)) || !strings.Contains(v1.LastReason, "45009") {
+	v1 := get(t, st, "V1-f1")
+	v2 := get(t, st, "V2-f1")
+	v3 := get(t, st, "V3-f1")
+	if v1.Status != hq.StatusScheduled || !v1.NextAt.Equal(clk.Now().Add(15*time.Minute)) || !strings.Contains(v1.LastReason, "45009") {
 		t.Fatalf("V1 after 45009: %+v", v1)
 	}
-	if v2.Status != StatusSent {
+	if v2.Status != hq.StatusSent {
 		t.Fatalf("V2: %+v", v2)
 	}
-	if v3.Status != StatusFailed || !strings.Contains(v3.LastReason, "no WeCom contact") {
+	if v3.Status != hq.StatusFailed || !strings.Contains(v3.LastReason, "no WeCom contact") {
 		t.Fatalf("V3: %+v", v3)
 	}
 	msgs := srv.Messages()
@@ -63,12 +65,12 @@ func TestWeComChannelThroughDispatcher(t *testing.T) {
 	srv.ExpireTokens()
 	clk.Add(15 * time.Minute)
 	_, _ = d.DispatchDue(ctx)
-	v1, _ = st.Get(ctx, "V1-f1")
-	if v1.Status != StatusSent || v1.Attempts != 2 || srv.TokensIssued() != 2 {
+	v1 = get(t, st, "V1-f1")
+	if v1.Status != hq.StatusSent || v1.Attempts != 2 || srv.TokensIssued() != 2 {
 		t.Fatalf("V1 after retry: %+v tokens=%d", v1, srv.TokensIssued())
 	}
 	att, _ := st.Attempts(ctx, "V1-f1")
-	if len(att) != 2 || att[0].Status != SendRetry || att[1].Status != StatusSent || att[1].MsgID == "" {
+	if len(att) != 2 || att[0].Status != SendRetry || att[1].Status != hq.StatusSent || att[1].MsgID == "" {
 		t.Fatalf("attempts %+v", att)
 	}
 }
@@ -78,19 +80,19 @@ func TestWeComFailuresRecorded(t *testing.T) {
 	st, srv, d := wecomSetup(t, clk)
 	ctx := context.Background()
 	mustEnqueue(t, st, visit("V1", "S001", "P01", clk.Now(), true))
-	_ = st.PutContact(ctx, Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1"})
+	_ = PutContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1"}, time.Now())
 	srv.QueueSendCodes(41001)
 	_, _ = d.DispatchDue(ctx)
-	it, _ := st.Get(ctx, "V1-f1")
-	if it.Status != StatusFailed || !strings.Contains(it.LastReason, "41001") {
+	it := get(t, st, "V1-f1")
+	if it.Status != hq.StatusFailed || !strings.Contains(it.LastReason, "41001") {
 		t.Fatalf("%+v", it)
 	}
 	// WeCom unreachable: certainly not delivered → retried later, not unknown.
 	mustEnqueue(t, st, visit("V2", "S001", "P01", clk.Now(), true))
 	srv.Close()
 	_, _ = d.DispatchDue(ctx)
-	it, _ = st.Get(ctx, "V2-f1")
-	if it.Status != StatusScheduled || it.Attempts != 1 {
+	it = get(t, st, "V2-f1")
+	if it.Status != hq.StatusScheduled || it.Attempts != 1 {
 		t.Fatalf("WeCom down: %+v", it)
 	}
 }

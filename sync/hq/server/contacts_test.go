@@ -1,4 +1,4 @@
-package hqwire
+package server
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
-	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/hq/wecom"
@@ -39,8 +38,7 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai)}
 	logs := &syncBuf{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hook := &Hook{}
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{OnVisit: hook.OnVisit, NoSync: true})
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +50,12 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := New(st, hook, Config{Secret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local",
+	w, err := New(context.Background(), st, Config{LinkSecret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local",
 		WeCom: client, WeComCallbackToken: cbToken, WeComCallbackAESKey: cbAESKey, WeComCorpID: cbCorp, Logger: log, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(st, api.Options{Logger: log, Now: clk.Now, Mount: w.Mount}))
+	srv := httptest.NewServer(w.Handler())
 	defer srv.Close()
 	storeTok, _ := hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"})
 	cbURL := srv.URL + PathWeComCallback
@@ -94,8 +92,8 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 	add := func(state, ext string) []byte {
 		return wecomtest.ContactEvent(cbCorp, wecom.ChangeAddExternalContact, "staff01", ext, state)
 	}
-	bound := func() (followup.Contact, bool) {
-		c, ok, err := w.Store.Contact(ctx, "S001", "0123456789abcdef0123456789abcdef")
+	bound := func() (hq.Contact, bool) {
+		c, ok, err := st.Contact(ctx, "S001", "0123456789abcdef0123456789abcdef")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +155,7 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 
 	// 24 h later the dispatcher sends V1's follow-up through WeCom to that contact.
 	clk.Add(24 * time.Hour)
-	if _, err := w.Dispatcher.DispatchDue(ctx); err != nil {
+	if _, err := w.Dispatcher().DispatchDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	msgs := fake.Messages()
@@ -165,7 +163,7 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 		!strings.Contains(msgs[0].LinkURL, "http://hq.local/f/") || !strings.Contains(msgs[0].Text, "降压药") {
 		t.Fatalf("WeCom got %+v", msgs)
 	}
-	if it, _ := w.Store.Get(ctx, v1.FollowUp.FollowUp.ID); it.Status != followup.StatusSent {
+	if it, _ := st.FollowUp(ctx, v1.FollowUp.FollowUp.ID); it.Status != hq.StatusSent {
 		t.Fatalf("V1: %+v", it)
 	}
 
@@ -178,12 +176,12 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 	if _, ok := bound(); ok {
 		t.Fatal("binding left after the customer removed the contact")
 	}
-	it, _ := w.Store.Get(ctx, v3.FollowUp.FollowUp.ID)
-	if it.Status != followup.StatusFailed || it.LastReason != followup.ReasonContactRemoved {
+	it, _ := st.FollowUp(ctx, v3.FollowUp.FollowUp.ID)
+	if it.Status != hq.StatusFailed || it.LastReason != followup.ReasonContactRemoved || it.LastCode != followup.CodeContactRemoved {
 		t.Fatalf("V3 after removal: %+v", it)
 	}
 	clk.Add(25 * time.Hour)
-	if _, err := w.Dispatcher.DispatchDue(ctx); err != nil {
+	if _, err := w.Dispatcher().DispatchDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(fake.Messages()); n != 1 {
@@ -191,7 +189,7 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 	}
 
 	// Audit: bind (visit id only), ignored, unbind; never the WeCom id or customer key.
-	entries, err := w.Store.AuditEntries(ctx, time.Time{}, clk.Now().Add(time.Hour), "wecom", 100)
+	entries, err := st.AuditEntries(ctx, hq.AuditQuery{To: clk.Now().Add(time.Hour), Actor: "wecom", Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,22 +216,21 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 }
 
 func TestWeComCallbackConfig(t *testing.T) {
-	hook := &Hook{}
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{OnVisit: hook.OnVisit, NoSync: true})
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	base := Config{Secret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local", Logger: slog.New(slog.DiscardHandler)}
+	base := Config{LinkSecret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local", Logger: slog.New(slog.DiscardHandler)}
 	for _, c := range []struct{ tok, key, corp string }{{cbToken, cbAESKey, ""}, {cbToken, "short", cbCorp}, {"", cbAESKey, cbCorp}} {
 		cfg := base
 		cfg.WeComCallbackToken, cfg.WeComCallbackAESKey, cfg.WeComCorpID = c.tok, c.key, c.corp
-		if _, err := New(st, hook, cfg); err == nil {
+		if _, err := New(context.Background(), st, cfg); err == nil {
 			t.Errorf("callback config %+v accepted", c)
 		}
 	}
-	w, err := New(st, hook, base)
-	if err != nil || w.Callback != nil {
+	w, err := New(context.Background(), st, base)
+	if err != nil || w.callback != nil {
 		t.Fatalf("no callback configured: %v %v", w, err)
 	}
 }

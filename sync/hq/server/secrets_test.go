@@ -1,4 +1,4 @@
-package hqwire
+package server
 
 import (
 	"bufio"
@@ -19,9 +19,7 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
-	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
-	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/hq/wecom"
 	"github.com/pharmachain/counter/sync/wire"
 )
@@ -112,8 +110,7 @@ func checkNoLeak(t *testing.T, wecomURL string) {
 	logs := &syncBuf{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dbPath := filepath.Join(t.TempDir(), "hq.db")
-	hook := &Hook{}
-	st, err := boltstore.Open(dbPath, boltstore.Options{OnVisit: hook.OnVisit, NoSync: true})
+	st, err := boltstore.Open(dbPath, boltstore.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,12 +123,12 @@ func checkNoLeak(t *testing.T, wecomURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := New(st, hook, Config{Secret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local:8080",
+	w, err := New(context.Background(), st, Config{LinkSecret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local:8080",
 		WeCom: cl, Robot: robot, RobotKeys: map[string]string{"S001": leakRobotKey}, Logger: log, Now: clk.Now, Interval: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(st, api.Options{Logger: log, Now: clk.Now, Mount: w.Mount}))
+	srv := httptest.NewServer(w.Handler())
 	defer srv.Close()
 	storeTok, _ := hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"})
 	adminTok, _ := hq.CreateToken(ctx, st, hq.Principal{Admin: true})
@@ -158,23 +155,24 @@ func checkNoLeak(t *testing.T, wecomURL string) {
 	if code := do("POST", wire.PathRecords, storeTok, wire.RecordsRequest{StoreID: "S001", Records: []flows.Visit{v}}); code != 200 {
 		t.Fatalf("ingest: %d\n%s", code, answers.String())
 	}
-	if err := w.Store.BindContact(ctx, followup.Contact{StoreID: "S001", CustomerKey: v.CustomerKey, Sender: "zhangsan",
-		ExternalUserID: "wmEXTERNAL01", ConsentAt: clk.Now()}, "test", "bind", clk.Now()); err != nil {
+	if err := st.BindContact(ctx, hq.Contact{StoreID: "S001", CustomerKey: v.CustomerKey, Sender: "zhangsan",
+		ExternalUserID: "wmEXTERNAL01", ConsentAt: clk.Now()}, nil); err != nil {
 		t.Fatal(err)
 	}
-	stop := w.Start(ctx)
+	w.Start(ctx)
+	stop := w.Stop
 	// Due, then past the 2-hour send window (escalation) and into the evening summary.
 	clk.Add(24*time.Hour + 3*time.Hour)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		it, err := w.Store.Get(ctx, "VLEAK1-f1")
+		it, err := st.FollowUp(ctx, "VLEAK1-f1")
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Sent (or failed), and the overdue escalation went to the store's robot (or
 		// failed to: an error the dispatcher logs).
 		escalated := !it.EscalatedAt.IsZero() || strings.Contains(logs.String(), "escalate store S001")
-		if it.Attempts > 0 && it.Status != followup.StatusSending && escalated {
+		if it.Attempts > 0 && it.Status != hq.StatusSending && escalated {
 			if it.LastCode == "" {
 				t.Errorf("follow-up %s without a reason code (reason %q)", it.Status, it.LastReason)
 			}

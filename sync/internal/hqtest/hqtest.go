@@ -24,7 +24,7 @@ import (
 // HQ is a running test HQ.
 type HQ struct {
 	URL    string
-	Store  *boltstore.Store
+	Store  hq.Store
 	Server *api.Server
 	HTTP   *httptest.Server
 	Admin  string            // admin token

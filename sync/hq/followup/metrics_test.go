@@ -1,42 +1,23 @@
-package main
+package followup
 
 import (
-	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
-
-	"github.com/pharmachain/counter/flows"
-	"github.com/pharmachain/counter/sync/hq/followup"
 )
 
 func TestOverdueMetric(t *testing.T) {
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "hq.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	st, err := followup.NewStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, _ := newTestStore(t)
 	now := time.Now()
-	ctx := context.Background()
 	// One follow-up due 3 h ago and never sent (overdue), one due tomorrow (not overdue).
 	for i, due := range []time.Time{now.Add(-3 * time.Hour), now.Add(24 * time.Hour)} {
-		v := completedVisit(t, "01OVERDUEMETRIC00000000000"+string(rune('1'+i)), due.Add(-24*time.Hour))
-		v.FollowUp.FollowUp.DueAt = due
-		if err := st.Enqueue(ctx, v); err != nil {
-			t.Fatal(err)
-		}
+		mustEnqueue(t, st, visit("01OVERDUEMETRIC00000000000"+string(rune('1'+i)), "S001", "P01", due, true))
 	}
 	clock := now
-	c := newOverdueCollector(st, func() time.Time { return clock }, time.Minute, slog.New(slog.DiscardHandler))
+	c := NewOverdueCollector(st, func() time.Time { return clock }, time.Minute, slog.New(slog.DiscardHandler))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
 	gather := func() map[string]float64 {
@@ -65,10 +46,7 @@ func TestOverdueMetric(t *testing.T) {
 	}
 	// Two days later both are overdue, once the cache has expired.
 	clock = now.Add(30 * time.Second)
-	st.Enqueue(ctx, func() flows.Visit {
-		v := completedVisit(t, "01OVERDUEMETRIC000000000009", now.Add(-28*time.Hour))
-		return v
-	}())
+	mustEnqueue(t, st, visit("01OVERDUEMETRIC000000000009", "S001", "P01", now.Add(-4*time.Hour), true))
 	if got := gather(); got["reason=not_sent,store=S001"] != 1 {
 		t.Fatalf("within the cache period the count must not be recomputed: %v", got)
 	}

@@ -1,4 +1,4 @@
-package hqwire
+package server
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
-	"github.com/pharmachain/counter/sync/hq/api"
+	"github.com/pharmachain/counter/sync/hq/admin"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/wire"
@@ -59,19 +59,18 @@ func TestEndToEndThroughHQ(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	hook := &Hook{}
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{OnVisit: hook.OnVisit, NoSync: true})
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	out := &syncBuf{}
-	w, err := New(st, hook, Config{Secret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local:8080",
+	w, err := New(context.Background(), st, Config{LinkSecret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local:8080",
 		Out: out, Logger: log, Now: clk.Now, Interval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(st, api.Options{Logger: log, Now: clk.Now, Mount: w.Mount}))
+	srv := httptest.NewServer(w.Handler())
 	defer srv.Close()
 	storeTok, _ := hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"})
 	adminTok, _ := hq.CreateToken(ctx, st, hq.Principal{Admin: true})
@@ -101,10 +100,10 @@ func TestEndToEndThroughHQ(t *testing.T) {
 	if code, _ := do("POST", wire.PathRecords, storeTok, recs); code != 200 { // replay
 		t.Fatal(code)
 	}
-	if _, err := w.Store.Get(ctx, "V1-f1"); err != nil {
+	if _, err := st.FollowUp(ctx, "V1-f1"); err != nil {
 		t.Fatalf("consented follow-up not enqueued: %v", err)
 	}
-	if _, err := w.Store.Get(ctx, "V2-f1"); err == nil {
+	if _, err := st.FollowUp(ctx, "V2-f1"); err == nil {
 		t.Fatal("follow-up without consent enqueued")
 	}
 	// A bad follow-up rejects the whole batch (400) and stores nothing of it.
@@ -113,11 +112,12 @@ func TestEndToEndThroughHQ(t *testing.T) {
 	if code, b := do("POST", wire.PathRecords, storeTok, wire.RecordsRequest{StoreID: "S001", Records: []flows.Visit{completeVisit("V4", clk.Now(), true), bad}}); code != 400 {
 		t.Fatalf("bad follow-up: %d %s", code, b)
 	}
-	if _, err := w.Store.Get(ctx, "V4-f1"); err == nil {
+	if _, err := st.FollowUp(ctx, "V4-f1"); err == nil {
 		t.Fatal("part of a rejected batch stored")
 	}
 
-	stop := w.Start(ctx)
+	w.Start(ctx)
+	stop := w.Stop
 	clk.Add(24 * time.Hour)
 	re := regexp.MustCompile(`http://hq\.local:8080(/f/[A-Za-z0-9_-]+)`)
 	deadline := time.Now().Add(5 * time.Second)
@@ -163,7 +163,7 @@ func TestEndToEndThroughHQ(t *testing.T) {
 		t.Fatalf("store token reading the audit log: %d", code)
 	}
 	code, b = do("GET", wire.PathAudit+"?limit=1000", adminTok, nil)
-	var ar followup.AuditResponse
+	var ar admin.AuditResponse
 	if err := json.Unmarshal(b, &ar); code != 200 || err != nil {
 		t.Fatalf("audit: %d %s", code, b)
 	}
@@ -190,11 +190,11 @@ func TestEndToEndThroughHQ(t *testing.T) {
 
 func TestLoadOrCreateSecret(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "link.secret")
-	a, err := LoadOrCreateSecret(p)
+	a, err := LoadOrCreateSecretFile(p)
 	if err != nil || len(a) != 32 {
 		t.Fatal(err)
 	}
-	b, err := LoadOrCreateSecret(p)
+	b, err := LoadOrCreateSecretFile(p)
 	if err != nil || !bytes.Equal(a, b) {
 		t.Fatal("secret changed on reload")
 	}
@@ -211,18 +211,17 @@ func (ambiguous) Send(context.Context, flows.FollowUp, string) (followup.SendRes
 func TestResolveRoute(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai)}
-	hook := &Hook{}
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{OnVisit: hook.OnVisit, NoSync: true})
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	w, err := New(st, hook, Config{Secret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local",
+	w, err := New(context.Background(), st, Config{LinkSecret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local",
 		Channel: ambiguous{}, Logger: slog.New(slog.DiscardHandler), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(st, api.Options{Now: clk.Now, Mount: w.Mount}))
+	srv := httptest.NewServer(w.Handler())
 	defer srv.Close()
 	storeTok, _ := hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"})
 	adminTok, _ := hq.CreateToken(ctx, st, hq.Principal{Admin: true, Label: "ops"})
@@ -240,10 +239,10 @@ func TestResolveRoute(t *testing.T) {
 	if code := post(wire.PathRecords, storeTok, string(recs)); code != 200 {
 		t.Fatalf("ingest: %d", code)
 	}
-	if _, err := w.Dispatcher.DispatchDue(ctx); err != nil {
+	if _, err := w.Dispatcher().DispatchDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if it, _ := w.Store.Get(ctx, "V1-f1"); it.Status != followup.StatusUnknown {
+	if it, _ := st.FollowUp(ctx, "V1-f1"); it.Status != hq.StatusUnknown {
 		t.Fatalf("after an ambiguous send: %s", it.Status)
 	}
 	path := wire.PathFollowups + "/V1-f1/resolve"
@@ -267,13 +266,13 @@ func TestResolveRoute(t *testing.T) {
 	if code := post(path, adminTok, `{"sent":true}`); code != 200 {
 		t.Fatalf("resolve: %d", code)
 	}
-	if it, _ := w.Store.Get(ctx, "V1-f1"); it.Status != followup.StatusSent {
+	if it, _ := st.FollowUp(ctx, "V1-f1"); it.Status != hq.StatusSent {
 		t.Fatalf("after resolve: %s", it.Status)
 	}
 	if code := post(path, adminTok, `{"sent":true}`); code != 409 {
 		t.Errorf("resolving twice: %d, want 409", code)
 	}
-	entries, err := w.Store.AuditEntries(ctx, time.Time{}, clk.Now().Add(time.Hour), "admin:ops", 10)
+	entries, err := st.AuditEntries(ctx, hq.AuditQuery{To: clk.Now().Add(time.Hour), Actor: "admin:ops", Limit: 10})
 	if err != nil || len(entries) == 0 {
 		t.Fatalf("resolve not audited under the admin's label: %v %v", entries, err)
 	}

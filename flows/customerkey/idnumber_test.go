@@ -1,4 +1,4 @@
-package devices
+package customerkey
 
 import (
 	"errors"
@@ -72,23 +72,23 @@ func TestNormaliseIDNumber(t *testing.T) {
 }
 
 func TestMaskAndKey(t *testing.T) {
-	if got := MaskID("11010519491231002X"); got != "1101**********002X" {
+	if got := Mask("11010519491231002X"); got != "1101**********002X" {
 		t.Errorf("MaskID = %q", got)
 	}
-	if got := MaskID("abc"); got != "***" {
+	if got := Mask("abc"); got != "***" {
 		t.Errorf("MaskID short = %q", got)
 	}
 	secret := []byte("0123456789abcdef-chain-secret")
-	k := CustomerKey(secret, "11010519491231002X")
+	k := hashKey(secret, "11010519491231002X")
 	// Independent value: printf '11010519491231002X' | openssl dgst -sha256 -hmac '0123456789abcdef-chain-secret'
 	const want = "32f2719badad2408d4f694574d04f93c"
 	if k != want {
 		t.Errorf("CustomerKey = %s, want %s", k, want)
 	}
-	if CustomerKey([]byte("another-secret-of-16+"), "11010519491231002X") == k {
+	if hashKey([]byte("another-secret-of-16+"), "11010519491231002X") == k {
 		t.Error("customer key does not depend on the secret")
 	}
-	if CustomerKey(secret, "440524188001010014") == k {
+	if hashKey(secret, "440524188001010014") == k {
 		t.Error("customer key does not depend on the ID")
 	}
 }
@@ -120,3 +120,6 @@ func TestLoadSecret(t *testing.T) {
 		t.Errorf("missing file: err = %v", err)
 	}
 }
+
+// hashKey is Hash as text.
+func hashKey(secret []byte, id string) string { return Hash(secret, id).String() }

@@ -1,0 +1,69 @@
+package customerkey
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFromInput(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	today := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	key := strings.Repeat("ab", 16)
+	for in, want := range map[string]string{
+		key:                    key,
+		strings.ToUpper(key):   key,
+		"11010519491231002x":   hashKey(secret, "11010519491231002X"),
+		" 11010519491231002X ": hashKey(secret, "11010519491231002X"),
+	} {
+		if got, err := FromInput(secret, in, today); err != nil || got.String() != want {
+			t.Errorf("%q → %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := FromInput(nil, "11010519491231002X", today); !errors.Is(err, ErrNeedSecret) {
+		t.Errorf("no secret: %v", err)
+	}
+	if k, err := FromInput(nil, key, today); err != nil || k.String() != key {
+		t.Errorf("a key needs no secret: %q %v", k, err)
+	}
+	for _, bad := range []string{"", "110105194912310021", strings.Repeat("ab", 15) + "g1", "11010519491231002X0"} {
+		_, err := FromInput(secret, bad, today)
+		if err == nil || errors.Is(err, ErrNeedSecret) {
+			t.Errorf("%q accepted: %v", bad, err)
+		} else if len(bad) > 8 && strings.Contains(err.Error(), bad[:8]) {
+			t.Errorf("error quotes the input: %v", err)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	good := strings.Repeat("0a", 16)
+	if k, err := Parse(good); err != nil || k.String() != good || !Valid(good) {
+		t.Fatalf("Parse(%q) = %q, %v", good, k, err)
+	}
+	for _, bad := range []string{"", "11010519491231002X", strings.ToUpper(good), strings.Repeat("0a", 15) + "0g", good + "0", good[:31]} {
+		_, err := Parse(bad)
+		if !errors.Is(err, ErrMalformed) || Valid(bad) {
+			t.Errorf("Parse(%q): %v, want ErrMalformed", bad, err)
+		}
+		if len(bad) >= 8 && strings.Contains(err.Error(), bad[:8]) {
+			t.Errorf("error quotes the input: %v", err)
+		}
+	}
+}
+
+func TestFromIDNumber(t *testing.T) {
+	secret := []byte("customer-key-for-id-secret-0123")
+	today := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	got, err := FromIDNumber(secret, "11010519491231002x", today)
+	if err != nil || got.String() != hashKey(secret, "11010519491231002X") {
+		t.Fatalf("got %q %v", got, err)
+	}
+	if _, err := Parse(got.String()); err != nil {
+		t.Fatalf("a key from an ID number does not parse: %v", err)
+	}
+	if _, err := FromIDNumber(secret, "110105194912310021", today); err == nil || strings.Contains(err.Error(), "110105194912310021") {
+		t.Fatalf("wrong check digit: %v (must fail without quoting the number)", err)
+	}
+}
