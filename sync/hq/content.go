@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pharmachain/counter/flows/content"
@@ -20,8 +21,9 @@ import (
 type ContentStore interface {
 	// PublishContent stores p.Pack as the next version (the highest so far + 1, from
 	// 1) with its author, time, note and content hash and, in the same commit, assigns
-	// it as p.Assign says (pilot stores, all stores, or neither). Concurrent publishes
-	// get distinct consecutive numbers; a stored version never changes. The caller
+	// it as p.Assign says (pilot stores, all stores, or neither) and appends
+	// PublishAudit's entry. Concurrent publishes get distinct consecutive numbers; a
+	// stored version never changes. The caller
 	// validates the pack (content.Pack.Validate); the store refuses an empty pack, an
 	// empty author or a malformed assignment with ErrInvalid.
 	PublishContent(ctx context.Context, p ContentPublish) (content.Version, error)
@@ -63,6 +65,8 @@ type ContentAssign struct {
 	Version int
 	All     bool
 	Stores  []string
+	By      string    // who (audit actor); in a publish, the author
+	At      time.Time // when (audit time); in a publish, the publish time
 }
 
 // check refuses a malformed assignment (ErrInvalid); noneOK allows neither All nor
@@ -73,6 +77,9 @@ func (a ContentAssign) check(noneOK bool) error {
 	}
 	if a.All && len(a.Stores) > 0 {
 		return fmt.Errorf("content assignment: both all stores and a store list: %w", ErrInvalid)
+	}
+	if !noneOK && a.By == "" {
+		return fmt.Errorf("content assignment: who assigns is empty: %w", ErrInvalid)
 	}
 	if !a.All && len(a.Stores) == 0 && !noneOK {
 		return fmt.Errorf("content assignment: no stores (name stores, or all): %w", ErrInvalid)
@@ -97,6 +104,27 @@ func CheckPublish(p ContentPublish) error {
 		return fmt.Errorf("content publish: field author is empty: %w", ErrInvalid)
 	}
 	return p.Assign.check(true)
+}
+
+// PublishAudit is the audit entry a publish appends.
+func PublishAudit(v content.Version, a ContentAssign) AuditEntry {
+	return AuditEntry{At: v.At.UTC(), Actor: v.Author, Action: "content.publish",
+		Detail: fmt.Sprintf("version=%d hash=%s%s", v.Number, v.Hash, a.target())}
+}
+
+// AssignAudit is the audit entry an assignment appends.
+func AssignAudit(a ContentAssign) AuditEntry {
+	return AuditEntry{At: a.At.UTC(), Actor: a.By, Action: "content.assign", Detail: fmt.Sprintf("version=%d%s", a.Version, a.target())}
+}
+
+func (a ContentAssign) target() string {
+	switch {
+	case a.All:
+		return " stores=all"
+	case len(a.Stores) > 0:
+		return " stores=" + strings.Join(a.Stores, ",")
+	}
+	return ""
 }
 
 // ContentAssignments is which version every store is to run.

@@ -44,6 +44,9 @@ func (s *Store) PublishContent(ctx context.Context, p hq.ContentPublish) (conten
 				return err
 			}
 		}
+		if err := appendAudit(tx, []hq.AuditEntry{hq.PublishAudit(v, p.Assign)}); err != nil {
+			return err
+		}
 		if !p.Assign.All && len(p.Assign.Stores) == 0 {
 			return nil
 		}
@@ -146,7 +149,12 @@ func (s *Store) AssignContent(ctx context.Context, a hq.ContentAssign) error {
 	if err := hq.CheckAssign(a); err != nil {
 		return err
 	}
-	return s.update(ctx, "assign content", func(tx *bolt.Tx) error { return assign(tx, a) })
+	return s.update(ctx, "assign content", func(tx *bolt.Tx) error {
+		if err := assign(tx, a); err != nil {
+			return err
+		}
+		return appendAudit(tx, []hq.AuditEntry{hq.AssignAudit(a)})
+	})
 }
 
 // ContentAssignments implements hq.ContentStore.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,10 +127,10 @@ func contentStore(t *testing.T, open Opener) {
 			t.Fatalf("pilot: %+v", a)
 		}
 		// Roll one pilot back to v1, another store to the embedded default.
-		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 1, Stores: []string{"S002"}}); err != nil {
+		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 1, Stores: []string{"S002"}, By: "ops", At: t0}); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 0, Stores: []string{"S009"}}); err != nil {
+		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 0, Stores: []string{"S009"}, By: "ops", At: t0}); err != nil {
 			t.Fatal(err)
 		}
 		a, _ = st.ContentAssignments(bg())
@@ -140,7 +141,7 @@ func contentStore(t *testing.T, open Opener) {
 			t.Errorf("store ids %v", ids)
 		}
 		// To all: every store runs v2, pilot assignments are gone.
-		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 2, All: true}); err != nil {
+		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 2, All: true, By: "ops", At: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 		a, _ = st.ContentAssignments(bg())
@@ -148,20 +149,21 @@ func contentStore(t *testing.T, open Opener) {
 			t.Fatalf("all: %+v", a)
 		}
 		// Chain-wide rollback to the embedded default.
-		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 0, All: true}); err != nil {
+		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 0, All: true, By: "ops", At: t0}); err != nil {
 			t.Fatal(err)
 		}
 		if a, _ = st.ContentAssignments(bg()); a.For("S001") != 0 {
 			t.Fatalf("rollback to 0: %+v", a)
 		}
-		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 7, All: true}); !errors.Is(err, hq.ErrNotFound) {
+		if err := st.AssignContent(bg(), hq.ContentAssign{Version: 7, All: true, By: "ops", At: t0}); !errors.Is(err, hq.ErrNotFound) {
 			t.Errorf("unknown version: %v", err)
 		}
 		for name, x := range map[string]hq.ContentAssign{
-			"neither":  {Version: 1},
-			"both":     {Version: 1, All: true, Stores: []string{"S001"}},
-			"empty id": {Version: 1, Stores: []string{""}},
-			"negative": {Version: -1, All: true},
+			"neither":  {Version: 1, By: "ops"},
+			"both":     {Version: 1, All: true, Stores: []string{"S001"}, By: "ops"},
+			"empty id": {Version: 1, Stores: []string{""}, By: "ops"},
+			"negative": {Version: -1, All: true, By: "ops"},
+			"nobody":   {Version: 1, All: true},
 		} {
 			if err := st.AssignContent(bg(), x); !errors.Is(err, hq.ErrInvalid) {
 				t.Errorf("%s: %v, want ErrInvalid", name, err)
@@ -176,6 +178,29 @@ func contentStore(t *testing.T, open Opener) {
 		}
 		if a, _ = st.ContentAssignments(bg()); a.Default != 0 {
 			t.Errorf("failed publish assigned: %+v", a)
+		}
+		// Every publish and assignment left one audit line, in order.
+		es, err := st.AuditEntries(bg(), hq.AuditQuery{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i := len(es) - 1; i >= 0; i-- {
+			if strings.HasPrefix(es[i].Action, "content.") {
+				got = append(got, es[i].Actor+" "+es[i].Action+" "+es[i].Detail)
+			}
+		}
+		h1, h2 := pack(t, "1").Hash(), pack(t, "2").Hash()
+		want := []string{
+			"a content.publish version=1 hash=" + h1 + " stores=all",
+			"a content.publish version=2 hash=" + h2 + " stores=S001,S002",
+			"ops content.assign version=1 stores=S002",
+			"ops content.assign version=0 stores=S009",
+			"ops content.assign version=2 stores=all",
+			"ops content.assign version=0 stores=all",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	})
 	t.Run("Statuses", func(t *testing.T) {
