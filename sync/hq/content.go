@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows/content"
+	"github.com/pharmachain/counter/sync/wire"
 )
 
 // ContentStore keeps the content packs HQ serves the kiosks — catalog, questionnaires,
@@ -167,24 +168,13 @@ func (a ContentAssignments) StoreIDs() []string {
 	return ids
 }
 
-// ContentStatus is what a store's kiosk last reported about its content.
-type ContentStatus struct {
-	StoreID string    `json:"store_id"`
-	Version int       `json:"version"` // the version it runs
-	Hash    string    `json:"hash"`
-	At      time.Time `json:"at"` // when HQ received the report
-	// Refused is the assigned pack the kiosk refuses (it failed its hash or its
-	// validation; the kiosk keeps running Version), nil if none.
-	Refused *ContentRefusal `json:"refused,omitempty"`
-}
+// ContentStatus is what a store's kiosk last reported about its content: the version
+// and hash it runs, when HQ received the report (At), and the assigned pack it refuses
+// (failed its hash or validation; the kiosk keeps running Version), nil if none.
+type ContentStatus = wire.ContentStatus
 
 // ContentRefusal is a pack a kiosk refused and why.
-type ContentRefusal struct {
-	Version int       `json:"version"`
-	Hash    string    `json:"hash"`
-	Reason  string    `json:"reason"`
-	At      time.Time `json:"at"`
-}
+type ContentRefusal = wire.ContentRefusal
 
 // CheckStatus is the validation every backend applies to RecordContentStatus's input.
 func CheckStatus(s ContentStatus) error {

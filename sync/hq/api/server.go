@@ -17,7 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/contentadmin"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -42,6 +44,11 @@ type Options struct {
 	// only if the record is new, in the record's commit. An error wrapping
 	// hq.ErrInvalid answers 400 naming the record; the batch is then not stored.
 	PrepareRecord func(in *hq.VisitIngest) error
+	// DefaultContent is content version 0, the pack embedded in the binaries
+	// (content.FromFS(assets.FS())): the base of the first content publish and of diffs
+	// against version 0. Zero: version 0 cannot be read or compared (publishing then
+	// needs complete packs).
+	DefaultContent content.Pack
 	// Mount, if set, is called with the mux after the built-in routes are registered,
 	// so other HQ parts (follow-ups, dashboard, demo gateway) add their routes. Use
 	// s.RequireAuth to protect /api/ routes.
@@ -56,6 +63,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	handler http.Handler
+	content *contentadmin.Service
 }
 
 // New builds the server on st.
@@ -76,6 +84,7 @@ func New(st hq.Store, opts Options) *Server {
 		opts.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{st: st, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s.content = contentadmin.New(st, opts.DefaultContent, opts.Now)
 	s.metrics = newMetrics(opts.Registry)
 	for _, err := range s.metrics.registerErrs {
 		s.log.Warn("metrics registration", "err", err)
@@ -112,6 +121,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET "+wire.PathPoints, s.RequireAuth(s.handlePoints))
 	s.mux.Handle("GET "+wire.PathRoster, s.RequireAuth(s.handleRoster))
 	s.mux.Handle("GET "+wire.PathMetrics, s.metricsHandler())
+	s.contentRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})
