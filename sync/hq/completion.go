@@ -13,7 +13,7 @@ type CompletionQuery struct {
 	StoreID      string // empty: all stores
 	PharmacistID string // empty: all
 	From, To     flows.Day
-	GroupBy      string // "store", "pharmacist" or "day"
+	GroupBy      string // "store", "pharmacist", "day" or "content_version"
 }
 
 // Group-by values of the completion report.
@@ -21,16 +21,22 @@ const (
 	GroupByStore      = "store"
 	GroupByPharmacist = "pharmacist"
 	GroupByDay        = "day"
+	// GroupByContentVersion groups by the content version the visits ran on
+	// (flows.Visit.ContentVersion; 0 = the embedded default), so a chain can see
+	// whether changing a question moved the funnel.
+	GroupByContentVersion = "content_version"
 )
 
 // CompletionGroup is one group of the completion report: the merged flows.Rollup
 // (visits, completed, funnel, stalled steps, step durations) of its days.
 type CompletionGroup struct {
-	Key          string // store id, "store/pharmacist" or YYYY-MM-DD per GroupBy
+	Key          string // store id, "store/pharmacist", YYYY-MM-DD or the content version per GroupBy
 	StoreID      string // GroupBy store or pharmacist
 	PharmacistID string // GroupBy pharmacist
 	Day          flows.Day
-	Rollup       flows.Rollup
+	// ContentVersion is set for GroupBy content_version (its Key is the number).
+	ContentVersion *int
+	Rollup         flows.Rollup
 }
 
 // Row turns the group into the API's report row.
@@ -42,13 +48,19 @@ func (g CompletionGroup) Row() wire.CompletionRow {
 	if g.Day != 0 {
 		row.Day = g.Day.String()
 	}
+	if g.ContentVersion != nil {
+		n := *g.ContentVersion
+		row.ContentVersion = &n
+	}
 	return row
 }
 
-// RollupRow is one pre-aggregated row: what a store's pharmacist did on one local day.
+// RollupRow is one pre-aggregated row: what a store's pharmacist did on one local day
+// with one content version.
 type RollupRow struct {
 	StoreID, PharmacistID string
 	Day                   flows.Day
+	ContentVersion        int // 0: the embedded default (every visit before content packs)
 	Rollup                flows.Rollup
 }
 
@@ -58,8 +70,10 @@ func VisitDay(v flows.Visit) flows.Day { return flows.DayOf(v.StartedAt) }
 // CompletionStore keeps the daily rollups behind the completion report.
 type CompletionStore interface {
 	// Completion merges the daily rollups selected by q into one group per q.GroupBy
-	// key (store id; "store/pharmacist"; day), sorted by key. Days From..To are both
-	// included.
+	// key (store id; "store/pharmacist"; day; content version), sorted by key (content
+	// versions numerically). Days From..To are both included. Visits are rolled up by
+	// content version too (flows.Visit.ContentVersion), so every filter works with
+	// every grouping.
 	Completion(ctx context.Context, q CompletionQuery) ([]CompletionGroup, error)
 	// AddRollups merges pre-aggregated rows into the daily rollups in ONE commit, as
 	// record ingest does. It serves bulk loads (migrating a chain's history, benchmark

@@ -64,6 +64,9 @@ type CompletionRow struct {
 	StoreID      string `json:"store_id,omitempty"`      // group_by store or pharmacist
 	PharmacistID string `json:"pharmacist_id,omitempty"` // group_by pharmacist
 	Day          string `json:"day,omitempty"`           // group_by day
+	// ContentVersion is the content version of the row for group_by content_version
+	// (0: the default embedded in the kiosk).
+	ContentVersion *int `json:"content_version,omitempty"`
 
 	Visits    int     `json:"visits"`
 	Completed int     `json:"completed"`

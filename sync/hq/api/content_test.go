@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/content"
@@ -249,3 +250,36 @@ func TestContentStatusReports(t *testing.T) {
 }
 
 func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+
+func TestCompletionByContentVersion(t *testing.T) {
+	h := hqtest.Start(t, api.Options{}, "S001")
+	var vs []flows.Visit
+	for i, c := range []struct {
+		version  int
+		complete bool
+	}{{0, true}, {0, false}, {1, true}, {1, true}, {1, false}, {12, true}} {
+		v := hqtest.Visit(fmt.Sprintf("cv%d", i), "S001", "P01", day1.Add(time.Duration(i)*time.Minute), c.complete)
+		v.ContentVersion = c.version
+		vs = append(vs, v)
+	}
+	if code, body := h.Do(t, "POST", wire.PathRecords, h.Tokens["S001"], batch("S001", vs...)); code != 200 {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	code, body := h.Do(t, "GET", wire.PathCompletion+"?group_by=content_version", h.Tokens["S001"], nil)
+	rows := decode[wire.CompletionResponse](t, body).Rows
+	if code != 200 || len(rows) != 3 || rows[0].Key != "0" || *rows[0].ContentVersion != 0 || rows[1].Key != "1" || rows[1].Visits != 3 || rows[1].Completed != 2 ||
+		rows[1].Rate != 66.67 || rows[2].Key != "12" || *rows[2].ContentVersion != 12 {
+		t.Fatalf("by content version: %d %s", code, body)
+	}
+	if !strings.Contains(string(body), `"content_version":0`) {
+		t.Errorf("version 0 must be stated: %s", body)
+	}
+	// Other groupings carry no content version.
+	_, body = h.Do(t, "GET", wire.PathCompletion+"?group_by=store", h.Tokens["S001"], nil)
+	if strings.Contains(string(body), "content_version") {
+		t.Errorf("by store: %s", body)
+	}
+	if code, body := h.Do(t, "GET", wire.PathCompletion+"?group_by=version", h.Tokens["S001"], nil); code != 400 || !strings.Contains(string(body), "content_version") {
+		t.Errorf("unknown group_by: %d %s", code, body)
+	}
+}

@@ -674,9 +674,9 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, p hq.P
 	switch group {
 	case "":
 		group = hq.GroupByStore
-	case hq.GroupByStore, hq.GroupByPharmacist, hq.GroupByDay:
+	case hq.GroupByStore, hq.GroupByPharmacist, hq.GroupByDay, hq.GroupByContentVersion:
 	default:
-		s.fail(w, r, badf("group_by: %q is not one of store, pharmacist, day", group))
+		s.fail(w, r, badf("group_by: %q is not one of store, pharmacist, day, content_version", group))
 		return
 	}
 	groups, err := s.st.Completion(r.Context(), hq.CompletionQuery{StoreID: store, PharmacistID: q.Get("pharmacist_id"), From: from, To: to, GroupBy: group})

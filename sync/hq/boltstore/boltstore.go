@@ -9,6 +9,7 @@
 //	phist       custkey(16) day(4) purchase id    → compact purchase (history index)
 //	rollups     store 0x00 day(4) pharmacist      → flows.Rollup, fixed binary (completion report)
 //	rollups_sd  store 0x00 day(4)                 → the same summed over pharmacists
+//	rollups_cv  BE uint32 content version, store 0x00 day(4) pharmacist → the same by content version
 //	pevents     points event id                   → JSON flows.PointsEvent (idempotent credit)
 //	ptotals     store 0x00 pharmacist             → int64 points
 //	roster      store 0x00 pharmacist id          → JSON flows.Pharmacist
@@ -56,6 +57,7 @@ var (
 	bHist       = []byte("phist")
 	bRollups    = []byte("rollups")
 	bRollupsSD  = []byte("rollups_sd")
+	bRollupsCV  = []byte("rollups_cv")
 	bPEvents    = []byte("pevents")
 	bPTotals    = []byte("ptotals")
 	bRoster     = []byte("roster")
@@ -119,6 +121,9 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if !opts.ReadOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
+			if err := migrateContentRollups(tx); err != nil {
+				return err
+			}
 			for _, b := range allBuckets {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return fmt.Errorf("create bucket %s: %w", b, err)

@@ -25,6 +25,15 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.Comp
 		to = math.MaxInt32 - 1
 	}
 	from := q.From
+	if q.GroupBy == hq.GroupByContentVersion {
+		var out []hq.CompletionGroup
+		err := s.view(ctx, "completion report", func(tx *bolt.Tx) error {
+			var err error
+			out, err = completionByVersion(tx, q, from, to)
+			return err
+		})
+		return out, err
+	}
 	bucket := bRollups
 	if q.PharmacistID == "" && q.GroupBy != hq.GroupByPharmacist {
 		bucket = bRollupsSD
@@ -110,6 +119,7 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.Comp
 // AddRollups implements hq.CompletionStore, through the code path record ingest uses.
 func (s *Store) AddRollups(ctx context.Context, rows []hq.RollupRow) error {
 	deltas := make(map[string]*flows.Rollup, len(rows))
+	cvDeltas := make(map[string]*flows.Rollup, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		if r.StoreID == "" {
@@ -122,8 +132,17 @@ func (s *Store) AddRollups(ctx context.Context, rows []hq.RollupRow) error {
 			deltas[k] = c
 		}
 		c.Merge(r.Rollup)
+		if r.ContentVersion < 0 {
+			return fmt.Errorf("add rollups: rows[%d].content_version %d: %w", i, r.ContentVersion, hq.ErrInvalid)
+		}
+		addCV(cvDeltas, r.ContentVersion, r.StoreID, r.Day, r.PharmacistID, r.Rollup)
 	}
-	return s.update(ctx, "add rollups", func(tx *bolt.Tx) error { return applyRollups(tx, deltas) })
+	return s.update(ctx, "add rollups", func(tx *bolt.Tx) error {
+		if err := mergeRollups(tx.Bucket(bRollupsCV), cvDeltas); err != nil {
+			return err
+		}
+		return applyRollups(tx, deltas)
+	})
 }
 
 // applyRollups merges deltas keyed by rollupKey(store, day, pharmacist) into the

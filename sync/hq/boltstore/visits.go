@@ -20,6 +20,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 		res = hq.IngestResult{}
 		vb := tx.Bucket(bVisits)
 		deltas := map[string]*flows.Rollup{}
+		cvDeltas := map[string]*flows.Rollup{}
 		points := map[string]int64{} // store 0x00 pharmacist → points credited by the batch
 		for i := range batch {
 			in := &batch[i]
@@ -50,7 +51,9 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 				c = &flows.Rollup{}
 				deltas[k] = c
 			}
-			c.Merge(flows.VisitContribution(*v))
+			contrib := flows.VisitContribution(*v)
+			c.Merge(contrib)
+			addCV(cvDeltas, v.ContentVersion, storeID, hq.VisitDay(*v), v.PharmacistID, contrib)
 			for _, ev := range in.Points {
 				credited, err := recordEvent(tx, ev)
 				if err != nil {
@@ -80,6 +83,9 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			if err := addPoints(tb, []byte(k), points[k]); err != nil {
 				return fmt.Errorf("credit points: %w", err)
 			}
+		}
+		if err := mergeRollups(tx.Bucket(bRollupsCV), cvDeltas); err != nil {
+			return err
 		}
 		return applyRollups(tx, deltas)
 	})

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -201,6 +202,58 @@ func contentStore(t *testing.T, open Opener) {
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+	t.Run("CompletionByContentVersion", func(t *testing.T) {
+		st := open(t)
+		d := day0.Time()
+		v := func(id, store, pharm string, start time.Time, complete bool, version int) hq.VisitIngest {
+			x := visit(id, store, pharm, start, complete)
+			x.ContentVersion = version
+			return hq.VisitIngest{Visit: x}
+		}
+		ingest(t, st, v("a1", "S001", "P01", d.Add(9*time.Hour), true, 0), v("a2", "S001", "P01", d.Add(10*time.Hour), false, 0),
+			v("a3", "S001", "P02", d.Add(11*time.Hour), true, 2), v("a4", "S001", "P01", d.Add(33*time.Hour), true, 10))
+		ingest(t, st, v("b1", "S002", "P07", d.Add(9*time.Hour), false, 2), v("b2", "S002", "P07", d.Add(10*time.Hour), true, 2))
+		// A replayed visit counts once, under its version.
+		ingest(t, st, v("b2", "S002", "P07", d.Add(10*time.Hour), true, 2))
+		if err := st.AddRollups(bg(), []hq.RollupRow{{StoreID: "S003", PharmacistID: "P09", Day: day0, ContentVersion: 2, Rollup: flows.Rollup{Visits: 5, Completed: 5}}}); err != nil {
+			t.Fatal(err)
+		}
+		type want struct{ version, visits, complete int }
+		check := func(name string, q hq.CompletionQuery, ws []want) {
+			t.Helper()
+			q.GroupBy = hq.GroupByContentVersion
+			gs, err := st.Completion(bg(), q)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if len(gs) != len(ws) {
+				t.Fatalf("%s: %+v, want %+v", name, gs, ws)
+			}
+			for i, w := range ws {
+				g := gs[i]
+				if g.ContentVersion == nil || *g.ContentVersion != w.version || g.Key != strconv.Itoa(w.version) || g.Rollup.Visits != w.visits || g.Rollup.Completed != w.complete {
+					t.Fatalf("%s: group %d = %+v, want %+v", name, i, g, w)
+				}
+				if row := g.Row(); row.ContentVersion == nil || *row.ContentVersion != w.version {
+					t.Fatalf("%s: row %+v", name, row)
+				}
+			}
+		}
+		// Numeric order: 10 after 2.
+		check("all", hq.CompletionQuery{}, []want{{0, 2, 1}, {2, 8, 7}, {10, 1, 1}})
+		check("one store", hq.CompletionQuery{StoreID: "S001"}, []want{{0, 2, 1}, {2, 1, 1}, {10, 1, 1}})
+		check("one day", hq.CompletionQuery{From: day0, To: day0}, []want{{0, 2, 1}, {2, 8, 7}})
+		check("one pharmacist", hq.CompletionQuery{PharmacistID: "P07"}, []want{{2, 2, 1}})
+		check("nothing", hq.CompletionQuery{StoreID: "S404"}, nil)
+		// The other groupings still count every version.
+		gs, _ := st.Completion(bg(), hq.CompletionQuery{GroupBy: hq.GroupByStore})
+		if len(gs) != 3 || gs[0].Rollup.Visits != 4 || gs[1].Rollup.Visits != 2 || gs[2].Rollup.Visits != 5 || gs[0].ContentVersion != nil {
+			t.Fatalf("by store: %+v", gs)
+		}
+		if err := st.AddRollups(bg(), []hq.RollupRow{{StoreID: "S003", Day: day0, ContentVersion: -1}}); !errors.Is(err, hq.ErrInvalid) {
+			t.Fatalf("negative version: %v", err)
 		}
 	})
 	t.Run("Statuses", func(t *testing.T) {
