@@ -15,7 +15,7 @@ DATA       ?= $(CURDIR)/.demo-data
 # Windows package.
 APT_BUILD  := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
               libxinerama-dev libxi-dev libxxf86vm-dev
-APT_TEST   := socat xvfb xauth imagemagick chromium chromium-driver procps postgresql
+APT_TEST   := socat xvfb xauth xdotool imagemagick chromium chromium-driver procps postgresql
 APT_PKGS   := $(APT_BUILD) $(APT_TEST)
 
 export CGO_ENABLED := 1

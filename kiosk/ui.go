@@ -288,6 +288,7 @@ func (u *UI) timers(ctx context.Context) {
 // show switches to a screen.
 func (u *UI) show(s screen) {
 	u.cur = s
+	u.log.Debug("screen", "name", strings.TrimPrefix(fmt.Sprintf("%T", s), "*kiosk."))
 	u.refresh()
 }
 
@@ -473,6 +474,7 @@ func scanSummary(s devices.Scan) string {
 // HandleScan handles a classified scan, whichever device it came from. It must run on the
 // UI goroutine (DeviceEvent posts it there).
 func (u *UI) HandleScan(s devices.Scan) {
+	u.log.Debug("scan", "kind", s.Kind, "valid", s.Valid)
 	u.touch()
 	line := scanSummary(s)
 	if !s.Valid {
@@ -605,6 +607,7 @@ func (u *UI) startVisit(s devices.Scan, name string) {
 			if u.visit == nil || u.visit.ID != vid {
 				return // the visit was abandoned meanwhile
 			}
+			u.log.Debug("history loaded", "offline", offline)
 			u.vs.loading, u.vs.analysis, u.vs.offline, u.vs.hqErr = false, a, offline, hqErr
 			u.hqChecked, u.hqOnline = u.deps.HQ != nil, !offline
 			if _, ok := u.cur.(*identifyScreen); ok {
@@ -741,6 +744,7 @@ func (u *UI) unlock() {
 
 // signIn makes p the pharmacist at the counter.
 func (u *UI) signIn(p flows.Pharmacist) {
+	u.log.Info("pharmacist signed in", "pharmacist", p.ID)
 	u.pharmacist = &p
 	u.message = ""
 	u.show(newWaiting(u))

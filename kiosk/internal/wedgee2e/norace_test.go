@@ -1,0 +1,5 @@
+//go:build !race
+
+package wedgee2e
+
+const raceBuild = false
