@@ -69,10 +69,11 @@ func seedDemo(ctx context.Context, st hq.Store, secret []byte, now time.Time, st
 			}
 		}
 	}
-	cat, err := loadCatalog("")
+	data, err := domainData("", "")
 	if err != nil {
 		return err
 	}
+	cat := data.Catalog
 	var ps []flows.Purchase
 	for ci, c := range demoCustomers {
 		k, err := customerkey.FromIDNumber(secret, c.id, now)

@@ -43,10 +43,11 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 		return fmt.Errorf("import-purchases: %w", err)
 	}
 	defer f.Close()
-	cat, err := loadCatalog(*catalogFile)
+	data, err := domainData(*catalogFile, "")
 	if err != nil {
 		return err
 	}
+	cat := data.Catalog
 	var secret []byte
 	if *secretFile != "" {
 		if secret, err = customerkey.LoadSecret(*secretFile); err != nil {

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices/demogateway"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/customerkey"
@@ -73,11 +72,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cat, err := loadCatalog(c.catalogFile)
+	data, err := domainData(c.catalogFile, c.pointsFile)
 	if err != nil {
 		return err
 	}
-	rules, err := loadPointsRules(c.pointsFile)
+	def, err := embeddedContent()
 	if err != nil {
 		return err
 	}
@@ -92,10 +91,11 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	defer ln.Close()
-	cfg, err := hqConfig(c, ln.Addr().String(), cat, rules, log, stdout)
+	cfg, err := hqConfig(c, ln.Addr().String(), data, log, stdout)
 	if err != nil {
 		return err
 	}
+	cfg.DefaultContent = def
 	if c.demo {
 		secretFile := c.secretFile
 		if secretFile == "" {
@@ -136,49 +136,6 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func loadCatalog(file string) (*flows.Catalog, error) {
-	var b []byte
-	var err error
-	if file != "" {
-		b, err = os.ReadFile(file)
-	} else {
-		b, err = assets.Read("catalog/drugs.json")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read catalog: %w", err)
-	}
-	cat, err := flows.LoadCatalog(b)
-	if err != nil {
-		return nil, fmt.Errorf("catalog %s: %w", orEmbedded(file), err)
-	}
-	return cat, nil
-}
-
-func loadPointsRules(file string) (flows.PointsRules, error) {
-	var b []byte
-	var err error
-	if file != "" {
-		b, err = os.ReadFile(file)
-	} else {
-		b, err = assets.Read("rules/points.json")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read points rules: %w", err)
-	}
-	r, err := flows.LoadPointsRules(b)
-	if err != nil {
-		return nil, fmt.Errorf("points rules %s: %w", orEmbedded(file), err)
-	}
-	return r, nil
-}
-
-func orEmbedded(file string) string {
-	if file == "" {
-		return "(embedded)"
-	}
-	return file
-}
-
 // demoSecret loads the demo chain secret, creating a random one if the file is absent.
 func demoSecret(path string) ([]byte, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -195,8 +152,9 @@ func demoSecret(path string) ([]byte, error) {
 
 // hqConfig builds HQ's configuration from the serve flags: the log-only channel (links
 // printed to stdout) unless WeCom is configured.
-func hqConfig(c serveConfig, listenAddr string, cat *flows.Catalog, rules flows.PointsRules, log *slog.Logger, stdout io.Writer) (server.Config, error) {
-	cfg := server.Config{Catalog: cat, PointsRules: rules, Logger: log, Out: stdout, Interval: c.dispatchInterval,
+func hqConfig(c serveConfig, listenAddr string, data flows.Data, log *slog.Logger, stdout io.Writer) (server.Config, error) {
+	msgs := data.Messages
+	cfg := server.Config{Catalog: data.Catalog, PointsRules: data.Points, Messages: &msgs, Logger: log, Out: stdout, Interval: c.dispatchInterval,
 		PublicURL: strings.TrimRight(c.publicURL, "/")}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + listenAddr

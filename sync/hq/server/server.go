@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/admin"
 	"github.com/pharmachain/counter/sync/hq/api"
@@ -48,6 +49,12 @@ type Config struct {
 	Catalog *flows.Catalog
 	// PointsRules price visits, link opens and bookings; nil: flows defaults.
 	PointsRules flows.PointsRules
+	// Messages are the follow-up texts (the WeCom link card's title and description);
+	// nil: flows.DefaultFollowUpMessages().
+	Messages *flows.FollowUpMessages
+	// DefaultContent is content version 0, the pack embedded in the binaries
+	// (content.FromFS(assets.FS())); see api.Options.DefaultContent.
+	DefaultContent content.Pack
 	// Registry receives the metrics; nil: a fresh one (served at /metrics).
 	Registry *prometheus.Registry
 
@@ -152,7 +159,11 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 	switch {
 	case ch != nil:
 	case cfg.WeCom != nil:
-		ch = followup.Mux{flows.ChannelWeCom: &followup.WeComChannel{Client: cfg.WeCom, Contacts: st}}
+		msgs := flows.DefaultFollowUpMessages()
+		if cfg.Messages != nil {
+			msgs = *cfg.Messages
+		}
+		ch = followup.Mux{flows.ChannelWeCom: &followup.WeComChannel{Client: cfg.WeCom, Contacts: st, Title: msgs.LinkTitle, Desc: msgs.LinkDesc}}
 	default:
 		ch = &followup.LogChannel{Logger: cfg.Logger, Out: cfg.Out}
 	}
@@ -195,7 +206,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 		}
 	}
 	h.api = api.New(st, api.Options{Logger: cfg.Logger, Now: cfg.Now, Catalog: cfg.Catalog, PointsRules: cfg.PointsRules,
-		Registry: cfg.Registry,
+		Registry: cfg.Registry, DefaultContent: cfg.DefaultContent,
 		PrepareRecord: func(in *hq.VisitIngest) error {
 			return followup.Prepare(in, cfg.Now())
 		},
