@@ -22,11 +22,11 @@ var metricCols = []string{"visits", "completed", "abandoned", "in_progress",
 // nInts: the first nInts metric columns are int8, the rest float8.
 const nInts = 16
 
-func rollupInts(r *flows.Rollup) [nInts]int64 {
-	return [nInts]int64{int64(r.Visits), int64(r.Completed), int64(r.Abandoned), int64(r.InProgress),
-		int64(r.Funnel[0]), int64(r.Funnel[1]), int64(r.Funnel[2]), int64(r.Funnel[3]),
-		int64(r.Stalled[0]), int64(r.Stalled[1]), int64(r.Stalled[2]), int64(r.Stalled[3]),
-		int64(r.StepTimed[0]), int64(r.StepTimed[1]), int64(r.StepTimed[2]), int64(r.StepTimed[3])}
+func rollupInts(r *flows.Rollup) [nInts]int32 {
+	return [nInts]int32{int32(r.Visits), int32(r.Completed), int32(r.Abandoned), int32(r.InProgress),
+		int32(r.Funnel[0]), int32(r.Funnel[1]), int32(r.Funnel[2]), int32(r.Funnel[3]),
+		int32(r.Stalled[0]), int32(r.Stalled[1]), int32(r.Stalled[2]), int32(r.Stalled[3]),
+		int32(r.StepTimed[0]), int32(r.StepTimed[1]), int32(r.StepTimed[2]), int32(r.StepTimed[3])}
 }
 
 func rollupFrom(ints []int64, secs []float64) flows.Rollup {
@@ -135,9 +135,9 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, table, period string, withPha
 	n := len(keys)
 	stores, pharms := make([]string, n), make([]string, n)
 	periods := make([]int32, n)
-	ints := make([][]int64, nInts)
+	ints := make([][]int32, nInts)
 	for i := range ints {
-		ints[i] = make([]int64, n)
+		ints[i] = make([]int32, n)
 	}
 	secs := make([][]float64, 4)
 	for i := range secs {
@@ -168,7 +168,7 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, table, period string, withPha
 	for i, c := range metricCols {
 		cols = append(cols, c)
 		if i < nInts {
-			types = append(types, "int8[]")
+			types = append(types, "int4[]")
 			args = append(args, ints[i])
 		} else {
 			types = append(types, "float8[]")
@@ -210,6 +210,75 @@ func (s *Store) AddRollups(ctx context.Context, rows []hq.RollupRow) error {
 // monthly rollups (12 rows per store for a year) and only its partial months' edges
 // from the daily ones; a report by day reads the daily rollups.
 func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.CompletionGroup, error) {
+	sql, args := completionSQL(q)
+	if sql == "" {
+		return nil, nil
+	}
+	var out []hq.CompletionGroup
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// A chain-wide report aggregates 20 counters for thousands of stores: enough
+		// memory to do it without spilling to disk.
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		out, err = scanGroups(rows, q)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("completion report", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// scanGroups reads the report's rows.
+func scanGroups(rows pgx.Rows, q hq.CompletionQuery) ([]hq.CompletionGroup, error) {
+	defer rows.Close()
+	var out []hq.CompletionGroup
+	ints := make([]int64, nInts)
+	secs := make([]float64, 4)
+	for rows.Next() {
+		var g hq.CompletionGroup
+		dest := make([]any, 0, 2+len(metricCols))
+		var day int32
+		switch q.GroupBy {
+		case hq.GroupByPharmacist:
+			dest = append(dest, &g.StoreID, &g.PharmacistID)
+		case hq.GroupByDay:
+			dest = append(dest, &day)
+		default:
+			dest = append(dest, &g.StoreID)
+		}
+		for i := range ints {
+			dest = append(dest, &ints[i])
+		}
+		for i := range secs {
+			dest = append(dest, &secs[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		g.Rollup = rollupFrom(ints, secs)
+		switch q.GroupBy {
+		case hq.GroupByPharmacist:
+			g.Key = g.StoreID + "/" + g.PharmacistID
+		case hq.GroupByDay:
+			g.Day = flows.Day(day)
+			g.Key = g.Day.String()
+		default:
+			g.Key = g.StoreID
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// completionSQL builds the report's query.
+func completionSQL(q hq.CompletionQuery) (string, []any) {
 	from, to := int32(q.From), int32(q.To)
 	if q.From == 0 {
 		from = math.MinInt32
@@ -218,7 +287,7 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.Comp
 		to = math.MaxInt32
 	}
 	if from > to {
-		return nil, nil
+		return "", nil
 	}
 	pharmLevel := q.PharmacistID != "" || q.GroupBy == hq.GroupByPharmacist
 	dayTable, monthTable := "rollup_store_day", "rollup_store_month"
@@ -246,7 +315,7 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.Comp
 	sums := make([]string, len(metricCols))
 	for i, c := range metricCols {
 		if i < nInts {
-			sums[i] = "sum(" + c + ")::int8"
+			sums[i] = "sum(" + c + ")"
 		} else {
 			sums[i] = "sum(" + c + ")"
 		}
@@ -287,52 +356,7 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.Comp
 	}
 	sql := fmt.Sprintf("SELECT %s, %s FROM (%s) r GROUP BY %s", group, strings.Join(sums, ", "),
 		strings.Join(parts, " UNION ALL "), group)
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, wrap("completion report", err)
-	}
-	defer rows.Close()
-	var out []hq.CompletionGroup
-	ints := make([]int64, nInts)
-	secs := make([]float64, 4)
-	for rows.Next() {
-		var g hq.CompletionGroup
-		dest := make([]any, 0, 2+len(metricCols))
-		var day int32
-		switch q.GroupBy {
-		case hq.GroupByPharmacist:
-			dest = append(dest, &g.StoreID, &g.PharmacistID)
-		case hq.GroupByDay:
-			dest = append(dest, &day)
-		default:
-			dest = append(dest, &g.StoreID)
-		}
-		for i := range ints {
-			dest = append(dest, &ints[i])
-		}
-		for i := range secs {
-			dest = append(dest, &secs[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, wrap("completion report", err)
-		}
-		g.Rollup = rollupFrom(ints, secs)
-		switch q.GroupBy {
-		case hq.GroupByPharmacist:
-			g.Key = g.StoreID + "/" + g.PharmacistID
-		case hq.GroupByDay:
-			g.Day = flows.Day(day)
-			g.Key = g.Day.String()
-		default:
-			g.Key = g.StoreID
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap("completion report", err)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	return sql, args
 }
 
 func keyCols(pharm bool) string {

@@ -58,10 +58,12 @@ CREATE TABLE rollup_day (
 	store_id      text COLLATE "C" NOT NULL,
 	day           int4 NOT NULL,
 	pharmacist_id text COLLATE "C" NOT NULL,
-	visits int8 NOT NULL, completed int8 NOT NULL, abandoned int8 NOT NULL, in_progress int8 NOT NULL,
-	funnel1 int8 NOT NULL, funnel2 int8 NOT NULL, funnel3 int8 NOT NULL, funnel4 int8 NOT NULL,
-	stalled1 int8 NOT NULL, stalled2 int8 NOT NULL, stalled3 int8 NOT NULL, stalled4 int8 NOT NULL,
-	timed1 int8 NOT NULL, timed2 int8 NOT NULL, timed3 int8 NOT NULL, timed4 int8 NOT NULL,
+	-- int4 counters (a store's month stays far below 2^31); sum(int4) is PostgreSQL's
+	-- fast integer sum, where sum(int8) would accumulate in numeric.
+	visits int4 NOT NULL, completed int4 NOT NULL, abandoned int4 NOT NULL, in_progress int4 NOT NULL,
+	funnel1 int4 NOT NULL, funnel2 int4 NOT NULL, funnel3 int4 NOT NULL, funnel4 int4 NOT NULL,
+	stalled1 int4 NOT NULL, stalled2 int4 NOT NULL, stalled3 int4 NOT NULL, stalled4 int4 NOT NULL,
+	timed1 int4 NOT NULL, timed2 int4 NOT NULL, timed3 int4 NOT NULL, timed4 int4 NOT NULL,
 	seconds1 float8 NOT NULL, seconds2 float8 NOT NULL, seconds3 float8 NOT NULL, seconds4 float8 NOT NULL,
 	PRIMARY KEY (store_id, day, pharmacist_id)
 );
