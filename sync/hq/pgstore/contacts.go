@@ -77,7 +77,7 @@ func (s *Store) UnbindExternal(ctx context.Context, u hq.Unbind) (hq.UnbindResul
 			res.Contacts++
 			tag, err := tx.Exec(ctx, `UPDATE followups SET status = 'failed', last_code = $4, last_reason = $5, lease_owner = '', lease_until = NULL
 				WHERE store_id = $1 AND customer_key = $2 AND channel = $3 AND status = 'scheduled'`,
-				d.store, d.customer, flows.ChannelWeCom, cancelledCode, u.Reason)
+				d.store, d.customer, flows.ChannelWeCom, u.Code, u.Reason)
 			if err != nil {
 				return err
 			}

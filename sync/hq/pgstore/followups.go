@@ -21,10 +21,10 @@ const fuCols = `id, followup, consent, status, attempts, next_at, enqueued_at, s
 // scanItem reads one follow-up row (fuCols).
 func scanItem(row pgx.Row) (hq.FollowUpItem, error) {
 	var it hq.FollowUpItem
-	var id, lastCode string
+	var id string
 	var fu, consent []byte
 	var enq, sent, opened, booked, escalated, lease *time.Time
-	if err := row.Scan(&id, &fu, &consent, &it.Status, &it.Attempts, &it.NextAt, &enq, &sent, &lastCode, &it.LastReason,
+	if err := row.Scan(&id, &fu, &consent, &it.Status, &it.Attempts, &it.NextAt, &enq, &sent, &it.LastCode, &it.LastReason,
 		&opened, &booked, &escalated, &it.LeaseOwner, &lease); err != nil {
 		return it, err
 	}
@@ -35,7 +35,6 @@ func scanItem(row pgx.Row) (hq.FollowUpItem, error) {
 		return it, fmt.Errorf("decode follow-up %s consent: %w", id, err)
 	}
 	it.EnqueuedAt, it.SentAt, it.OpenedAt, it.BookedAt, it.EscalatedAt, it.LeaseUntil = tm(enq), tm(sent), tm(opened), tm(booked), tm(escalated), tm(lease)
-	setLastCode(&it, lastCode)
 	return it, nil
 }
 
@@ -84,7 +83,7 @@ func scheduleFollowUps(ctx context.Context, tx pgx.Tx, items []hq.FollowUpItem) 
 		}
 		f := &it.FollowUp
 		ids[i], stores[i], custs[i], chans[i], fus[i], consents[i] = f.ID, f.StoreID, f.CustomerKey, f.Channel, string(fu), string(cb)
-		codes[i], reasons[i] = lastCode(it), it.LastReason
+		codes[i], reasons[i] = it.LastCode, it.LastReason
 		due[i], dueDays[i], next[i], attempts[i] = f.DueAt, int32(flows.DayOf(f.DueAt)), it.NextAt, int32(it.Attempts)
 		enq[i], sent[i], opened[i], booked[i], esc[i] = ts(it.EnqueuedAt), ts(it.SentAt), ts(it.OpenedAt), ts(it.BookedAt), ts(it.EscalatedAt)
 	}
@@ -120,10 +119,8 @@ func (s *Store) Attempts(ctx context.Context, id string) ([]hq.SendAttempt, erro
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hq.SendAttempt, error) {
 		a := hq.SendAttempt{FollowUpID: id}
 		var started, finished *time.Time
-		var code string
-		err := r.Scan(&a.Attempt, &a.Channel, &started, &finished, &a.Status, &code, &a.Reason, &a.MsgID)
+		err := r.Scan(&a.Attempt, &a.Channel, &started, &finished, &a.Status, &a.Code, &a.Reason, &a.MsgID)
 		a.StartedAt, a.FinishedAt = tm(started), tm(finished)
-		setAttemptCode(&a, code)
 		return a, err
 	})
 	if err != nil {
@@ -233,8 +230,7 @@ func (s *Store) FinishAttempt(ctx context.Context, r hq.AttemptResult) error {
 		if r.Status == hq.StatusScheduled {
 			next = r.NextAt
 		}
-		code := resultCode(r)
-		if err := finish(ctx, tx, r.ID, r.Attempt, r.Status, code, r.Reason, r.MsgID, r.At, sent, next); err != nil {
+		if err := finish(ctx, tx, r.ID, r.Attempt, r.Status, r.Code, r.Reason, r.MsgID, r.At, sent, next); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, r.Audit)
@@ -266,7 +262,7 @@ func finish(ctx context.Context, tx pgx.Tx, id string, attempt int, status, code
 // RecoverExpired implements hq.FollowUpStore: only sends whose lease has expired are
 // settled — a replica starting up never touches another replica's live send — each in
 // its own commit, skipping rows another recovery holds.
-func (s *Store) RecoverExpired(ctx context.Context, now time.Time, reason string) (int, error) {
+func (s *Store) RecoverExpired(ctx context.Context, now time.Time, code, reason string) (int, error) {
 	n := 0
 	for {
 		var id string
@@ -288,10 +284,10 @@ func (s *Store) RecoverExpired(ctx context.Context, now time.Time, reason string
 			if err != nil {
 				return err
 			}
-			if err := finish(ctx, tx, id, attempts, hq.StatusUnknown, interruptedCode, reason, "", now, it.SentAt, it.NextAt); err != nil {
+			if err := finish(ctx, tx, id, attempts, hq.StatusUnknown, code, reason, "", now, it.SentAt, it.NextAt); err != nil {
 				return err
 			}
-			return appendAudit(ctx, tx, []hq.AuditEntry{hq.SendResultAudit(id, attempts, hq.StatusUnknown, reason, now)})
+			return appendAudit(ctx, tx, []hq.AuditEntry{hq.SendResultAudit(id, attempts, hq.StatusUnknown, code, reason, now)})
 		})
 		if err != nil {
 			return n, err
@@ -318,7 +314,7 @@ func (s *Store) Resolve(ctx context.Context, r hq.Resolution) error {
 			status, sent, next = hq.StatusSent, r.At, it.NextAt
 		}
 		if _, err := tx.Exec(ctx, `UPDATE followups SET status = $2, sent_at = $3, next_at = $4, last_code = $5, last_reason = $6,
-				lease_owner = '', lease_until = NULL WHERE id = $1`, r.ID, status, ts(sent), next, resolvedCode, r.Reason); err != nil {
+				lease_owner = '', lease_until = NULL WHERE id = $1`, r.ID, status, ts(sent), next, r.Code, r.Reason); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, r.Audit)

@@ -107,7 +107,7 @@ func scrubFollowUps(ctx context.Context, tx pgx.Tx, customerKey string) (int, er
 		}
 		if it.Status == hq.StatusScheduled {
 			_, err = tx.Exec(ctx, `UPDATE followups SET customer_key = '', followup = $2, status = 'failed', last_code = $3, last_reason = $4,
-				lease_owner = '', lease_until = NULL WHERE id = $1`, it.FollowUp.ID, fu, forgottenCode, hq.ForgetReason)
+				lease_owner = '', lease_until = NULL WHERE id = $1`, it.FollowUp.ID, fu, hq.ForgetCode, hq.ForgetReason)
 		} else {
 			_, err = tx.Exec(ctx, `UPDATE followups SET customer_key = '', followup = $2 WHERE id = $1`, it.FollowUp.ID, fu)
 		}

@@ -204,3 +204,27 @@ CREATE TABLE secrets (
 	name  text COLLATE "C" PRIMARY KEY,
 	value bytea NOT NULL
 );
+
+-- Content packs: immutable numbered versions and their files, which version each
+-- store runs (store_id '' holds the chain default), and what each kiosk reports.
+CREATE TABLE content_versions (
+	number int4 PRIMARY KEY,
+	hash   text NOT NULL,
+	author text NOT NULL,
+	at     timestamptz NOT NULL,
+	note   text NOT NULL DEFAULT ''
+);
+CREATE TABLE content_files (
+	version int4 NOT NULL REFERENCES content_versions (number),
+	name    text COLLATE "C" NOT NULL,
+	data    bytea NOT NULL,
+	PRIMARY KEY (version, name)
+);
+CREATE TABLE content_assignments (
+	store_id text COLLATE "C" PRIMARY KEY,
+	version  int4 NOT NULL
+);
+CREATE TABLE content_status (
+	store_id text COLLATE "C" PRIMARY KEY,
+	status   jsonb NOT NULL
+);

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package pgtest
 
 import (
@@ -20,9 +22,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 )
-
-// ErrNotInstalled means no PostgreSQL server binaries were found.
-var ErrNotInstalled = errors.New("PostgreSQL server binaries (initdb, postgres) not found")
 
 // Cluster is a throwaway PostgreSQL cluster: data directory and unix socket in a temp
 // dir, no TCP, fsync off. Stop kills it and removes its files; so does its watchdog when
@@ -65,15 +64,6 @@ func BinDir() (string, error) {
 func isExec(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
-
-// Options tune a cluster.
-type Options struct {
-	// SyncCommit keeps synchronous_commit on: a commit is in the WAL before it is
-	// acknowledged, so StopServer (an immediate stop) loses no acknowledged
-	// transaction. Off (the shared test cluster) is faster; fsync is off either way
-	// (the tests survive server crashes, not machine crashes).
-	SyncCommit bool
 }
 
 // StartCluster initdb's a new cluster in a temp dir and starts it. As root the server

@@ -1,0 +1,15 @@
+package pgtest
+
+import "errors"
+
+// ErrNotInstalled means no PostgreSQL server binaries were found.
+var ErrNotInstalled = errors.New("PostgreSQL server binaries (initdb, postgres) not found")
+
+// Options tune a cluster.
+type Options struct {
+	// SyncCommit keeps synchronous_commit on: a commit is in the WAL before it is
+	// acknowledged, so StopServer (an immediate stop) loses no acknowledged
+	// transaction. Off (the shared test cluster) is faster; fsync is off either way
+	// (the tests survive server crashes, not machine crashes).
+	SyncCommit bool
+}
