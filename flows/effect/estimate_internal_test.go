@@ -184,13 +184,20 @@ func TestQuantile(t *testing.T) {
 			t.Errorf("quantile(%v) = %v, want %v", q, got, want)
 		}
 	}
-	// selection agrees with sorting on random data, with ties.
+	// selection (and, from 2^16 values, radix selection) agrees with sorting on random
+	// data, with ties.
 	r := rand.New(rand.NewPCG(5, 6))
-	for trial := range 200 {
+	for trial := range 206 {
 		n := 1 + r.IntN(300)
+		if trial >= 200 {
+			n = 1<<16 + r.IntN(1<<17)
+		}
 		xs := make([]float32, n)
 		for i := range xs {
 			xs[i] = float32(r.IntN(50))
+			if trial%2 == 1 {
+				xs[i] = float32(r.ExpFloat64() * 40)
+			}
 		}
 		sorted := slices.Clone(xs)
 		slices.Sort(sorted)
@@ -202,6 +209,10 @@ func TestQuantile(t *testing.T) {
 			if got, want := quantile7(slices.Clone(xs), q), quantile(f, q); !approx(got, want) {
 				t.Fatalf("trial %d n %d q %v: select %v, sort %v", trial, n, q, got, want)
 			}
+		}
+		if got := quantiles7(slices.Clone(xs), 0.1, 0.5, 0.9, 1); !approx(got[0], quantile(f, 0.1)) || !approx(got[1], quantile(f, 0.5)) ||
+			!approx(got[2], quantile(f, 0.9)) || !approx(got[3], quantile(f, 1)) {
+			t.Fatalf("trial %d n %d: quantiles %v", trial, n, got)
 		}
 	}
 }

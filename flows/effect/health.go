@@ -316,23 +316,117 @@ func spread(xs []float32) Spread {
 	if len(xs) == 0 {
 		return s
 	}
-	s.Median, s.P90 = ptr(quantile7(xs, 0.5)), ptr(quantile7(xs, 0.9))
+	q := quantiles7(xs, 0.5, 0.9)
+	s.Median, s.P90 = ptr(q[0]), ptr(q[1])
 	return s
 }
 
 // quantile7 is the type-7 quantile of xs (linear interpolation between the order
-// statistics ⌊h⌋ and ⌊h⌋+1, h = (n−1)q), by selection: O(n), reordering xs.
-func quantile7(xs []float32, q float64) float64 {
-	h := float64(len(xs)-1) * q
-	lo := int(math.Floor(h))
-	x := selectK(xs, lo)
-	if lo+1 >= len(xs) || h == float64(lo) {
-		return float64(x)
+// statistics ⌊h⌋ and ⌊h⌋+1, h = (n−1)q), reordering xs.
+func quantile7(xs []float32, q float64) float64 { return quantiles7(xs, q)[0] }
+
+// quantiles7 computes type-7 quantiles of xs (non-negative finite values), reordering
+// xs. Small slices use selection (O(n) per order statistic); large ones a radix
+// select: one pass counts the values by the top 16 bits of their IEEE bits (which
+// order like the values for non-negative floats), a second collects the few buckets
+// holding the wanted order statistics, and selection finishes inside them.
+func quantiles7(xs []float32, qs ...float64) []float64 {
+	n := len(xs)
+	out := make([]float64, len(qs))
+	ranks := make([]int, 0, 2*len(qs))
+	for _, q := range qs {
+		h := float64(n-1) * q
+		lo := int(math.Floor(h))
+		ranks = append(ranks, lo, min(lo+1, n-1))
 	}
-	// After selection every element right of lo is ≥ xs[lo]: the next order
-	// statistic is their minimum.
-	y := slices.Min(xs[lo+1:])
-	return float64(x) + (h-float64(lo))*float64(y-x)
+	// The distinct ranks, ascending.
+	uniq := slices.Clone(ranks)
+	slices.Sort(uniq)
+	uniq = slices.Compact(uniq)
+	got := make([]float32, len(uniq))
+	if n <= 1<<16 {
+		// Each selection works right of the previous rank, where every value is ≥ it;
+		// the next rank up is that part's minimum.
+		prev := -1
+		for i, k := range uniq {
+			if k == prev+1 && prev >= 0 {
+				j := k + indexOfMin(xs[k:])
+				xs[k], xs[j] = xs[j], xs[k]
+				got[i] = xs[k]
+			} else {
+				got[i] = selectK(xs[prev+1:], k-prev-1)
+			}
+			prev = k
+		}
+	} else {
+		radixSelect(xs, uniq, got)
+	}
+	vals := make([]float32, len(ranks))
+	for i, k := range ranks {
+		j, _ := slices.BinarySearch(uniq, k)
+		vals[i] = got[j]
+	}
+	for i, q := range qs {
+		h := float64(n-1) * q
+		lo := int(math.Floor(h))
+		x, y := float64(vals[2*i]), float64(vals[2*i+1])
+		out[i] = x + (h-float64(lo))*(y-x)
+	}
+	return out
+}
+
+func indexOfMin(xs []float32) int {
+	m := 0
+	for i, x := range xs {
+		if x < xs[m] {
+			m = i
+		}
+	}
+	return m
+}
+
+func radixSelect(xs []float32, ranks []int, vals []float32) {
+	var hist [1 << 16]int32
+	for _, x := range xs {
+		hist[math.Float32bits(x)>>16]++
+	}
+	// The bucket of each rank, and the rank within the bucket.
+	type want struct{ bucket, within int }
+	ws := make([]want, len(ranks))
+	for i, k := range ranks {
+		c := 0
+		for b, h := range hist {
+			if c+int(h) > k {
+				ws[i] = want{b, k - c}
+				break
+			}
+			c += int(h)
+		}
+	}
+	// The wanted buckets (at most one per rank) and their values.
+	var ids []int
+	for _, w := range ws {
+		if !slices.Contains(ids, w.bucket) {
+			ids = append(ids, w.bucket)
+		}
+	}
+	got := make([][]float32, len(ids))
+	for _, x := range xs {
+		b := int(math.Float32bits(x) >> 16)
+		for j, id := range ids {
+			if b == id {
+				got[j] = append(got[j], x)
+				break
+			}
+		}
+	}
+	buckets := make(map[int][]float32, len(ids))
+	for j, id := range ids {
+		buckets[id] = got[j]
+	}
+	for i, w := range ws {
+		vals[i] = selectK(buckets[w.bucket], w.within)
+	}
 }
 
 // selectK puts the k-th smallest element (0-based) at xs[k] with no larger element

@@ -414,12 +414,12 @@ func (b *Builder) AddVisit(v VisitFact) error {
 	for i := range 4 {
 		if v.StepTimed[i] && v.StepSeconds[i] >= 0 && !math.IsInf(v.StepSeconds[i], 0) {
 			h.timed |= 1 << i
-			h.stepSec[i] = float32(v.StepSeconds[i])
+			h.stepSec[i] = float32(v.StepSeconds[i]) + 0 // + 0 turns −0 into +0 (radix order)
 		}
 	}
 	if v.VisitTimed && v.Complete && v.VisitSeconds >= 0 && !math.IsInf(v.VisitSeconds, 0) {
 		h.timed |= 1 << 4
-		h.visitSec = float32(v.VisitSeconds)
+		h.visitSec = float32(v.VisitSeconds) + 0
 	}
 	b.hl = append(b.hl, h)
 	if !v.Complete || v.CustomerKey == "" {
