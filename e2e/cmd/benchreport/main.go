@@ -66,6 +66,7 @@ func suites() []suite {
 		{"./kiosk/store/", "^(BenchmarkScanToAlert|BenchmarkSaveVisit|BenchmarkBareBoltUpdate|BenchmarkSaveVisitVsBare)$", "3s"},
 		{"./sync/drain/", "^BenchmarkDrain$", "1x"},
 		{"./sync/hq/api/", "^(BenchmarkHistoryQuery|BenchmarkCompletionReport)$", "3s"},
+		{"./flows/effect/", "^(BenchmarkEffectReport|BenchmarkHealthReport)$", "3x"},
 	}
 }
 
@@ -77,6 +78,8 @@ func goals() []goal {
 		{"BenchmarkDrain/loopback", "records/s", ">=", 20_000, "100 k-record backlog drained kiosk→HQ over loopback, both sides fsync'ed, ≥ 20 000 records/s", 5},
 		{"BenchmarkHistoryQuery/http", "p99-ms", "<=", 5, "history query with 10 M purchases at HQ, p99 ≤ 5 ms", 5},
 		{"BenchmarkCompletionReport/chain-year-by-store", "ms/op", "<=", 200, "completion report for 200 stores × 1 year (~7 M visits) ≤ 200 ms", 5},
+		{"BenchmarkEffectReport/chain-year", "ns/op", "<=", 10e9, "effect report, 200 stores × 1 year (≈ 7 M visits, 10 M purchases), 3 classes, 1 000 resamples, from built facts, ≤ 10 s", 12},
+		{"BenchmarkEffectReport/store-year", "ns/op", "<=", 500e6, "effect report for one store-year (34 k visits, 78 k purchase lines), facts built in the op, ≤ 500 ms", 12},
 	}
 }
 
