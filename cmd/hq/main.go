@@ -31,6 +31,7 @@ func verbs() []verb {
 		{"backup", "backup --to FILE (--data DIR | --hq URL --token ADMIN): consistent copy of hq.db", runBackup},
 		{"purge", "purge (--hq URL --token ADMIN | --data DIR) [--retention 26280h]: apply the retention period", runPurge},
 		{"forget", "forget (--customer-key K | --id-number N --secret-file F) (--hq URL --token ADMIN | --data DIR): PIPL deletion", runForget},
+		{"content", "content publish|list|diff|assign (--hq URL --token ADMIN | --data DIR): content packs kiosks run (hq content for details)", runContent},
 		{"pharmacist", "pharmacist add --data DIR --store ID --id P01 --name NAME [--pin PIN] [--manager] [--badge B]", runPharmacist},
 	}
 }
