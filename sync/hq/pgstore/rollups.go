@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +59,7 @@ func (m Month) FirstDay() flows.Day {
 // rollupKey identifies one rollup row: pharmacist "" for the per-store sums, and per
 // month (period is a Month) or per day (a Day).
 type rollupKey struct {
+	cv     int32 // content version (content tables only)
 	store  string
 	period int32
 	pharm  string
@@ -65,12 +67,13 @@ type rollupKey struct {
 
 // rollupDeltas are what one commit adds to the rollups, per table.
 type rollupDeltas struct {
-	day, storeDay, month, storeMonth map[rollupKey]*flows.Rollup
+	day, storeDay, month, storeMonth, cvDay, cvMonth map[rollupKey]*flows.Rollup
 }
 
 func newRollupDeltas() *rollupDeltas {
 	return &rollupDeltas{day: map[rollupKey]*flows.Rollup{}, storeDay: map[rollupKey]*flows.Rollup{},
-		month: map[rollupKey]*flows.Rollup{}, storeMonth: map[rollupKey]*flows.Rollup{}}
+		month: map[rollupKey]*flows.Rollup{}, storeMonth: map[rollupKey]*flows.Rollup{},
+		cvDay: map[rollupKey]*flows.Rollup{}, cvMonth: map[rollupKey]*flows.Rollup{}}
 }
 
 func addTo(m map[rollupKey]*flows.Rollup, k rollupKey, r *flows.Rollup) {
@@ -82,13 +85,16 @@ func addTo(m map[rollupKey]*flows.Rollup, k rollupKey, r *flows.Rollup) {
 	c.Merge(*r)
 }
 
-// add counts r for a store's pharmacist on a day, in all four tables.
-func (d *rollupDeltas) add(store, pharm string, day flows.Day, r flows.Rollup) {
+// add counts r for a store's pharmacist on a day with a content version, in all six
+// tables.
+func (d *rollupDeltas) add(store, pharm string, day flows.Day, cv int, r flows.Rollup) {
 	mo := int32(MonthOf(day))
-	addTo(d.day, rollupKey{store, int32(day), pharm}, &r)
-	addTo(d.storeDay, rollupKey{store, int32(day), ""}, &r)
-	addTo(d.month, rollupKey{store, mo, pharm}, &r)
-	addTo(d.storeMonth, rollupKey{store, mo, ""}, &r)
+	addTo(d.day, rollupKey{0, store, int32(day), pharm}, &r)
+	addTo(d.storeDay, rollupKey{0, store, int32(day), ""}, &r)
+	addTo(d.month, rollupKey{0, store, mo, pharm}, &r)
+	addTo(d.storeMonth, rollupKey{0, store, mo, ""}, &r)
+	addTo(d.cvDay, rollupKey{int32(cv), store, int32(day), pharm}, &r)
+	addTo(d.cvMonth, rollupKey{int32(cv), store, mo, pharm}, &r)
 }
 
 func (d *rollupDeltas) empty() bool { return len(d.day) == 0 }
@@ -98,18 +104,20 @@ func (d *rollupDeltas) empty() bool { return len(d.day) == 0 }
 func (d *rollupDeltas) apply(ctx context.Context, tx pgx.Tx) error {
 	for _, t := range []struct {
 		table, period string
-		pharm         bool
+		pharm, cv     bool
 		m             map[rollupKey]*flows.Rollup
 	}{
-		{"rollup_day", "day", true, d.day},
-		{"rollup_store_day", "day", false, d.storeDay},
-		{"rollup_month", "month", true, d.month},
-		{"rollup_store_month", "month", false, d.storeMonth},
+		{"rollup_day", "day", true, false, d.day},
+		{"rollup_store_day", "day", false, false, d.storeDay},
+		{"rollup_month", "month", true, false, d.month},
+		{"rollup_store_month", "month", false, false, d.storeMonth},
+		{"rollup_content_day", "day", true, true, d.cvDay},
+		{"rollup_content_month", "month", true, true, d.cvMonth},
 	} {
 		if len(t.m) == 0 {
 			continue
 		}
-		if err := upsertRollups(ctx, tx, t.table, t.period, t.pharm, t.m, "+"); err != nil {
+		if err := upsertRollups(ctx, tx, t.table, t.period, t.pharm, t.cv, t.m, "+"); err != nil {
 			return fmt.Errorf("%s: %w", t.table, err)
 		}
 	}
@@ -117,13 +125,16 @@ func (d *rollupDeltas) apply(ctx context.Context, tx pgx.Tx) error {
 }
 
 // upsertRollups adds (op "+") or writes (op "=": imports) rows into table.
-func upsertRollups(ctx context.Context, tx pgx.Tx, table, period string, withPharm bool, m map[rollupKey]*flows.Rollup, op string) error {
+func upsertRollups(ctx context.Context, tx pgx.Tx, table, period string, withPharm, withCV bool, m map[rollupKey]*flows.Rollup, op string) error {
 	keys := make([]rollupKey, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
+		if a.cv != b.cv {
+			return a.cv < b.cv
+		}
 		if a.store != b.store {
 			return a.store < b.store
 		}
@@ -134,7 +145,7 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, table, period string, withPha
 	})
 	n := len(keys)
 	stores, pharms := make([]string, n), make([]string, n)
-	periods := make([]int32, n)
+	periods, cvs := make([]int32, n), make([]int32, n)
 	ints := make([][]int32, nInts)
 	for i := range ints {
 		ints[i] = make([]int32, n)
@@ -144,7 +155,7 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, table, period string, withPha
 		secs[i] = make([]float64, n)
 	}
 	for i, k := range keys {
-		stores[i], periods[i], pharms[i] = k.store, k.period, k.pharm
+		stores[i], periods[i], pharms[i], cvs[i] = k.store, k.period, k.pharm, k.cv
 		r := m[k]
 		v := rollupInts(r)
 		for c := range v {
@@ -164,6 +175,12 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, table, period string, withPha
 		types = append(types, "text[]")
 		args = append(args, pharms)
 		conflict += ", pharmacist_id"
+	}
+	if withCV {
+		cols = append(cols, "content_version")
+		types = append(types, "int4[]")
+		args = append(args, cvs)
+		conflict = "content_version, " + conflict
 	}
 	for i, c := range metricCols {
 		cols = append(cols, c)
@@ -198,7 +215,10 @@ func (s *Store) AddRollups(ctx context.Context, rows []hq.RollupRow) error {
 		if r.StoreID == "" {
 			return fmt.Errorf("add rollups: rows[%d].store_id missing: %w", i, hq.ErrInvalid)
 		}
-		d.add(r.StoreID, r.PharmacistID, r.Day, r.Rollup)
+		if r.ContentVersion < 0 {
+			return fmt.Errorf("add rollups: rows[%d].content_version %d: %w", i, r.ContentVersion, hq.ErrInvalid)
+		}
+		d.add(r.StoreID, r.PharmacistID, r.Day, r.ContentVersion, r.Rollup)
 	}
 	if d.empty() {
 		return nil
@@ -231,7 +251,11 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.Comp
 	if err != nil {
 		return nil, wrap("completion report", err)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	if q.GroupBy == hq.GroupByContentVersion {
+		sort.Slice(out, func(i, j int) bool { return *out[i].ContentVersion < *out[j].ContentVersion })
+	} else {
+		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	}
 	return out, nil
 }
 
@@ -244,12 +268,14 @@ func scanGroups(rows pgx.Rows, q hq.CompletionQuery) ([]hq.CompletionGroup, erro
 	for rows.Next() {
 		var g hq.CompletionGroup
 		dest := make([]any, 0, 2+len(metricCols))
-		var day int32
+		var day, cv int32
 		switch q.GroupBy {
 		case hq.GroupByPharmacist:
 			dest = append(dest, &g.StoreID, &g.PharmacistID)
 		case hq.GroupByDay:
 			dest = append(dest, &day)
+		case hq.GroupByContentVersion:
+			dest = append(dest, &cv)
 		default:
 			dest = append(dest, &g.StoreID)
 		}
@@ -269,6 +295,9 @@ func scanGroups(rows pgx.Rows, q hq.CompletionQuery) ([]hq.CompletionGroup, erro
 		case hq.GroupByDay:
 			g.Day = flows.Day(day)
 			g.Key = g.Day.String()
+		case hq.GroupByContentVersion:
+			n := int(cv)
+			g.ContentVersion, g.Key = &n, strconv.Itoa(n)
 		default:
 			g.Key = g.StoreID
 		}
@@ -294,12 +323,16 @@ func completionSQL(q hq.CompletionQuery) (string, []any) {
 	if pharmLevel {
 		dayTable, monthTable = "rollup_day", "rollup_month"
 	}
+	keys := keyCols(pharmLevel)
 	var group string
 	switch q.GroupBy {
 	case hq.GroupByPharmacist:
 		group = "store_id, pharmacist_id"
 	case hq.GroupByDay:
 		group = "day"
+	case hq.GroupByContentVersion:
+		group = "content_version"
+		dayTable, monthTable, keys = "rollup_content_day", "rollup_content_month", "content_version, store_id, pharmacist_id"
 	default:
 		group = "store_id"
 	}
@@ -325,7 +358,7 @@ func completionSQL(q hq.CompletionQuery) (string, []any) {
 	dayRange := func(a, b int32) {
 		if a <= b {
 			parts = append(parts, fmt.Sprintf("SELECT %s, day, %s FROM %s WHERE day BETWEEN %s AND %s%s",
-				keyCols(pharmLevel), metrics, dayTable, arg(a), arg(b), filter))
+				keys, metrics, dayTable, arg(a), arg(b), filter))
 		}
 	}
 	// Whole months inside [from, to]; days for the rest (all days when grouping by day).
@@ -349,7 +382,7 @@ func completionSQL(q hq.CompletionQuery) (string, []any) {
 			dayRange(from, int32(Month(firstFull).FirstDay())-1)
 		}
 		parts = append(parts, fmt.Sprintf("SELECT %s, 0 AS day, %s FROM %s WHERE month BETWEEN %s AND %s%s",
-			keyCols(pharmLevel), metrics, monthTable, arg(firstFull), arg(lastFull), filter))
+			keys, metrics, monthTable, arg(firstFull), arg(lastFull), filter))
 		if q.To != 0 {
 			dayRange(int32(Month(lastFull+1).FirstDay()), to)
 		}

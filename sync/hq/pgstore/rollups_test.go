@@ -30,7 +30,7 @@ func TestCompletionMonthsAndEdgesMatchDailySums(t *testing.T) {
 				}
 				n := 1 + r.IntN(9)
 				c := r.IntN(n + 1)
-				rows = append(rows, hq.RollupRow{StoreID: fmt.Sprintf("S%d", s), PharmacistID: fmt.Sprintf("P%d", p), Day: first + flows.Day(d),
+				rows = append(rows, hq.RollupRow{StoreID: fmt.Sprintf("S%d", s), PharmacistID: fmt.Sprintf("P%d", p), Day: first + flows.Day(d), ContentVersion: r.IntN(3),
 					Rollup: flows.Rollup{Visits: n, Completed: c, Abandoned: n - c, Funnel: [4]int{n, n, c + 1, c}, Stalled: [4]int{0, 1, n - c, 0},
 						StepTimed: [4]int{n, n, 0, 0}, StepSeconds: [4]float64{float64(n) * 1.5, 2, 0, 0}}})
 			}
@@ -56,6 +56,9 @@ func TestCompletionMonthsAndEdgesMatchDailySums(t *testing.T) {
 				g = hq.CompletionGroup{Key: row.StoreID + "/" + row.PharmacistID, StoreID: row.StoreID, PharmacistID: row.PharmacistID}
 			case hq.GroupByDay:
 				g = hq.CompletionGroup{Key: row.Day.String(), Day: row.Day}
+			case hq.GroupByContentVersion:
+				n := row.ContentVersion
+				g = hq.CompletionGroup{Key: fmt.Sprint(n), ContentVersion: &n}
 			default:
 				g = hq.CompletionGroup{Key: row.StoreID, StoreID: row.StoreID}
 			}
@@ -87,6 +90,7 @@ func TestCompletionMonthsAndEdgesMatchDailySums(t *testing.T) {
 			{GroupBy: hq.GroupByStore}, {GroupBy: hq.GroupByPharmacist}, {GroupBy: hq.GroupByDay},
 			{GroupBy: hq.GroupByStore, StoreID: "S2"}, {GroupBy: hq.GroupByStore, PharmacistID: "P1"},
 			{GroupBy: hq.GroupByDay, StoreID: "S3", PharmacistID: "P2"},
+			{GroupBy: hq.GroupByContentVersion}, {GroupBy: hq.GroupByContentVersion, StoreID: "S1", PharmacistID: "P2"},
 		} {
 			q.From, q.To = rg[0], rg[1]
 			got, err := st.Completion(ctx, q)
@@ -100,6 +104,10 @@ func TestCompletionMonthsAndEdgesMatchDailySums(t *testing.T) {
 			for i := range got {
 				g, e := got[i], exp[i]
 				g.Rollup.StepSeconds, e.Rollup.StepSeconds = [4]float64{}, [4]float64{}
+				if (g.ContentVersion == nil) != (e.ContentVersion == nil) || g.ContentVersion != nil && *g.ContentVersion != *e.ContentVersion {
+					t.Fatalf("%+v: group %d content version %v, want %v", q, i, g.ContentVersion, e.ContentVersion)
+				}
+				g.ContentVersion, e.ContentVersion = nil, nil
 				if g != e || !near(got[i].Rollup.StepSeconds, exp[i].Rollup.StepSeconds) {
 					t.Fatalf("%+v: group %d = %+v, want %+v", q, i, got[i], exp[i])
 				}

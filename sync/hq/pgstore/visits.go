@@ -90,7 +90,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 					return fmt.Errorf("records[%d]: follow-up %s of store %q in a visit of store %q: %w", i, it.FollowUp.ID, it.FollowUp.StoreID, v.StoreID, hq.ErrInvalid)
 				}
 			}
-			deltas.add(storeID, v.PharmacistID, hq.VisitDay(*v), flows.VisitContribution(*v))
+			deltas.add(storeID, v.PharmacistID, hq.VisitDay(*v), v.ContentVersion, flows.VisitContribution(*v))
 			events = append(events, in.Points...)
 			fus = append(fus, in.FollowUps...)
 			audit = append(audit, in.Audit...)

@@ -80,6 +80,15 @@ ALTER TABLE rollup_store_month RENAME COLUMN day TO month;
 ALTER TABLE rollup_store_month ADD PRIMARY KEY (store_id, month);
 CREATE INDEX rollup_store_month_month ON rollup_store_month (month);
 
+-- The same per content version (flows.Visit.ContentVersion; 0 = the embedded default),
+-- for the report by content version.
+CREATE TABLE rollup_content_day (LIKE rollup_day);
+ALTER TABLE rollup_content_day ADD COLUMN content_version int4 NOT NULL;
+ALTER TABLE rollup_content_day ADD PRIMARY KEY (content_version, store_id, day, pharmacist_id);
+CREATE TABLE rollup_content_month (LIKE rollup_month);
+ALTER TABLE rollup_content_month ADD COLUMN content_version int4 NOT NULL;
+ALTER TABLE rollup_content_month ADD PRIMARY KEY (content_version, store_id, month, pharmacist_id);
+
 -- Points: each event credited once by id; totals per store and pharmacist.
 CREATE TABLE points_events (
 	id            text COLLATE "C" PRIMARY KEY,
