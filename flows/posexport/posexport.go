@@ -525,6 +525,9 @@ func (r *Reader) totalRow(rec []string) bool {
 }
 
 func isTotal(s string) bool {
+	if !strings.ContainsAny(s, "合总TtＴｔ") {
+		return false
+	}
 	s = strings.TrimRight(normHeader(s), ":：")
 	return s == "合计" || s == "总计" || s == "total"
 }
@@ -565,6 +568,8 @@ func (r *Reader) text(rec []string, col string) (string, error) {
 		return "", nil
 	case strings.ContainsRune(v, '\ufffd'):
 		return "", fieldErr(col, h, r.undecodable())
+	case strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c == 0x7f }):
+		return "", fieldErr(col, h, errors.New("holds control characters"))
 	case looksLikeIDNumber(v):
 		return "", fieldErr(col, h, errors.New("holds what looks like an ID number (not shown): check which header is which column (--columns)"))
 	case (col == ColSale || col == ColDrug || col == ColReceipt || col == ColStore) && excelRounded(v):

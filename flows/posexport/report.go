@@ -30,6 +30,12 @@ type Report struct {
 	Duplicates int // good rows already stored (not checked on a dry run)
 	Rejected   int
 	Skipped    int // total rows (合计)
+	// Resumed is how many good rows an earlier, interrupted run of the same file had
+	// stored already: read again (to number the lines alike), not sent again.
+	Resumed int
+	// CodesUnchecked says that no catalog was at hand to check drug codes (a dry run
+	// against a running HQ without --catalog).
+	CodesUnchecked bool
 	// UnknownCodes is how many good rows have a drug code the catalog does not know
 	// (imported all the same: the catalog may learn it later).
 	UnknownCodes int
@@ -96,7 +102,14 @@ func (r *Report) Summary() string {
 	} else {
 		fmt.Fprintf(&b, "%d added, %d duplicates, ", r.Imported, r.Duplicates)
 	}
-	fmt.Fprintf(&b, "%d rejected, %d of unknown drugs", r.Rejected, r.UnknownCodes)
+	if r.Resumed > 0 {
+		fmt.Fprintf(&b, "%d already imported by an interrupted run (resumed), ", r.Resumed)
+	}
+	if r.CodesUnchecked {
+		fmt.Fprintf(&b, "%d rejected, drug codes not checked", r.Rejected)
+	} else {
+		fmt.Fprintf(&b, "%d rejected, %d of unknown drugs", r.Rejected, r.UnknownCodes)
+	}
 	if r.Skipped > 0 {
 		fmt.Fprintf(&b, ", %d total rows skipped", r.Skipped)
 	}

@@ -256,6 +256,9 @@ var kindValues = map[string]string{
 // parseKind reads a kind cell; ok is false for a value it does not know (the row is
 // kept with the catalog's kind, and the report counts the value).
 func parseKind(s string) (kind string, ok bool) {
+	if k, ok := kindValues[s]; ok { // as written, the usual case
+		return k, true
+	}
 	k, ok := kindValues[normHeader(s)]
 	return k, ok
 }
@@ -309,8 +312,10 @@ func parseDate(s string, serial, date1904 bool) (time.Time, error) {
 	bad := func() (time.Time, error) {
 		return time.Time{}, errors.New("is not a date (want YYYY-MM-DD [HH:MM[:SS]], 2026/6/1, 2026年6月1日, 20260601 or RFC 3339)")
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+	if strings.ContainsAny(s, "TZz") && len(s) >= 20 {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, nil
+		}
 	}
 	if serial {
 		// Serials below 100000 (years to 2173); 20260601 is a yyyymmdd date.
@@ -318,7 +323,9 @@ func parseDate(s string, serial, date1904 bool) (time.Time, error) {
 			return excelSerial(v, date1904), nil
 		}
 	}
-	s = norm.NFKC.String(s)
+	if !isASCII(s) {
+		s = norm.NFKC.String(s)
+	}
 	datePart, timePart := s, ""
 	if i := strings.IndexAny(s, " T"); i > 0 {
 		datePart, timePart = s[:i], strings.TrimSpace(s[i+1:])
@@ -330,7 +337,7 @@ func parseDate(s string, serial, date1904 bool) (time.Time, error) {
 		m, _ = strconv.Atoi(datePart[4:6])
 		d, _ = strconv.Atoi(datePart[6:])
 	default:
-		p := strings.NewReplacer("年", "-", "月", "-", "日", "", "/", "-", ".", "-").Replace(datePart)
+		p := dateSeparators.Replace(datePart)
 		parts := strings.Split(p, "-")
 		if len(parts) != 3 || len(parts[0]) != 4 || len(parts[1]) < 1 || len(parts[1]) > 2 || len(parts[2]) < 1 || len(parts[2]) > 2 ||
 			!allDigits(parts[0]) || !allDigits(parts[1]) || !allDigits(parts[2]) {
@@ -340,13 +347,11 @@ func parseDate(s string, serial, date1904 bool) (time.Time, error) {
 		m, _ = strconv.Atoi(parts[1])
 		d, _ = strconv.Atoi(parts[2])
 	}
-	day, err := flows.ParseDay(fmt.Sprintf("%04d-%02d-%02d", y, m, d))
-	if err != nil {
+	if y < 1 || m < 1 || m > 12 || d < 1 || time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC).Day() != d {
 		return bad()
 	}
-	t := day.Time()
 	if timePart == "" {
-		return t, nil
+		return time.Date(y, time.Month(m), d, 0, 0, 0, 0, flows.Shanghai), nil
 	}
 	var hh, mm, ss int
 	tp := strings.Split(timePart, ":")
@@ -375,6 +380,19 @@ func parseDate(s string, serial, date1904 bool) (time.Time, error) {
 		return bad()
 	}
 	return time.Date(y, time.Month(m), d, hh, mm, ss, 0, flows.Shanghai), nil
+}
+
+// dateSeparators turns 2026年6月1日, 2026/6/1 and 2026.6.1 into 2026-6-1 (a Replacer
+// is safe for concurrent use and never changes).
+var dateSeparators = strings.NewReplacer("年", "-", "月", "-", "日", "", "/", "-", ".", "-")
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // excelSerial converts an Excel date serial (with a fraction for the time of day) to a

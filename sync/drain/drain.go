@@ -114,16 +114,17 @@ func New(ob wire.Outbox, cfg Config) *Drainer {
 		RetryWaitMin: cfg.RetryWaitMin,
 		RetryWaitMax: cfg.RetryWaitMax,
 		RetryMax:     cfg.RetryMax,
-		CheckRetry:   checkRetry,
+		CheckRetry:   CheckRetry,
 		Backoff:      d.Backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	return d
 }
 
-// checkRetry retries connection errors, 408, 429 and 5xx (not 501); never after the
+// CheckRetry is the drainer's go-retryablehttp retry policy (also used by HQ's POS
+// importer): connection errors, 408, 429 and 5xx (not 501) are retried; never after the
 // context ended.
-func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+func CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
@@ -138,16 +139,25 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 // with "equal jitter" (half fixed, half random) so a fleet of kiosks does not retry in
 // lock-step.
 func (d *Drainer) Backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), d.cfg.Now()); ok {
-			if ra >= d.cfg.RetryAfterCap {
-				return d.cfg.RetryAfterCap
+	return RetryBackoff(d.cfg.RetryAfterCap, d.cfg.Now)(min, max, attempt, resp)
+}
+
+// RetryBackoff is the drainer's backoff as a go-retryablehttp Backoff (also used by HQ's
+// POS importer): Retry-After of a 429/503 honoured (plus up to 10 % jitter) but clamped
+// to afterCap, else jittered exponential.
+func RetryBackoff(afterCap time.Duration, now func() time.Time) retryablehttp.Backoff {
+	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now()); ok {
+				if ra >= afterCap {
+					return afterCap
+				}
+				j := time.Duration(rand.Int64N(int64(ra/10) + 1)) // up to +10 %, never before ra
+				return min2(ra+j, afterCap)
 			}
-			j := time.Duration(rand.Int64N(int64(ra/10) + 1)) // up to +10 %, never before ra
-			return min2(ra+j, d.cfg.RetryAfterCap)
 		}
+		return jitteredExp(min, max, attempt)
 	}
-	return jitteredExp(min, max, attempt)
 }
 
 func jitteredExp(min, max time.Duration, attempt int) time.Duration {
