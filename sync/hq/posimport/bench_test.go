@@ -1,3 +1,5 @@
+//go:build linux
+
 package posimport
 
 import (
@@ -91,8 +93,9 @@ func resetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 // BenchmarkPOSImport imports a GBK CSV export through a running HQ's API: HQ is a real
 // bbolt file (fsync on every commit) served over loopback in this process; the importer
 // is a separate process (this test binary as TestBenchImporter), so its peak RSS is its
-// own. Metrics: rows/s, import-s (the importer's wall time for the file),
-// importer-peak-MB and hq-peak-MB. 100k-rows is the baseline of the memory ratio: flat
+// own. Metrics: rows/s, import-s (the importer's wall time for the file), the CPU
+// seconds of each side, importer-peak-MB, hq-peak-MB (bbolt's mapped file included) and
+// the load average at the end (other work on the machine slows the wall time). 100k-rows is the baseline of the memory ratio: flat
 // memory means the 1M-rows importer peaks no higher. POSIMPORT_BENCH_ROWS overrides the
 // large size.
 func BenchmarkPOSImport(b *testing.B) {
@@ -107,32 +110,61 @@ func BenchmarkPOSImport(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			path := benchFile(b, n)
-			var secs, imp, hqMB float64
+			var secs, imp, hqMB, impCPU, hqCPU float64
 			for range b.N {
 				b.StopTimer()
 				h := hqtest.Start(b, api.Options{}, "S001")
 				resetPeak()
+				cpu0 := selfCPU()
 				b.StartTimer()
-				res, rss := runImporter(b, h.URL, h.Admin, path)
+				res, rss, cpu := runImporter(b, h.URL, h.Admin, path)
 				b.StopTimer()
 				if res.Err != "" || res.Added != n {
 					b.Fatalf("import: %+v", res)
 				}
 				secs += res.Seconds
+				impCPU += cpu
+				hqCPU += selfCPU() - cpu0
 				imp = max(imp, rss)
 				hqMB = max(hqMB, peakRSS())
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/secs, "rows/s")
 			b.ReportMetric(secs/float64(b.N), "import-s")
+			b.ReportMetric(impCPU/float64(b.N), "importer-cpu-s")
+			b.ReportMetric(hqCPU/float64(b.N), "hq-cpu-s")
 			b.ReportMetric(imp, "importer-peak-MB")
 			b.ReportMetric(hqMB, "hq-peak-MB")
+			b.ReportMetric(loadAvg(), "loadavg")
 		})
 	}
 }
 
-// runImporter runs the importer process and returns its result and peak RSS (MB).
-func runImporter(b *testing.B, url, token, path string) (childResult, float64) {
+// selfCPU is this process's user + system CPU time so far, in seconds (HQ's side).
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
+}
+
+func tvSeconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
+
+// loadAvg is the machine's 1-minute load average when the run ends: on a shared
+// 2-core machine the wall time depends on it, the CPU seconds do not.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return v
+}
+
+// runImporter runs the importer process and returns its result, peak RSS (MB) and CPU
+// time (s).
+func runImporter(b *testing.B, url, token, path string) (childResult, float64, float64) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchImporter$", "-test.count=1")
 	cmd.Env = append(os.Environ(), childEnv+"="+url+" "+token+" "+path)
 	var out bytes.Buffer
@@ -151,9 +183,10 @@ func runImporter(b *testing.B, url, token, path string) (childResult, float64) {
 	if !found {
 		b.Fatalf("importer said:\n%s", out.String())
 	}
-	var rss float64
+	var rss, cpu float64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = float64(ru.Maxrss) / 1024 // KiB on Linux
+		cpu = tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
 	}
-	return res, rss
+	return res, rss, cpu
 }

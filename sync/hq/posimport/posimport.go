@@ -19,8 +19,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/flows/posexport"
 )
 
@@ -111,11 +111,12 @@ func Import(ctx context.Context, path string, sink Sink, opt Options) (*posexpor
 		if cell == lastCell && lastKey != "" {
 			return lastKey, nil
 		}
-		key, err := devices.CustomerKeyFromInput(opt.Secret, cell, now.In(flows.Shanghai))
+		k, err := customerkey.FromInput(opt.Secret, cell, now.In(flows.Shanghai))
+		key := k.String()
 		if err == nil {
 			lastCell, lastKey = cell, key
 		}
-		if errors.Is(err, devices.ErrNeedSecret) {
+		if errors.Is(err, customerkey.ErrNeedSecret) {
 			// Rejects the row only: rows with customer keys are still imported.
 			return "", errors.New("a raw ID number, and no chain secret to hash it (--secret-file)")
 		}

@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/internal/hqtest"
 	"github.com/pharmachain/counter/sync/wire"
@@ -67,7 +67,7 @@ func purchasesAt(t *testing.T, h *hqtest.HQ, customers int) (total int, ids map[
 	t.Helper()
 	ids = map[string]int{}
 	for i := range customers {
-		key := devices.CustomerKey(testSecret, idNumber(i))
+		key := customerkey.Hash(testSecret, idNumber(i)).String()
 		ps, err := h.Store.History(context.Background(), key, flows.DayFromDate(2026, 1, 1), flows.DayFromDate(2026, 12, 31))
 		if err != nil {
 			t.Fatal(err)
@@ -112,7 +112,7 @@ func TestImportIntoRunningHQ(t *testing.T) {
 		t.Fatal("a raw ID number was sent to HQ")
 	}
 	// A purchase as HQ keeps it: hashed customer, yuan → fen, kind, receipt, resolved drug.
-	key := devices.CustomerKey(testSecret, idNumber(0))
+	key := customerkey.Hash(testSecret, idNumber(0)).String()
 	ps, _ := h.Store.History(context.Background(), key, flows.DayFromDate(2026, 1, 1), flows.DayFromDate(2026, 12, 31))
 	var p0 *flows.Purchase
 	for i := range ps {
