@@ -27,7 +27,7 @@ func verbs() []verb {
 	return []verb{
 		{"serve", "run the HQ HTTP API (--data DIR --addr HOST:PORT [--catalog FILE] [--demo])", runServe},
 		{"token", "token create --data DIR (--store ID | --admin): print a new bearer token", runToken},
-		{"import-purchases", "import a POS export CSV (raw ID numbers hashed on read)", runImportPurchases},
+		{"import-purchases", "import POS exports (CSV in UTF-8/GBK/UTF-16, .xlsx) into a running HQ (--hq) or a stopped one (--data); --watch DIR", runImportPurchases},
 		{"backup", "backup --to FILE (--data DIR | --hq URL --token ADMIN): consistent copy of hq.db", runBackup},
 		{"purge", "purge (--hq URL --token ADMIN | --data DIR) [--retention 26280h]: apply the retention period", runPurge},
 		{"forget", "forget (--customer-key K | --id-number N --secret-file F) (--hq URL --token ADMIN | --data DIR): PIPL deletion", runForget},
