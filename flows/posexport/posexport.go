@@ -181,7 +181,7 @@ type Reader struct {
 	counter  *countingReader
 	size     int64
 	closer   io.Closer
-	seen     map[uint64]uint32 // hash of store, sale and drug → lines so far
+	seen     lineCounter // hash of store, sale and drug → lines so far
 	rows     int
 	skipped  int
 	kinds    map[string]int // kind values not known → rows
@@ -317,7 +317,6 @@ func (r *Reader) findHeader() error {
 			return err
 		}
 		r.lay = lay
-		r.seen = map[uint64]uint32{}
 		return nil
 	}
 	if first == nil {
@@ -709,9 +708,9 @@ func (r *Reader) row(rec []string) (flows.Purchase, error) {
 }
 
 // purchaseID is STORE:SALE:CODE, with :n for the n-th line of that drug in that sale.
-// The count is kept per 64-bit hash (8 bytes a line, not the strings): two keys
-// sharing a hash only shift each other's suffix, ids stay unique, and the same file
-// gives the same ids every time.
+// The count is kept per 64-bit hash (lineCounter, not the strings): two keys sharing a
+// hash only shift each other's suffix, ids stay unique, and the same file gives the
+// same ids every time.
 func (r *Reader) purchaseID(store, sale, code string) string {
 	h := fnv.New64a()
 	h.Write([]byte(store))
@@ -720,9 +719,8 @@ func (r *Reader) purchaseID(store, sale, code string) string {
 	h.Write([]byte{0})
 	h.Write([]byte(code))
 	k := h.Sum64()
-	r.seen[k]++
 	id := store + ":" + sale + ":" + code
-	if n := r.seen[k]; n > 1 {
+	if n := r.seen.add(k); n > 1 {
 		id += ":" + strconv.FormatUint(uint64(n), 10)
 	}
 	return id

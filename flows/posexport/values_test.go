@@ -117,3 +117,24 @@ func TestMaskingAndIDNumbers(t *testing.T) {
 		t.Error("unknown kind known")
 	}
 }
+
+func TestLineCounter(t *testing.T) {
+	var c lineCounter
+	want := map[uint64]uint32{}
+	// Keys with low bits alike (probing), zero, and repeats across growth.
+	for round := range 3 {
+		for i := range 5000 {
+			h := uint64(i) << 20
+			if i%7 == 0 {
+				h = uint64(i % 3) // 0, 1, 2: 0 and 1 share a slot
+			}
+			want[max(h, 1)]++
+			if got := c.add(h); got != want[max(h, 1)] {
+				t.Fatalf("round %d key %d: count %d, want %d", round, h, got, want[max(h, 1)])
+			}
+		}
+	}
+	if c.n != len(want) {
+		t.Fatalf("%d keys, want %d", c.n, len(want))
+	}
+}
