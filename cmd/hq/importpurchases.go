@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,7 @@ var errRowsRejected = errors.New("rows rejected")
 func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("import-purchases", stderr)
 	target := addAdminTarget(fs)
+	tokenFile := fs.String("token-file", "", "read the --token from this file (keeps it out of the process list; systemd unit)")
 	secretFile := fs.String("secret-file", "", "chain secret file (needed when the file holds raw ID numbers)")
 	storeID := fs.String("store", "", "store id for rows without a store_id column")
 	catalogFile := fs.String("catalog", "", "drug catalog JSON for --data and --dry-run (default: the embedded catalog)")
@@ -51,7 +53,7 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hq import-purchases (--hq URL --token T | --data DIR) [--secret-file F] [--store ID] [--catalog FILE]")
 		fmt.Fprintln(stderr, "         [--encoding E] [--columns FILE] [--sheet NAME] [--dry-run] [--no-resume] FILE.csv|FILE.txt|FILE.xlsx")
-		fmt.Fprintln(stderr, "       hq import-purchases --watch DIR --hq URL --token T [--secret-file F] [--store ID] [--interval 5s] [--settle 10s] [--metrics-addr HOST:PORT]")
+		fmt.Fprintln(stderr, "       hq import-purchases --watch DIR --hq URL (--token T | --token-file F) [--secret-file F] [--store ID] [--interval 5s] [--settle 10s] [--metrics-addr HOST:PORT]")
 		fmt.Fprintln(stderr, "formats, header aliases, mapping file: docs/hq.md \"POS import\"; the nightly routine: docs/operations.md")
 		fs.PrintDefaults()
 	}
@@ -67,6 +69,16 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 		return fmt.Errorf("%w: import-purchases --watch needs a running HQ: --hq URL --token T", errUsage)
 	case *watch != "" && *dryRun:
 		return fmt.Errorf("%w: import-purchases: --watch and --dry-run do not go together", errUsage)
+	}
+	if *tokenFile != "" {
+		if *target.token != "" {
+			return fmt.Errorf("%w: import-purchases: give --token or --token-file, not both", errUsage)
+		}
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return fmt.Errorf("import-purchases: --token-file: %w", err)
+		}
+		*target.token = strings.TrimSpace(string(b))
 	}
 	if !*dryRun || *target.dir != "" || *target.base != "" {
 		if err := target.check(); err != nil {

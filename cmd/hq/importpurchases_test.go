@@ -195,14 +195,14 @@ func TestImportPurchasesIntoRunningHQInterruptedAndRerun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sec, err := devices.LoadSecret(secret)
+	sec, err := customerkey.LoadSecret(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	total := 0
 	seen := map[string]bool{}
 	for i := range 20 {
-		ps, err := st.History(context.Background(), devices.CustomerKey(sec, posIDNumber(i)), flows.DayFromDate(2026, 1, 1), flows.DayFromDate(2026, 12, 31))
+		ps, err := st.History(context.Background(), customerkey.Hash(sec, posIDNumber(i)).String(), flows.DayFromDate(2026, 1, 1), flows.DayFromDate(2026, 12, 31))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,8 +248,12 @@ func TestImportPurchasesWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan error, 1)
+	tokenFile := filepath.Join(t.TempDir(), "import.token")
+	if err := os.WriteFile(tokenFile, []byte(demoAdmin+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		done <- runImportPurchases(ctx, []string{"--watch", inbox, "--hq", hqs.base, "--token", demoAdmin, "--secret-file", secret,
+		done <- runImportPurchases(ctx, []string{"--watch", inbox, "--hq", hqs.base, "--token-file", tokenFile, "--secret-file", secret,
 			"--interval", "50ms", "--settle", "100ms", "--metrics-addr", metricsAddr}, &out, &errb)
 	}()
 	writeGBKExport(t, filepath.Join(inbox, "20260601.csv"), 300, "W")
@@ -302,6 +306,7 @@ func TestImportPurchasesWatch(t *testing.T) {
 		{"--watch", inbox, "--hq", hqs.base, "--token", demoAdmin, "x.csv"},
 		{"--watch", inbox, "--hq", hqs.base, "--token", demoAdmin, "--dry-run"},
 		{"--hq", hqs.base, "x.csv"},
+		{"--hq", hqs.base, "--token", demoAdmin, "--token-file", tokenFile, "x.csv"},
 		{"--hq", hqs.base, "--token", demoAdmin, "--encoding", "latin1", "x.csv"},
 	} {
 		if code, _, errs := runHQ(t, append([]string{"import-purchases"}, args...)...); code != 2 {
