@@ -67,6 +67,7 @@ func suites() []suite {
 		{"./sync/drain/", "^BenchmarkDrain$", "1x"},
 		{"./sync/hq/api/", "^(BenchmarkHistoryQuery|BenchmarkCompletionReport)$", "3s"},
 		{"./flows/effect/", "^(BenchmarkEffectReport|BenchmarkHealthReport)$", "3x"},
+		{"./sync/hq/posimport/", "^BenchmarkPOSImport$", "1x"},
 	}
 }
 
@@ -80,6 +81,7 @@ func goals() []goal {
 		{"BenchmarkCompletionReport/chain-year-by-store", "ms/op", "<=", 200, "completion report for 200 stores × 1 year (~7 M visits) ≤ 200 ms", 5},
 		{"BenchmarkEffectReport/chain-year", "ns/op", "<=", 10e9, "effect report, 200 stores × 1 year (≈ 7 M visits, 10 M purchases), 3 classes, 1 000 resamples, from built facts, ≤ 10 s", 12},
 		{"BenchmarkEffectReport/store-year", "ns/op", "<=", 500e6, "effect report for one store-year (34 k visits, 78 k purchase lines), facts built in the op, ≤ 500 ms", 12},
+		{"BenchmarkPOSImport/1M-rows", "import-s", "<=", 60, "1 M rows of GBK CSV imported into a running bbolt HQ through the API (importer a separate process) ≤ 60 s", 16},
 	}
 }
 
@@ -87,6 +89,8 @@ func ratios() []ratio {
 	return []ratio{
 		{"save visit / bare bbolt Update", "BenchmarkSaveVisit", "BenchmarkBareBoltUpdate", "ns/op", 1.3,
 			"saving a visit (with its outbox entry) vs a bare bbolt Update of the same bytes, ≤ 1.3×", 3},
+		{"POS import memory, 1 M / 100 k rows", "BenchmarkPOSImport/1M-rows", "BenchmarkPOSImport/100k-rows", "importer-peak-MB", 1.5,
+			"the importer's peak RSS importing 1 M rows vs 100 k rows: memory flat (≤ 1.5×)", 16},
 	}
 }
 
