@@ -52,7 +52,8 @@ type Scan struct {
 	Expiry      string    `json:"expiry,omitempty"`  // gs1 AI 17 as YYYY-MM-DD
 	Serial      string    `json:"serial,omitempty"`  // gs1 AI 21
 	StaffID     string    `json:"staff_id,omitempty"`
-	Error       string    `json:"error,omitempty"`
+	Error       string    `json:"error,omitempty"`   // English, for logs and scan-test
+	Problem     *Problem  `json:"problem,omitempty"` // the same as a code for the UI's language
 	At          time.Time `json:"at"`
 
 	token *secretToken // insurance_qr only
@@ -133,12 +134,12 @@ func (c *Classifier) Classify(f Frame) Scan {
 		s.At = c.now()
 	}
 	if f.Err != nil {
-		s.Error = f.Err.Error()
+		s.fail(f.Err)
 		return s
 	}
 	text := strings.TrimSpace(f.Text)
 	if text == "" {
-		s.Error = "empty code"
+		s.fail(problem("scan.empty", nil, "empty code"))
 		return s
 	}
 	prefix := c.StaffPrefix
@@ -149,7 +150,7 @@ func (c *Classifier) Classify(f Frame) Scan {
 		s.Kind = KindStaffBadge
 		id := strings.TrimPrefix(text, prefix)
 		if id == "" || strings.ContainsFunc(id, func(r rune) bool { return r == GS || unicode.IsSpace(r) }) {
-			s.Error = "staff badge has no valid staff id after the prefix"
+			s.fail(problem("staff.no_id", nil, "staff badge has no valid staff id after the prefix"))
 			return s
 		}
 		s.StaffID, s.Valid = id, true
@@ -159,7 +160,7 @@ func (c *Classifier) Classify(f Frame) Scan {
 		s.Kind = KindGS1
 		e, err := ParseGS1(text)
 		if err != nil {
-			s.Error = err.Error()
+			s.fail(err)
 			return s
 		}
 		s.Valid, s.GTIN, s.Code, s.Batch, s.Expiry, s.Serial = true, e.GTIN, e.GTIN, e.Batch, e.Expiry, e.Serial
@@ -178,11 +179,11 @@ func (c *Classifier) Classify(f Frame) Scan {
 		s.Masked = MaskID(text)
 		id, err := NormaliseIDNumber(text, c.now())
 		if err != nil {
-			s.Error = err.Error()
+			s.fail(err)
 			return s
 		}
 		if len(c.Secret) == 0 {
-			s.Error = "no chain secret configured: cannot compute the customer key"
+			s.fail(problem("scan.no_secret", nil, "no chain secret configured: cannot compute the customer key"))
 			return s
 		}
 		s.Masked, s.CustomerKey, s.Valid = MaskID(id), CustomerKey(c.Secret, id), true
@@ -196,26 +197,33 @@ func (c *Classifier) Classify(f Frame) Scan {
 		case 8, 12, 13, 14:
 			s.Kind, s.Code = KindGTIN, text
 			if err := ValidGTIN(text); err != nil {
-				s.Error = err.Error()
+				s.fail(err)
 				return s
 			}
 			s.Valid = true
 			return s
 		}
 	}
-	s.Error = describeUnknown(text)
+	s.fail(describeUnknown(text))
 	return s
+}
+
+// fail records why the scan is invalid: the English text and, when err carries one, the
+// Problem.
+func (s *Scan) fail(err error) {
+	s.Error = err.Error()
+	s.Problem, _ = ProblemOf(err)
 }
 
 // describeUnknown says what an unrecognised code looks like without repeating it (it might be
 // a token or an ID number in an unexpected form).
-func describeUnknown(text string) string {
+func describeUnknown(text string) *Problem {
 	n := len([]rune(text))
 	switch {
 	case allDigits(text):
-		return fmt.Sprintf("unrecognised code: %d digits (not an ID number, GTIN-8/12/13/14 or 20-digit trace code)", n)
+		return problem("unknown.digits", kv("N", n), "unrecognised code: %d digits (not an ID number, GTIN-8/12/13/14 or 20-digit trace code)", n)
 	default:
-		return fmt.Sprintf("unrecognised code: %d characters", n)
+		return problem("unknown.chars", kv("N", n), "unrecognised code: %d characters", n)
 	}
 }
 

@@ -117,7 +117,7 @@ func (f *Framer) FlushAll(now time.Time) (Frame, bool) {
 func (f *Framer) finish(at time.Time) Frame {
 	var fr Frame
 	if f.n > f.cfg.MaxFrame {
-		fr = Frame{Len: f.n, At: at, Err: fmt.Errorf("%w: %d bytes (limit %d)", ErrFrameTooLong, f.n, f.cfg.MaxFrame)}
+		fr = Frame{Len: f.n, At: at, Err: tooLong(f.n, f.cfg.MaxFrame)}
 	} else {
 		fr = MakeFrame(f.buf, at)
 	}
@@ -133,12 +133,15 @@ func (f *Framer) finish(at time.Time) Frame {
 func MakeFrame(b []byte, at time.Time) Frame {
 	fr := Frame{Len: len(b), At: at}
 	if len(b) == 0 {
-		fr.Err = ErrNothingToFrame
+		fr.Err = &Problem{Code: "frame.empty", msg: ErrNothingToFrame.Error(), is: ErrNothingToFrame}
 		return fr
 	}
 	for i, c := range b {
 		if (c < 0x20 && c != GS) || c == 0x7F {
-			fr.Err = fmt.Errorf("%w: byte 0x%02X at position %d (only GS is allowed)", ErrControlBytes, c, i+1)
+			p := problem("frame.control", kv("Byte", fmt.Sprintf("0x%02X", c), "Pos", i+1),
+				"%s: byte 0x%02X at position %d (only GS is allowed)", ErrControlBytes, c, i+1)
+			p.is = ErrControlBytes
+			fr.Err = p
 			return fr
 		}
 	}
@@ -152,11 +155,20 @@ func MakeFrame(b []byte, at time.Time) Frame {
 	}
 	dec, err := simplifiedchinese.GB18030.NewDecoder().Bytes(b)
 	if err != nil || !utf8.Valid(dec) || containsRune(dec, utf8.RuneError) {
-		fr.Err = fmt.Errorf("%w (%d bytes)", ErrBadEncoding, len(b))
+		p := problem("frame.encoding", kv("Len", len(b)), "%s (%d bytes)", ErrBadEncoding, len(b))
+		p.is = ErrBadEncoding
+		fr.Err = p
 		return fr
 	}
 	fr.Text, fr.Encoding = string(dec), "gb18030"
 	return fr
+}
+
+// tooLong is the problem of an oversize frame of n bytes.
+func tooLong(n, limit int) error {
+	p := problem("frame.too_long", kv("Len", n, "Limit", limit), "%s: %d bytes (limit %d)", ErrFrameTooLong, n, limit)
+	p.is = ErrFrameTooLong
+	return p
 }
 
 func containsRune(b []byte, r rune) bool {

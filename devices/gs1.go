@@ -17,7 +17,7 @@ func GS1CheckDigit(data string) (byte, error) {
 	for i := 0; i < len(data); i++ {
 		c := data[len(data)-1-i]
 		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("character %d is not a digit", len(data)-i)
+			return 0, problem("gtin.digit", kv("Pos", len(data)-i), "character %d is not a digit", len(data)-i)
 		}
 		w := 1
 		if i%2 == 0 {
@@ -34,14 +34,14 @@ func ValidGTIN(s string) error {
 	switch len(s) {
 	case 8, 12, 13, 14:
 	default:
-		return fmt.Errorf("GTIN must have 8, 12, 13 or 14 digits, got %d", len(s))
+		return problem("gtin.length", kv("Got", len(s)), "GTIN must have 8, 12, 13 or 14 digits, got %d", len(s))
 	}
 	want, err := GS1CheckDigit(s[:len(s)-1])
 	if err != nil {
-		return fmt.Errorf("GTIN: %w", err)
+		return &Problem{Code: "gtin.digit", Args: err.(*Problem).Args, msg: "GTIN: " + err.Error()}
 	}
 	if got := s[len(s)-1]; got != want {
-		return fmt.Errorf("GTIN check digit is %c, expected %c", got, want)
+		return problem("gtin.check", kv("Got", string(got), "Want", string(want)), "GTIN check digit is %c, expected %c", got, want)
 	}
 	return nil
 }
@@ -78,13 +78,13 @@ func ParseGS1(s string) (GS1Element, error) {
 	for len(s) > 0 {
 		ai, n, ok := lookupAI(s)
 		if !ok {
-			return e, fmt.Errorf("GS1: unsupported or malformed application identifier at %q", prefix(s, 4))
+			return e, problem("gs1.ai_malformed", kv("At", prefix(s, 4)), "GS1: unsupported or malformed application identifier at %q", prefix(s, 4))
 		}
 		s = s[len(ai):]
 		var val string
 		if n > 0 {
 			if len(s) < n {
-				return e, fmt.Errorf("GS1: AI (%s) needs %d characters, got %d", ai, n, len(s))
+				return e, problem("gs1.ai_length", kv("AI", ai, "Want", n, "Got", len(s)), "GS1: AI (%s) needs %d characters, got %d", ai, n, len(s))
 			}
 			val, s = s[:n], s[n:]
 			s = strings.TrimPrefix(s, "\x1d")
@@ -97,7 +97,7 @@ func ParseGS1(s string) (GS1Element, error) {
 			s = s[end:]
 			s = strings.TrimPrefix(s, "\x1d")
 			if len(val) == 0 || len(val) > -n {
-				return e, fmt.Errorf("GS1: AI (%s) needs 1 to %d characters, got %d", ai, -n, len(val))
+				return e, problem("gs1.ai_max", kv("AI", ai, "Max", -n, "Got", len(val)), "GS1: AI (%s) needs 1 to %d characters, got %d", ai, -n, len(val))
 			}
 		}
 		if err := e.set(ai, val); err != nil {
@@ -105,7 +105,7 @@ func ParseGS1(s string) (GS1Element, error) {
 		}
 	}
 	if e.GTIN == "" {
-		return e, errors.New("GS1: no GTIN (AI 01)")
+		return e, problem("gs1.no_gtin", nil, "GS1: no GTIN (AI 01)")
 	}
 	return e, nil
 }
@@ -114,16 +114,16 @@ func parseGS1Paren(s string) (GS1Element, error) {
 	var e GS1Element
 	for len(s) > 0 {
 		if s[0] != '(' {
-			return e, errors.New("GS1: expected '(' before an application identifier")
+			return e, problem("gs1.paren_expected", nil, "GS1: expected '(' before an application identifier")
 		}
 		end := strings.IndexByte(s, ')')
 		if end < 0 {
-			return e, errors.New("GS1: unclosed '('")
+			return e, problem("gs1.paren_unclosed", nil, "GS1: unclosed '('")
 		}
 		ai := s[1:end]
 		n, ok := gs1AIs[ai]
 		if !ok {
-			return e, fmt.Errorf("GS1: unsupported application identifier (%s)", prefix(ai, 4))
+			return e, problem("gs1.ai_unsupported", kv("AI", prefix(ai, 4)), "GS1: unsupported application identifier (%s)", prefix(ai, 4))
 		}
 		s = s[end+1:]
 		next := strings.IndexByte(s, '(')
@@ -133,14 +133,14 @@ func parseGS1Paren(s string) (GS1Element, error) {
 		val := s[:next]
 		s = s[next:]
 		if (n > 0 && len(val) != n) || (n < 0 && (len(val) == 0 || len(val) > -n)) {
-			return e, fmt.Errorf("GS1: AI (%s) has %d characters, which is the wrong length", ai, len(val))
+			return e, problem("gs1.ai_wrong_length", kv("AI", ai, "Got", len(val)), "GS1: AI (%s) has %d characters, which is the wrong length", ai, len(val))
 		}
 		if err := e.set(ai, val); err != nil {
 			return e, err
 		}
 	}
 	if e.GTIN == "" {
-		return e, errors.New("GS1: no GTIN (AI 01)")
+		return e, problem("gs1.no_gtin", nil, "GS1: no GTIN (AI 01)")
 	}
 	return e, nil
 }
@@ -149,7 +149,7 @@ func (e *GS1Element) set(ai, val string) error {
 	switch ai {
 	case "01", "02":
 		if err := ValidGTIN(val); err != nil {
-			return fmt.Errorf("GS1 AI (%s): %w", ai, err)
+			return inAI(ai, "GS1 AI ("+ai+"): ", err)
 		}
 		if ai == "01" {
 			e.GTIN = val
@@ -157,7 +157,7 @@ func (e *GS1Element) set(ai, val string) error {
 	case "17":
 		d, err := gs1Date(val)
 		if err != nil {
-			return fmt.Errorf("GS1 expiry (17): %w", err)
+			return inAI(ai, "GS1 expiry (17): ", err)
 		}
 		e.Expiry = d
 	case "10":
@@ -166,7 +166,7 @@ func (e *GS1Element) set(ai, val string) error {
 		e.Serial = val
 	case "11", "12", "13", "15", "16":
 		if _, err := gs1Date(val); err != nil {
-			return fmt.Errorf("GS1 date (%s): %w", ai, err)
+			return inAI(ai, "GS1 date ("+ai+"): ", err)
 		}
 	}
 	return nil
@@ -176,21 +176,31 @@ func (e *GS1Element) set(ai, val string) error {
 func gs1Date(v string) (string, error) {
 	for i := 0; i < len(v); i++ {
 		if v[i] < '0' || v[i] > '9' {
-			return "", errors.New("date must be 6 digits YYMMDD")
+			return "", problem("date.format", nil, "date must be 6 digits YYMMDD")
 		}
 	}
 	y, m, d := 2000+atoi(v[0:2]), atoi(v[2:4]), atoi(v[4:6])
 	if m < 1 || m > 12 {
-		return "", fmt.Errorf("month %02d does not exist", m)
+		return "", problem("date.month", kv("Month", m), "month %02d does not exist", m)
 	}
 	last := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 	if d == 0 {
 		d = last
 	}
 	if d > last {
-		return "", fmt.Errorf("day %02d does not exist in month %02d", d, m)
+		return "", problem("date.day", kv("Day", d, "Month", m), "day %02d does not exist in month %02d", d, m)
 	}
 	return fmt.Sprintf("%04d-%02d-%02d", y, m, d), nil
+}
+
+// inAI is a value problem inside AI ai: "gs1.ai_invalid" {AI, Code, Args} — the UI renders
+// the inner problem (Code, Args) and names the AI.
+func inAI(ai, english string, err error) error {
+	p, ok := ProblemOf(err)
+	if !ok {
+		return fmt.Errorf("%s%w", english, err)
+	}
+	return &Problem{Code: "gs1.ai_invalid", Args: kv("AI", ai, "Code", p.Code, "Args", p.Args), msg: english + p.Error()}
 }
 
 func lookupAI(s string) (string, int, bool) {

@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"errors"
 	"time"
 
 	"github.com/pharmachain/counter/flows/customerkey"
@@ -32,8 +33,14 @@ func IDCheckChar(first17 string) (byte, error) { return customerkey.IDCheckChar(
 
 // NormaliseIDNumber checks a resident ID number and returns its normalised form
 // (customerkey.NormaliseIDNumber).
+// Its errors are Problems with the codes of customerkey.IDError.
 func NormaliseIDNumber(s string, today time.Time) (string, error) {
-	return customerkey.NormaliseIDNumber(s, today)
+	id, err := customerkey.NormaliseIDNumber(s, today)
+	var ie *customerkey.IDError
+	if errors.As(err, &ie) {
+		return "", &Problem{Code: ie.Code, Args: ie.Args, msg: ie.Error()}
+	}
+	return id, err
 }
 
 // DemoSecret returns the demo chain secret used by `make run` and by `kiosk scan-test` without

@@ -136,7 +136,10 @@ type Event struct {
 	Scan  *Scan     `json:"scan,omitempty"`
 	State string    `json:"state,omitempty"`
 	Err   string    `json:"error,omitempty"`
-	At    time.Time `json:"at"`
+	// Problem is Err as a code for the UI's language (device.absent {Port}, device.open
+	// {Port, Err}, device.unplugged {Err}, or the rejected frame's problem).
+	Problem *Problem  `json:"problem,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // SerialReader reads a serial scanner, frames and classifies what it sends, and reconnects
@@ -217,16 +220,18 @@ func (r *SerialReader) run(ctx context.Context) {
 		} else {
 			r.log.Info("scanner state", "state", state)
 		}
-		r.emit(ctx, Event{Type: EventDevice, State: state, Err: msg, At: time.Now()})
+		p, _ := ProblemOf(err)
+		r.emit(ctx, Event{Type: EventDevice, State: state, Err: msg, Problem: p, At: time.Now()})
 	}
 	for ctx.Err() == nil {
 		r.opens.Add(1)
 		port, err := serial.OpenPort(r.cfg.tarm())
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				setState(StateWaiting, fmt.Errorf("port %s not present", r.cfg.Port))
+				setState(StateWaiting, problem("device.absent", kv("Port", r.cfg.Port), "port %s not present", r.cfg.Port))
 			} else {
-				setState(StateError, fmt.Errorf("open %s: %w", r.cfg.Port, err))
+				setState(StateError, &Problem{Code: "device.open", Args: kv("Port", r.cfg.Port, "Err", err.Error()),
+					msg: fmt.Sprintf("open %s: %v", r.cfg.Port, err), is: err})
 			}
 			if !sleepCtx(ctx, wait) {
 				break
@@ -239,6 +244,9 @@ func (r *SerialReader) run(ctx context.Context) {
 		gotData, err := r.serve(ctx, port)
 		if ctx.Err() != nil {
 			break
+		}
+		if err != nil {
+			err = &Problem{Code: "device.unplugged", Args: kv("Err", err.Error()), msg: err.Error(), is: err}
 		}
 		setState(StateWaiting, err)
 		if gotData || time.Since(started) > 2*r.cfg.MaxReconnectWait {
@@ -328,7 +336,7 @@ func (r *SerialReader) deliver(ctx context.Context, fr Frame) {
 	s := r.cls.Classify(fr)
 	if fr.Err != nil {
 		r.log.Warn("rejected frame", "err", fr.Err, "bytes", fr.Len)
-		r.emit(ctx, Event{Type: EventError, Scan: &s, Err: fr.Err.Error(), At: s.At})
+		r.emit(ctx, Event{Type: EventError, Scan: &s, Err: fr.Err.Error(), Problem: s.Problem, At: s.At})
 		return
 	}
 	r.emit(ctx, Event{Type: EventScan, Scan: &s, At: s.At})

@@ -176,7 +176,7 @@ func (w *Wedge) release(byPause bool) []WedgeOutput {
 
 func (w *Wedge) frame(at time.Time) Frame {
 	if w.n > DefaultMaxFrame {
-		return Frame{Len: w.n, At: at, Err: ErrFrameTooLong}
+		return Frame{Len: w.n, At: at, Err: tooLong(w.n, DefaultMaxFrame)}
 	}
 	b := make([]byte, 0, w.n)
 	for _, k := range w.held {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/lang"
 
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
@@ -155,9 +156,9 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 			u.DeviceEvent(devices.Event{Type: devices.EventScan, Scan: &s, At: time.Now()})
 			return nil
 		}
-		status := "帧直接注入（非 Linux）"
+		status := lang.L("demo.injected")
 		if demoPTY != nil {
-			status = "经由 PTY 串口 " + demoPTY.Path + "（真实串口读取路径）"
+			status = lang.L("demo.via_pty", map[string]any{"Port": demoPTY.Path})
 		}
 		sw := demo.ScannerWindow(a, status, send)
 		sw.Show()

@@ -430,11 +430,11 @@ func (u *UI) DeviceEvent(ev devices.Event) {
 func (u *UI) handleDeviceEvent(ev devices.Event) {
 	switch ev.Type {
 	case devices.EventDevice:
-		u.deviceState, u.deviceErr = ev.State, ev.Err
-		u.logScan(ev.At, lang.L("log.device", map[string]any{"State": u.deviceLabel(), "Err": ev.Err}))
+		u.deviceState, u.deviceErr = ev.State, problemText(ev.Problem, ev.Err)
+		u.logScan(ev.At, lang.L("log.device", map[string]any{"State": u.deviceLabel(), "Err": u.deviceErr}))
 		u.refresh()
 	case devices.EventError:
-		u.logScan(ev.At, lang.L("log.rejected", map[string]any{"Err": ev.Err}))
+		u.logScan(ev.At, lang.L("log.rejected", map[string]any{"Err": problemText(ev.Problem, ev.Err)}))
 		u.refreshIfSettings()
 	case devices.EventScan:
 		if ev.Scan != nil {
@@ -478,7 +478,7 @@ func (u *UI) HandleScan(s devices.Scan) {
 	u.touch()
 	line := scanSummary(s)
 	if !s.Valid {
-		line += " — " + s.Error
+		line += " — " + scanProblem(s)
 	}
 	u.logScan(s.At, line)
 	if u.locked {
@@ -489,7 +489,11 @@ func (u *UI) HandleScan(s devices.Scan) {
 		return
 	}
 	if !s.Valid {
-		u.say(true, "%s", lang.L("msg.scan_invalid", map[string]any{"Err": s.Error}))
+		key := "msg.scan_invalid"
+		if s.Kind == devices.KindIDNumber {
+			key = "msg.id_invalid"
+		}
+		u.say(true, "%s", lang.L(key, map[string]any{"Err": scanProblem(s)}))
 		return
 	}
 	switch s.Kind {
@@ -537,7 +541,7 @@ func (u *UI) drugScan(s devices.Scan) {
 
 func (u *UI) insuranceScan(s devices.Scan) {
 	if u.deps.Resolver == nil {
-		u.say(true, "%s", devices.ErrInsuranceUnresolved.Error())
+		u.say(true, "%s", lang.L("devices.insurance.unresolved"))
 		return
 	}
 	u.say(false, "%s", lang.L("msg.insurance_resolving"))
@@ -549,7 +553,7 @@ func (u *UI) insuranceScan(s devices.Scan) {
 		u.deps.Do(func() {
 			if err != nil {
 				u.log.Info("insurance QR not resolved", "err", err)
-				u.say(true, "%s", devices.ErrInsuranceUnresolved.Error())
+				u.say(true, "%s", lang.L("devices.insurance.unresolved"))
 				return
 			}
 			u.customerScan(id, name)

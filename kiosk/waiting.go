@@ -168,7 +168,7 @@ func (s *manualIDScreen) onKey(k fyne.KeyName) bool {
 func (s *manualIDScreen) submit() {
 	raw := string(s.buf)
 	if _, err := devices.NormaliseIDNumber(raw, s.u.now()); err != nil {
-		s.err = lang.L("manual.invalid", map[string]any{"Err": err.Error()})
+		s.err = lang.L("manual.invalid", map[string]any{"Err": errText(err)})
 		s.u.refresh()
 		return
 	}
@@ -178,7 +178,7 @@ func (s *manualIDScreen) submit() {
 	}
 	s.buf = nil
 	if scan.Kind != devices.KindIDNumber || !scan.Valid {
-		s.err = lang.L("manual.invalid", map[string]any{"Err": scan.Error})
+		s.err = lang.L("manual.invalid", map[string]any{"Err": scanProblem(scan)})
 		s.u.refresh()
 		return
 	}

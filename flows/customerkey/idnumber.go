@@ -1,7 +1,6 @@
 package customerkey
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,6 +28,23 @@ func IDCheckChar(first17 string) (byte, error) {
 	return idCheckChars[s%11], nil
 }
 
+// IDError says why NormaliseIDNumber rejected an ID number: a stable code with
+// parameters ("id.length" {Want, Got}, "id.digit" {Pos}, "id.last_char", "id.region",
+// "id.birth_year" {Year, Min}, "id.birth_month" {Month}, "id.birth_day" {Day, Month},
+// "id.birth_future", "id.check" {Got, Want}) that a UI renders in its own language, and
+// the English message. Neither repeats the number.
+type IDError struct {
+	Code string
+	Args map[string]any
+	msg  string
+}
+
+func (e *IDError) Error() string { return e.msg }
+
+func idError(code string, args map[string]any, format string, a ...any) *IDError {
+	return &IDError{Code: code, Args: args, msg: fmt.Sprintf(format, a...)}
+}
+
 // earliestBirthYear is the lowest birth year accepted in an ID number.
 const earliestBirthYear = 1850
 
@@ -40,12 +56,12 @@ const earliestBirthYear = 1850
 func NormaliseIDNumber(s string, today time.Time) (string, error) {
 	s = strings.TrimSpace(s)
 	if n := len([]rune(s)); n != 18 {
-		return "", fmt.Errorf("ID number must be 18 characters, got %d", n)
+		return "", idError("id.length", map[string]any{"Want": 18, "Got": n}, "ID number must be 18 characters, got %d", n)
 	}
 	b := []byte(s)
 	for i := 0; i < 17; i++ {
 		if b[i] < '0' || b[i] > '9' {
-			return "", fmt.Errorf("ID number: character %d must be a digit", i+1)
+			return "", idError("id.digit", map[string]any{"Pos": i + 1}, "ID number: character %d must be a digit", i+1)
 		}
 	}
 	switch b[17] {
@@ -53,17 +69,18 @@ func NormaliseIDNumber(s string, today time.Time) (string, error) {
 		b[17] = 'X'
 	case 'X', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 	default:
-		return "", errors.New("ID number: the last character must be a digit or X")
+		return "", idError("id.last_char", nil, "ID number: the last character must be a digit or X")
 	}
 	if b[0] == '0' {
-		return "", errors.New("ID number: the region code cannot start with 0")
+		return "", idError("id.region", nil, "ID number: the region code cannot start with 0")
 	}
 	if err := checkBirthDate(string(b[6:14]), today); err != nil {
 		return "", err
 	}
 	want, _ := IDCheckChar(string(b[:17]))
 	if b[17] != want {
-		return "", fmt.Errorf("ID number: check character is %c but the other digits give %c (a digit is mistyped)", b[17], want)
+		return "", idError("id.check", map[string]any{"Got": string(b[17]), "Want": string(want)},
+			"ID number: check character is %c but the other digits give %c (a digit is mistyped)", b[17], want)
 	}
 	return string(b), nil
 }
@@ -73,18 +90,20 @@ func checkBirthDate(yyyymmdd string, today time.Time) error {
 	m := atoi(yyyymmdd[4:6])
 	d := atoi(yyyymmdd[6:8])
 	if y < earliestBirthYear {
-		return fmt.Errorf("ID number: birth year %d is not plausible (before %d)", y, earliestBirthYear)
+		return idError("id.birth_year", map[string]any{"Year": y, "Min": earliestBirthYear},
+			"ID number: birth year %d is not plausible (before %d)", y, earliestBirthYear)
 	}
 	if m < 1 || m > 12 {
-		return fmt.Errorf("ID number: birth date is not a real date (month %02d)", m)
+		return idError("id.birth_month", map[string]any{"Month": m}, "ID number: birth date is not a real date (month %02d)", m)
 	}
 	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
 	if d < 1 || t.Month() != time.Month(m) {
-		return fmt.Errorf("ID number: birth date is not a real date (day %02d in month %02d)", d, m)
+		return idError("id.birth_day", map[string]any{"Day": d, "Month": m},
+			"ID number: birth date is not a real date (day %02d in month %02d)", d, m)
 	}
 	ty, tm, td := today.Date()
 	if t.After(time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)) {
-		return errors.New("ID number: birth date is in the future")
+		return idError("id.birth_future", nil, "ID number: birth date is in the future")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/widget"
 	"github.com/creack/pty"
 )
@@ -58,25 +59,27 @@ type Button struct {
 }
 
 // Buttons lists what the demo scanner can scan: the customers' ID cards, one
-// customer's insurance QR, the staff badges and drug boxes.
+// customer's insurance QR, the staff badges and drug boxes. The labels are in the UI's
+// language (the kiosk's translations, "demo.*").
 func Buttons() []Button {
 	var out []Button
 	for _, c := range Customers {
-		out = append(out, Button{fmt.Sprintf("顾客 %s 身份证（%s）", c.Label, c.Story), c.ID})
+		out = append(out, Button{lang.L("demo.customer_id", map[string]any{"Label": c.Label,
+			"Story": lang.L("demo.story." + c.Label)}), c.ID})
 	}
-	out = append(out, Button{"顾客 B 医保电子凭证（李四）", "YBDEMO0000000000000002"})
+	out = append(out, Button{lang.L("demo.insurance", map[string]any{"Name": Customers[1].Name}), "YBDEMO0000000000000002"})
 	for _, p := range Pharmacists {
-		out = append(out, Button{fmt.Sprintf("工牌 %s（%s）", p.Name, p.ID), "STAFF-" + p.Badge})
+		out = append(out, Button{lang.L("demo.badge", map[string]any{"Name": p.Name, "ID": p.ID}), "STAFF-" + p.Badge})
 	}
-	out = append(out, Button{"药盒 氨氯地平 28 片", DrugCodes[0]}, Button{"药品追溯码（氨氯地平）", "81010001234567890123"})
-	out = append(out, Button{"乱码（测试错误处理）", "??garbage??"})
+	out = append(out, Button{lang.L("demo.drug_box"), DrugCodes[0]}, Button{lang.L("demo.trace_code"), "81010001234567890123"})
+	out = append(out, Button{lang.L("demo.garbage"), "??garbage??"})
 	return out
 }
 
 // ScannerWindow is the small "demo scanner" window: each button sends a code through
 // send (the PTY on Linux; injected frames elsewhere). status shows where codes go.
 func ScannerWindow(a fyne.App, status string, send func(code string) error) fyne.Window {
-	w := a.NewWindow("演示扫码枪 / Demo scanner")
+	w := a.NewWindow(lang.L("demo.title"))
 	msg := widget.NewLabel(status)
 	msg.Wrapping = fyne.TextWrapWord
 	objs := []fyne.CanvasObject{msg}
