@@ -122,22 +122,24 @@ func findChromium() string {
 	return ""
 }
 
-func TestDashboardInHeadlessChromium(t *testing.T) {
+// newBrowser starts chromedriver and a headless Chromium session (skipping the test when
+// they are not installed); everything stops at test cleanup.
+func newBrowser(t *testing.T) *webdriver {
+	t.Helper()
 	driver, err := exec.LookPath("chromedriver")
 	browser := findChromium()
 	if err != nil || browser == "" {
 		t.Skip("chromium/chromedriver not installed (apt-get install -y chromium chromium-driver; `make test` installs them)")
 	}
-	f := newFixture(t)
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	cmd := exec.CommandContext(ctx, driver, "--port="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer func() { cancel(); _ = cmd.Wait() }()
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
 	hc := &http.Client{Timeout: 60 * time.Second}
 	root := "http://127.0.0.1:" + strconv.Itoa(port)
 	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
@@ -151,7 +153,8 @@ func TestDashboardInHeadlessChromium(t *testing.T) {
 		}
 	}
 	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
-		"browserName": "chrome",
+		"browserName":       "chrome",
+		"goog:loggingPrefs": map[string]string{"browser": "ALL"},
 		"goog:chromeOptions": map[string]any{"binary": browser, "args": []string{
 			"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 			"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
@@ -165,7 +168,13 @@ func TestDashboardInHeadlessChromium(t *testing.T) {
 		t.Fatalf("new session: %v", err)
 	}
 	wd := &webdriver{t: t, base: root + "/session/" + sess.SessionID, hc: hc}
-	defer wd.call("DELETE", "", nil)
+	t.Cleanup(func() { wd.call("DELETE", "", nil) })
+	return wd
+}
+
+func TestDashboardInHeadlessChromium(t *testing.T) {
+	wd := newBrowser(t)
+	f := newFixture(t)
 
 	wd.call("POST", "/url", map[string]string{"url": f.srv.URL + "/"})
 	wd.call("POST", "/element/"+wd.find("#token")+"/value", map[string]string{"text": f.admin})

@@ -24,6 +24,7 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/contentadmin"
 )
 
 //go:embed templates/*.html
@@ -57,6 +58,9 @@ type Config struct {
 	// admins stay signed in across restarts and every HQ process shares the failure
 	// limit); nil: in memory.
 	Sessions hq.SessionStore
+	// Content, if set, mounts the 内容管理 page (content packs: versions, diffs, the
+	// draft editor, publish and assign) at /content.
+	Content *contentadmin.Service
 }
 
 // Handler is the dashboard. It implements http.Handler; mount it at "/".
@@ -97,6 +101,9 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST /login", h.login)
 	h.mux.HandleFunc("POST /logout", h.logout)
 	h.mux.HandleFunc("GET /export/{table}", h.export)
+	if cfg.Content != nil {
+		h.contentRoutes()
+	}
 	return h, nil
 }
 
@@ -293,5 +300,6 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.CSRF = s.CSRF
+	v.ContentPage = h.cfg.Content != nil
 	h.render(w, http.StatusOK, "dashboard.html", v)
 }

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq/contentadmin"
 	"github.com/pharmachain/counter/sync/hq/followup"
 )
 
@@ -106,8 +108,12 @@ func newFixture(t testing.TB) *fixture {
 	if f.store, err = hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"}); err != nil {
 		t.Fatal(err)
 	}
+	def, err := content.FromDir("../../../assets/data")
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.h, err = New(Config{Data: HQData(st), Verify: AdminVerifier(st), Audit: auditTo(st),
-		Now: func() time.Time { return fixedNow }, Logger: quiet()})
+		Now: func() time.Time { return fixedNow }, Logger: quiet(), Content: contentadmin.New(st, def, func() time.Time { return fixedNow })})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,7 @@ type view struct {
 	TrendSVG                  template.HTML
 	SortLinks                 map[string]string
 	Generated                 string
+	ContentPage               bool // the 内容管理 page is mounted
 }
 
 func pct(n, d int) float64 {
@@ -196,6 +197,14 @@ var funcs = template.FuncMap{
 	"ts":       func(t time.Time) string { return fmtTime(t) },
 	"reasonZh": reasonZh,
 	"add1":     func(i int) int { return i + 1 },
+	"prev":     func(i int) int { return max(i-1, 0) },
+	"shortHash": func(h string) string {
+		h = strings.TrimPrefix(h, "sha256:")
+		if len(h) > 12 {
+			h = h[:12]
+		}
+		return h
+	},
 }
 
 func fmtTime(t time.Time) string {

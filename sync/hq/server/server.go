@@ -27,6 +27,7 @@ import (
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/admin"
 	"github.com/pharmachain/counter/sync/hq/api"
+	"github.com/pharmachain/counter/sync/hq/contentadmin"
 	"github.com/pharmachain/counter/sync/hq/dashboard"
 	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/hq/wecom"
@@ -190,7 +191,8 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 		Audit: func(ctx context.Context, actor, action, detail string, at time.Time) error {
 			return st.Audit(ctx, hq.AuditEntry{At: at, Actor: actor, Action: action, Detail: detail})
 		},
-		Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie, Sessions: st})
+		Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie, Sessions: st,
+		Content: contentadmin.New(st, cfg.DefaultContent, cfg.Now)})
 	if err != nil {
 		return nil, fmt.Errorf("hq server: %w", err)
 	}
