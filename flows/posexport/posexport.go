@@ -62,6 +62,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -317,6 +318,10 @@ func (r *Reader) findHeader() error {
 			return err
 		}
 		r.lay = lay
+		// A large line index lives outside the Go heap: freed by Close, or when the
+		// Reader is dropped without it.
+		r.seen.mem = &mapping{}
+		runtime.AddCleanup(r, (*mapping).free, r.seen.mem)
 		return nil
 	}
 	if first == nil {
@@ -422,8 +427,10 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	var err error
+	r.seen.free()
 	if r.src != nil {
 		err = r.src.close()
+		r.src = nil
 	}
 	if r.closer != nil {
 		if cerr := r.closer.Close(); err == nil {
@@ -438,6 +445,9 @@ func (r *Reader) Close() error {
 // io.EOF ends the file; any other error (ctx done, unreadable input, a Fatal
 // resolver error) ends the read.
 func (r *Reader) Next(ctx context.Context) (flows.Purchase, error) {
+	if r.src == nil {
+		return flows.Purchase{}, errors.New("posexport: read after Close")
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return flows.Purchase{}, err

@@ -138,3 +138,26 @@ func TestLineCounter(t *testing.T) {
 		t.Fatalf("%d keys, want %d", c.n, len(want))
 	}
 }
+
+// A table past offHeapMin (outside the Go heap on Unix) counts alike, and free
+// releases it.
+func TestLineCounterLarge(t *testing.T) {
+	var c lineCounter
+	const n = 700_000
+	for i := uint64(1); i <= n; i++ {
+		c.add(i * 0x9E3779B97F4A7C15)
+	}
+	for i := uint64(1); i <= n; i += 997 {
+		if got := c.add(i * 0x9E3779B97F4A7C15); got != 2 {
+			t.Fatalf("key %d: %d", i, got)
+		}
+	}
+	if c.n != n || len(c.slots)*8 < 4<<20 {
+		t.Fatalf("%d keys in %d slots", c.n, len(c.slots))
+	}
+	c.free()
+	if c.add(42) != 1 {
+		t.Fatal("after free")
+	}
+	c.free()
+}
