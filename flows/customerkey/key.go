@@ -100,6 +100,34 @@ func Mask(id string) string {
 	return string(r[:4]) + "**********" + string(r[len(r)-4:])
 }
 
+// ValidMask reports whether s has the shape of a masked ID (what Mask makes): 4 visible
+// characters (letters or digits), 1–64 asterisks, 4 visible characters — or only
+// asterisks (1–64; Mask of a short input). Anything else — an ID number in clear, a
+// mask showing more than 8 characters — is refused, so a masked field cannot carry an
+// identity.
+func ValidMask(s string) bool {
+	stars := strings.Trim(s, "*")
+	if stars == "" {
+		return len(s) >= 1 && len(s) <= 64
+	}
+	if len(s) < 9 || len(s) > 72 {
+		return false
+	}
+	head, mid, tail := s[:4], s[4:len(s)-4], s[len(s)-4:]
+	return visible(head) && visible(tail) && mid != "" && strings.Trim(mid, "*") == ""
+}
+
+// visible: only ASCII letters and digits.
+func visible(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
 // MinSecretLen is the shortest chain secret LoadSecret accepts, in bytes.
 const MinSecretLen = 16
 

@@ -67,3 +67,23 @@ func TestFromIDNumber(t *testing.T) {
 		t.Fatalf("wrong check digit: %v (must fail without quoting the number)", err)
 	}
 }
+
+func TestValidMask(t *testing.T) {
+	for s, want := range map[string]bool{
+		Mask("11010519491231002X"): true,
+		"1101**********002X":       true,
+		"abcd*wxyz":                true,
+		"****":                     true,
+		"":                         false, // callers treat empty as "no mask"
+		"11010519491231002X":       false, // an ID number in clear
+		"110105**********31002X":   false, // more than 4 visible each side
+		"1101002X":                 false, // no asterisk
+		"1101****00 2":             false,
+		"11é1******002X":           false,
+		"1101**1***002X":           false,
+	} {
+		if got := ValidMask(s); got != want {
+			t.Errorf("ValidMask(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

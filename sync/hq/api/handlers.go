@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"reflect"
 	"runtime"
 	"sort"
 	"strconv"
@@ -37,6 +38,10 @@ func badf(format string, a ...any) error {
 func forbiddenf(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", errForbidden, fmt.Sprintf(format, a...))
 }
+
+// Fail answers err as the API's own routes do: 400/403/413 for request problems (e.g.
+// a DecodeStrict error), 500 for the rest.
+func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) }
 
 // fail answers an error with its status: 400/403/413 for request problems (the text
 // names the field), 500 for the rest (details only in the log).
@@ -77,9 +82,13 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// decodeStrict decodes one JSON value into v: unknown fields and trailing data are
-// errors, and every error names the field (prefixed with path).
+// decodeStrict decodes one JSON value into v: unknown fields, field names in another
+// case, repeated keys (checkKeys) and trailing data are errors, and every error names
+// the field (prefixed with path).
 func decodeStrict(data []byte, v any, path string) error {
+	if err := checkKeys(data, reflect.TypeOf(v), path); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -272,6 +281,10 @@ func (s *Server) parseRecords(body []byte, p hq.Principal) (wire.RecordsRequest,
 			return wire.RecordsRequest{}, nil, badf("%s.started_at: missing", path)
 		case v.CustomerKey != "" && !customerkey.Valid(v.CustomerKey):
 			return wire.RecordsRequest{}, nil, badf("%s.customer_key: want 32 lower-case hex characters (a keyed hash, never an ID number)", path)
+		case v.CustomerMasked != "" && !customerkey.ValidMask(v.CustomerMasked):
+			return wire.RecordsRequest{}, nil, badf("%s.customer_masked: want the masked form (4 characters, asterisks, 4 characters, e.g. 1101**********002X) or nothing", path)
+		case v.FollowUp != nil && v.FollowUp.FollowUp != nil && v.FollowUp.FollowUp.CustomerKey != "" && v.FollowUp.FollowUp.CustomerKey != v.CustomerKey:
+			return wire.RecordsRequest{}, nil, badf("%s.followup.scheduled.customer_key: must be the record's customer_key (or empty)", path)
 		}
 		switch v.Outcome {
 		case flows.OutcomeComplete, flows.OutcomeAbandoned, flows.OutcomeInProgress:
@@ -323,9 +336,15 @@ func fastRecords(body []byte) (wire.RecordsRequest, []json.RawMessage, bool) {
 	return req, raws, !failed.Load()
 }
 
-// decodeRecords decodes each raw record strictly into out.
+var visitType = reflect.TypeFor[flows.Visit]()
+
+// decodeRecords decodes each raw record strictly into out (checkKeys, then the decoder
+// refusing unknown fields).
 func decodeRecords(raws []json.RawMessage, out []flows.Visit) bool {
 	for i, raw := range raws {
+		if checkKeys(raw, visitType, "") != nil {
+			return false
+		}
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if dec.Decode(&out[i]) != nil || dec.InputOffset() != int64(len(raw)) {

@@ -1,8 +1,8 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/pharmachain/counter/sync/hq"
@@ -21,9 +21,11 @@ func (h *HQ) resolve(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
 	var body struct {
 		Sent *bool `json:"sent"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(rw, r.Body, 1<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.Sent == nil {
+	raw, err := io.ReadAll(http.MaxBytesReader(rw, r.Body, 1<<10))
+	if err == nil {
+		err = api.DecodeStrict(raw, &body)
+	}
+	if err != nil || body.Sent == nil {
 		api.WriteError(rw, http.StatusBadRequest, `body: want {"sent":true} or {"sent":false}`)
 		return
 	}
@@ -32,7 +34,7 @@ func (h *HQ) resolve(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
 		actor = "admin:" + p.Label
 	}
 	id := r.PathValue("id")
-	err := followup.Resolve(r.Context(), h.st, id, actor, *body.Sent, h.now())
+	err = followup.Resolve(r.Context(), h.st, id, actor, *body.Sent, h.now())
 	switch {
 	case errors.Is(err, hq.ErrNotFound):
 		api.WriteError(rw, http.StatusNotFound, "no follow-up "+id)
