@@ -2,7 +2,6 @@ package hq
 
 import (
 	"context"
-	"math"
 
 	"github.com/pharmachain/counter/flows"
 )
@@ -20,26 +19,11 @@ type PurchaseStore interface {
 	History(ctx context.Context, customerKey string, from, to flows.Day) ([]flows.Purchase, error)
 }
 
-// ResolvePurchase fills a purchase's name, ingredient, ATC and days' supply (quantity ×
-// pack days) from the catalog where the sale did not give them (given fields win). It
-// reports whether the drug is known: in the catalog, or described by the sale itself
-// (ingredient and ATC). An unknown drug's purchase is still kept.
+// ResolvePurchase fills a purchase's name, ingredient, ATC, days' supply and kind from
+// the catalog where the sale did not give them (given fields win): flows.ResolvePurchase,
+// so a stored purchase reads as the continuity analysis reads it. It reports whether the
+// drug is known: in the catalog, or described by the sale itself (ingredient and ATC).
+// An unknown drug's purchase is still kept.
 func ResolvePurchase(cat *flows.Catalog, p *flows.Purchase) bool {
-	d, ok := cat.Lookup(p.DrugCode)
-	if ok {
-		if p.Name == "" {
-			p.Name = d.Name
-		}
-		if p.Ingredient == "" {
-			p.Ingredient = d.Ingredient
-		}
-		if p.ATC == "" {
-			p.ATC = d.ATC
-		}
-		if p.DaysSupply == 0 && d.PackDaysSupply > 0 {
-			p.DaysSupply = int(math.Round(p.Quantity * float64(d.PackDaysSupply)))
-		}
-		return true
-	}
-	return p.Ingredient != "" && p.ATC != ""
+	return flows.ResolvePurchase(cat, p)
 }

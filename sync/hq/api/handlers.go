@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/customerkey"
@@ -104,6 +105,8 @@ func decodeStrict(data []byte, v any, path string) error {
 	switch {
 	case errors.As(err, &syn):
 		return badf("%s: invalid JSON at byte %d: %v", orBody(path), syn.Offset, syn)
+	case errors.As(err, &typ) && strings.HasSuffix(typ.Field, "amount_fen"):
+		return badf("%s: %s; want the line total in fen, a whole number ≥ 0 (12.50 yuan = 1250)", joinPath(path, typ.Field), typ.Value)
 	case errors.As(err, &typ):
 		return badf("%s: wrong type %s, want %s", joinPath(path, typ.Field), typ.Value, typ.Type)
 	case errors.As(err, &pe):
@@ -579,9 +582,20 @@ func validatePurchase(pu *flows.Purchase, path string, p hq.Principal) error {
 		return badf("%s.quantity: must be a positive number", path)
 	case pu.DaysSupply < 0:
 		return badf("%s.days_supply: must not be negative", path)
+	case pu.AmountFen != nil && *pu.AmountFen < 0:
+		return badf("%s.amount_fen: %d is negative; want the line total in fen, a whole number ≥ 0", path, *pu.AmountFen)
+	case !flows.ValidKind(pu.Kind):
+		return badf("%s.kind: %q; want rx, otc or nondrug (or leave it out: the catalog's kind)", path, pu.Kind)
+	case len(pu.ReceiptID) > maxReceiptID:
+		return badf("%s.receipt_id: %d bytes; at most %d", path, len(pu.ReceiptID), maxReceiptID)
+	case strings.ContainsFunc(pu.ReceiptID, unicode.IsControl):
+		return badf("%s.receipt_id: contains a control character", path)
 	}
 	return nil
 }
+
+// maxReceiptID bounds a purchase's receipt id (POS receipt numbers are short).
+const maxReceiptID = 128
 
 func (s *Server) resolve(p *flows.Purchase) bool { return hq.ResolvePurchase(s.opts.Catalog, p) }
 

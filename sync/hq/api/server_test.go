@@ -243,6 +243,12 @@ func TestBadInputRejectedWholeBatch(t *testing.T) {
 		{"purchase no id", wire.PathPurchases, `{"purchases":[{"customer_key":"` + hqtest.Key("c") + `","store_id":"S001","sold_at":"2026-06-01T10:00:00+08:00","drug_code":"X","quantity":1}]}`, "purchases[0].id"},
 		{"purchase zero quantity", wire.PathPurchases, `{"purchases":[{"id":"p1","customer_key":"` + hqtest.Key("c") + `","store_id":"S001","sold_at":"2026-06-01T10:00:00+08:00","drug_code":"X","quantity":0}]}`, "purchases[0].quantity"},
 		{"purchase unknown field", wire.PathPurchases, `{"purchases":[{"id":"p1","id_number":"11010519491231002X"}]}`, "purchases[0].id_number"},
+		{"purchase negative amount", wire.PathPurchases, `{"purchases":[{"id":"p1","customer_key":"` + hqtest.Key("c") + `","store_id":"S001","sold_at":"2026-06-01T10:00:00+08:00","drug_code":"X","quantity":1,"amount_fen":-5}]}`, "purchases[0].amount_fen: -5 is negative"},
+		{"purchase fractional amount", wire.PathPurchases, `{"purchases":[{"id":"p1","customer_key":"` + hqtest.Key("c") + `","store_id":"S001","sold_at":"2026-06-01T10:00:00+08:00","drug_code":"X","quantity":1,"amount_fen":12.5}]}`, "purchases[0].amount_fen: number 12.5; want the line total in fen"},
+		{"purchase string amount", wire.PathPurchases, `{"purchases":[{"id":"p1","customer_key":"` + hqtest.Key("c") + `","store_id":"S001","sold_at":"2026-06-01T10:00:00+08:00","drug_code":"X","quantity":1,"amount_fen":"12"}]}`, "purchases[0].amount_fen"},
+		{"purchase bad kind", wire.PathPurchases, `{"purchases":[{"id":"p1","customer_key":"` + hqtest.Key("c") + `","store_id":"S001","sold_at":"2026-06-01T10:00:00+08:00","drug_code":"X","quantity":1,"kind":"drug"}]}`, `purchases[0].kind: "drug"; want rx, otc or nondrug`},
+		{"purchase long receipt", wire.PathPurchases, `{"purchases":[{"id":"p1","customer_key":"` + hqtest.Key("c") + `","store_id":"S001","sold_at":"2026-06-01T10:00:00+08:00","drug_code":"X","quantity":1,"receipt_id":"` + strings.Repeat("r", 129) + `"}]}`, "purchases[0].receipt_id: 129 bytes"},
+		{"purchase control in receipt", wire.PathPurchases, `{"purchases":[{"id":"p1","customer_key":"` + hqtest.Key("c") + `","store_id":"S001","sold_at":"2026-06-01T10:00:00+08:00","drug_code":"X","quantity":1,"receipt_id":"a\u0000b"}]}`, "purchases[0].receipt_id: contains a control character"},
 	}
 	for _, c := range cases {
 		code, body := h.Do(t, "POST", c.path, tok, c.body)
@@ -457,5 +463,46 @@ func TestTokenOnlyHashStored(t *testing.T) {
 	}
 	if _, err := hq.CreateToken(context.Background(), h.Store, hq.Principal{Admin: true, StoreID: "S001"}); err == nil {
 		t.Fatal("token for admin and a store at once accepted")
+	}
+}
+
+// TestPurchaseAmountReceiptKind: amount_fen, receipt_id and kind are stored and given
+// back; a purchase without kind takes the catalog's (rx for an entry without one), a
+// code the catalog does not know keeps none; older clients' purchases without the
+// fields still work.
+func TestPurchaseAmountReceiptKind(t *testing.T) {
+	h := hqtest.Start(t, api.Options{Now: func() time.Time { return time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai) }}, "S001")
+	key := hqtest.Key("customer-k")
+	at := time.Date(2026, 6, 1, 10, 0, 0, 0, flows.Shanghai)
+	amt := int64(3150)
+	zero := int64(0)
+	req := wire.PurchasesRequest{Purchases: []flows.Purchase{
+		{ID: "S001:R9:POS-AML5", CustomerKey: key, StoreID: "S001", SoldAt: at, DrugCode: "POS-AML5", Quantity: 1, AmountFen: &amt},
+		{ID: "S001:R9:POS-MET", CustomerKey: key, StoreID: "S001", SoldAt: at, DrugCode: "POS-MET", Quantity: 1, AmountFen: &zero, ReceiptID: "R9-A", Kind: flows.KindOTC},
+		{ID: "S001:R9:GIFT", CustomerKey: key, StoreID: "S001", SoldAt: at, DrugCode: "GIFT", Quantity: 1},
+	}}
+	if code, body := h.Do(t, "POST", wire.PathPurchases, h.Tokens["S001"], req); code != 200 {
+		t.Fatalf("purchases: %d %s", code, body)
+	}
+	code, body := h.Do(t, "GET", "/api/v1/customers/"+key+"/history", h.Tokens["S001"], nil)
+	hr := decode[wire.HistoryResponse](t, body)
+	if code != 200 || len(hr.Purchases) != 3 {
+		t.Fatalf("history: %d %s", code, body)
+	}
+	byID := map[string]flows.Purchase{}
+	for _, p := range hr.Purchases {
+		byID[p.ID] = p
+	}
+	if p := byID["S001:R9:POS-AML5"]; p.AmountFen == nil || *p.AmountFen != 3150 || p.Kind != flows.KindRx || p.ReceiptID != "" {
+		t.Errorf("catalog kind: %+v", p)
+	}
+	if p := byID["S001:R9:POS-MET"]; p.AmountFen == nil || *p.AmountFen != 0 || p.Kind != flows.KindOTC || p.ReceiptID != "R9-A" {
+		t.Errorf("given fields: %+v", p)
+	}
+	if p := byID["S001:R9:GIFT"]; p.AmountFen != nil || p.Kind != "" {
+		t.Errorf("unknown code: %+v", p)
+	}
+	if !strings.Contains(string(body), `"amount_fen":3150`) || !strings.Contains(string(body), `"receipt_id":"R9-A"`) {
+		t.Errorf("history JSON lacks the fields: %s", body)
 	}
 }
