@@ -23,6 +23,7 @@ type Store interface {
 	SecretStore
 	MaintenanceStore
 	ContentStore
+	EffectStore
 
 	// Close releases the storage (flushes and closes files, closes connections).
 	Close() error

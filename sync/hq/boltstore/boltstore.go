@@ -29,6 +29,7 @@
 //	content_files   BE uint32 version, file path  → the file's bytes as published
 //	content_assign  "assign"                      → JSON hq.ContentAssignments
 //	content_status  store id                      → JSON hq.ContentStatus (the kiosk's last report)
+//	eff_visits, eff_cust, eff_pstore, eff_fuday   the effect report's indexes (effect.go)
 //	meta        (reserved)
 //
 // bbolt allows one writer at a time and locks its file: one HQ process per file. Every
@@ -124,7 +125,7 @@ func Open(path string, opts Options) (*Store, error) {
 			if err := migrateContentRollups(tx); err != nil {
 				return err
 			}
-			for _, b := range allBuckets {
+			for _, b := range append(allBuckets, effBuckets...) {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return fmt.Errorf("create bucket %s: %w", b, err)
 				}
@@ -139,6 +140,12 @@ func Open(path string, opts Options) (*Store, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if !opts.ReadOnly {
+		if err := indexEffect(db, log.Info); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("init hq store %s: %w", path, err)
+		}
 	}
 	return &Store{db: db, opts: opts, log: log}, nil
 }

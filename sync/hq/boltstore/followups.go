@@ -68,6 +68,9 @@ func scheduleFollowUp(tx *bolt.Tx, it hq.FollowUpItem) error {
 	if err := putItem(tx, it); err != nil {
 		return err
 	}
+	if err := indexFollowUp(tx, it.FollowUp); err != nil {
+		return fmt.Errorf("index follow-up %s: %w", id, err)
+	}
 	if err := tx.Bucket(bDue).Put(dueKey(it.NextAt, id), nil); err != nil {
 		return fmt.Errorf("index follow-up %s: %w", id, err)
 	}

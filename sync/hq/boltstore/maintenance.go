@@ -38,6 +38,9 @@ func (s *Store) ForgetCustomer(ctx context.Context, customerKey string, at time.
 		if st.FollowUps, err = scrubFollowUps(tx, customerKey); err != nil {
 			return err
 		}
+		if err := forgetEffect(tx, customerKey, ck); err != nil {
+			return err
+		}
 		return appendAudit(tx, []hq.AuditEntry{hq.ForgetAudit(st, at)})
 	})
 	return st, err
@@ -238,6 +241,9 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff flows.Day) (hq.PurgeStat
 		if n < purgeChunk {
 			break
 		}
+	}
+	if err := s.purgeEffect(ctx, cutoff); err != nil {
+		return st, err
 	}
 	return st, nil
 }

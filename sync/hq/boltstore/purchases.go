@@ -45,6 +45,9 @@ func (s *Store) IngestPurchases(ctx context.Context, ps []flows.Purchase) (hq.In
 			if err := hb.Put(histKey(ck, flows.DayOf(p.SoldAt), p.ID), encodePurchase(p)); err != nil {
 				return fmt.Errorf("put purchase %s history: %w", p.ID, err)
 			}
+			if err := indexPurchase(tx, p.StoreID, flows.DayOf(p.SoldAt), ck); err != nil {
+				return fmt.Errorf("index purchase %s: %w", p.ID, err)
+			}
 			res.Accepted++
 		}
 		return nil

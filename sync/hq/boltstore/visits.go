@@ -45,6 +45,9 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			if err := vb.Put([]byte(v.ID), body); err != nil {
 				return fmt.Errorf("put visit %s: %w", v.ID, err)
 			}
+			if err := indexVisit(tx, v); err != nil {
+				return err
+			}
 			k := string(rollupKey(storeID, hq.VisitDay(*v), v.PharmacistID))
 			c := deltas[k]
 			if c == nil {

@@ -32,6 +32,9 @@ func (s *Store) ForgetCustomer(ctx context.Context, customerKey string, at time.
 		if st.Visits, err = scrubVisits(ctx, tx, ck, customerKey); err != nil {
 			return fmt.Errorf("visits: %w", err)
 		}
+		if err := forgetFacts(ctx, tx, ck); err != nil {
+			return fmt.Errorf("visit facts: %w", err)
+		}
 		tag, err = tx.Exec(ctx, `DELETE FROM contacts WHERE customer_key = $1`, customerKey)
 		if err != nil {
 			return err
@@ -143,6 +146,15 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff flows.Day) (hq.PurgeStat
 			return st, wrap("purge visits", err)
 		}
 		st.Visits += int(tag.RowsAffected())
+		if tag.RowsAffected() < purgeChunk {
+			break
+		}
+	}
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM visit_facts WHERE id IN (SELECT id FROM visit_facts WHERE day < $1 LIMIT $2)`, int32(cutoff), purgeChunk)
+		if err != nil {
+			return st, wrap("purge visit facts", err)
+		}
 		if tag.RowsAffected() < purgeChunk {
 			break
 		}

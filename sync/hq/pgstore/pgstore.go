@@ -123,7 +123,7 @@ func (s *Store) start(ctx context.Context, opts Options) error {
 		if len(res.Applied) > 0 {
 			s.log.Info("database schema migrated", "from", res.From, "to", res.To, "steps", strings.Join(res.Applied, ","))
 		}
-		return nil
+		return s.backfillFacts(ctx)
 	}
 	var v int
 	err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM hq_schema_version").Scan(&v)
@@ -133,7 +133,7 @@ func (s *Store) start(ctx context.Context, opts Options) error {
 	if want := SchemaVersion(); v != want {
 		return fmt.Errorf("database schema is at version %d, this HQ needs %d: run `hq migrate --db URL`", v, want)
 	}
-	return nil
+	return s.backfillFacts(ctx)
 }
 
 // Close closes the connection pool.

@@ -66,6 +66,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			isNew[id] = true
 		}
 		deltas := newRollupDeltas()
+		var facts []factRow
 		var events []flows.PointsEvent
 		var fus []hq.FollowUpItem
 		var audit []hq.AuditEntry
@@ -91,6 +92,11 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 				}
 			}
 			deltas.add(storeID, v.PharmacistID, hq.VisitDay(*v), v.ContentVersion, flows.VisitContribution(*v))
+			fr, err := factRowOf(v, storeID)
+			if err != nil {
+				return fmt.Errorf("records[%d]: %w", i, err)
+			}
+			facts = append(facts, fr)
 			events = append(events, in.Points...)
 			fus = append(fus, in.FollowUps...)
 			audit = append(audit, in.Audit...)
@@ -105,6 +111,9 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 		}
 		if err := deltas.apply(ctx, tx); err != nil {
 			return err
+		}
+		if err := insertFacts(ctx, tx, facts); err != nil {
+			return fmt.Errorf("visit facts: %w", err)
 		}
 		if err := scheduleFollowUps(ctx, tx, fus); err != nil {
 			return fmt.Errorf("schedule follow-ups: %w", err)
