@@ -10,29 +10,32 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/sync/hq"
-	"github.com/pharmachain/counter/sync/hq/server"
 )
 
 // adminTarget is where an administrative verb (backup, purge, forget) acts: the data
-// directory of a stopped HQ (--data), or a running HQ through its admin routes (--hq with
-// an admin --token).
+// directory of a stopped HQ (--data), the PostgreSQL database of HQ (--db, also while HQ
+// runs), or a running HQ through its admin routes (--hq with an admin --token).
 type adminTarget struct {
-	dir, base, token *string
+	storeFlags
+	base, token *string
 }
 
 func addAdminTarget(fs *flag.FlagSet) adminTarget {
 	return adminTarget{
-		dir:   fs.String("data", "", "data directory of a STOPPED HQ (holds hq.db)"),
-		base:  fs.String("hq", "", "URL of a RUNNING HQ"),
-		token: fs.String("token", "", "admin token (with --hq)"),
+		storeFlags: addStoreFlags(fs, "data directory of a STOPPED HQ (holds hq.db)"),
+		base:       fs.String("hq", "", "URL of a RUNNING HQ"),
+		token:      fs.String("token", "", "admin token (with --hq)"),
 	}
 }
 
-// check reports a command-line mistake: exactly one of --data and --hq, and --hq needs
-// --token.
+// check reports a command-line mistake: exactly one of --data, --db and --hq, and --hq
+// needs --token.
 func (a adminTarget) check() error {
-	if (*a.dir == "") == (*a.base == "") {
-		return fmt.Errorf("%w: give exactly one of --hq URL (running HQ) or --data DIR (stopped HQ)", errUsage)
+	if err := a.resolve(*a.base != ""); err != nil {
+		return err
+	}
+	if a.given() == (*a.base != "") {
+		return fmt.Errorf("%w: give exactly one of --hq URL (running HQ), --data DIR (stopped HQ) or --db URL (HQ's PostgreSQL database)", errUsage)
 	}
 	if *a.base != "" && *a.token == "" {
 		return fmt.Errorf("%w: --hq needs --token (an admin token)", errUsage)
@@ -42,9 +45,10 @@ func (a adminTarget) check() error {
 
 func (a adminTarget) online() bool { return *a.base != "" }
 
-// openExisting opens the stopped HQ's store; unlike openStore it never creates one.
+// openExisting opens the stopped HQ's store (or HQ's database); unlike a serve it never
+// creates a data directory.
 func (a adminTarget) openExisting(ctx context.Context) (hq.Store, error) {
-	return server.OpenStore(ctx, server.StoreConfig{Dir: *a.dir, MustExist: true})
+	return a.open(ctx, true)
 }
 
 // call sends an admin request to the running HQ (path relative to its base URL). A

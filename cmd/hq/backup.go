@@ -10,6 +10,7 @@ import (
 
 	"github.com/pharmachain/counter/sync/hq/admin"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq/pgstore"
 )
 
 // runBackup: `hq backup --to FILE (--data DIR | --hq URL --token ADMIN_TOKEN) [--force]`.
@@ -24,6 +25,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long (with --hq)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *target.db != "" {
+		// PostgreSQL is backed up with its own tools; say how instead of copying.
+		fmt.Fprintln(stdout, pgstore.BackupAdvice)
+		fmt.Fprintf(stdout, "  e.g. pg_dump --format=custom --file hq-$(date +%%F).dump '%s'\n", redactDB(*target.db))
+		return fmt.Errorf("backup: hq backup copies the embedded store only (--data / --hq); back up the PostgreSQL database with pg_dump or point-in-time recovery as above")
 	}
 	if *to == "" {
 		return fmt.Errorf("%w: --to FILE is required", errUsage)

@@ -35,6 +35,9 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := target.check(); err != nil {
 		return err
 	}
+	if *compact && *target.dir == "" {
+		return fmt.Errorf("%w: --compact rewrites the embedded hq.db (--data); PostgreSQL reclaims the space with VACUUM", errUsage)
+	}
 	var ck customerkey.Key
 	if *idNumber != "" {
 		if *secretFile == "" {
@@ -77,7 +80,10 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	fmt.Fprintf(stdout, "{\"customer_key\":%q,\"deleted\":%s}\n", ck, strings.TrimSpace(string(out)))
-	if !*compact {
+	switch {
+	case *target.db != "":
+		fmt.Fprintln(stderr, "hq: deleted at HQ; PostgreSQL overwrites the freed space after VACUUM (autovacuum); expire old dumps and WAL archives")
+	case !*compact:
 		fmt.Fprintln(stderr, "hq: deleted at HQ; to drop the freed pages from the disk, stop HQ and run `hq forget --data DIR --customer-key K --compact`; expire old backups")
 	}
 	return nil

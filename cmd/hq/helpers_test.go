@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/server"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer goroutine and a polling reader.
@@ -84,4 +87,9 @@ func (s *servedHQ) stop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
 	}
+}
+
+// openStore opens the embedded store of DIR (creating it), as hq serve --data does.
+func openStore(ctx context.Context, dir string) (hq.Store, error) {
+	return server.OpenStore(ctx, server.StoreConfig{Dir: dir})
 }

@@ -51,7 +51,7 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 	settle := fs.Duration("settle", 10*time.Second, "--watch: how long a file must stay unchanged before it is imported")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9466", "--watch: serve the watcher's Prometheus /metrics here (empty: none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hq import-purchases (--hq URL --token T | --data DIR) [--secret-file F] [--store ID] [--catalog FILE]")
+		fmt.Fprintln(stderr, "usage: hq import-purchases (--hq URL --token T | --data DIR | --db URL) [--secret-file F] [--store ID] [--catalog FILE]")
 		fmt.Fprintln(stderr, "         [--encoding E] [--columns FILE] [--sheet NAME] [--dry-run] [--no-resume] FILE.csv|FILE.txt|FILE.xlsx")
 		fmt.Fprintln(stderr, "       hq import-purchases --watch DIR --hq URL (--token T | --token-file F) [--secret-file F] [--store ID] [--interval 5s] [--settle 10s] [--metrics-addr HOST:PORT]")
 		fmt.Fprintln(stderr, "formats, header aliases, mapping file: docs/hq.md \"POS import\"; the nightly routine: docs/operations.md")
@@ -80,7 +80,7 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 		}
 		*target.token = strings.TrimSpace(string(b))
 	}
-	if !*dryRun || *target.dir != "" || *target.base != "" {
+	if !*dryRun || *target.dir != "" || *target.db != "" || *target.base != "" {
 		if err := target.check(); err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 		}
 		sink = posimport.NewHTTPSink(posimport.HTTPConfig{BaseURL: *target.base, Token: *target.token, RetryMax: r, Logger: opt.Logger})
 	default:
-		if st, err = openStore(ctx, *target.dir); err != nil {
+		if st, err = target.open(ctx, false); err != nil {
 			return err
 		}
 		sink = posimport.StoreSink{Store: st, Catalog: opt.Catalog}

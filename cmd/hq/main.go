@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/pgstore"
 	"github.com/pharmachain/counter/sync/hq/server"
 )
 
@@ -25,14 +26,16 @@ type verb struct {
 
 func verbs() []verb {
 	return []verb{
-		{"serve", "run the HQ HTTP API (--data DIR --addr HOST:PORT [--catalog FILE] [--demo])", runServe},
-		{"token", "token create --data DIR (--store ID | --admin): print a new bearer token", runToken},
-		{"import-purchases", "import POS exports (CSV in UTF-8/GBK/UTF-16, .xlsx) into a running HQ (--hq) or a stopped one (--data); --watch DIR", runImportPurchases},
-		{"backup", "backup --to FILE (--data DIR | --hq URL --token ADMIN): consistent copy of hq.db", runBackup},
-		{"purge", "purge (--hq URL --token ADMIN | --data DIR) [--retention 26280h]: apply the retention period", runPurge},
-		{"forget", "forget (--customer-key K | --id-number N --secret-file F) (--hq URL --token ADMIN | --data DIR): PIPL deletion", runForget},
+		{"serve", "run the HQ HTTP API ((--data DIR | --db URL) --addr HOST:PORT [--catalog FILE] [--demo])", runServe},
+		{"token", "token create (--data DIR | --db URL) (--store ID | --admin): print a new bearer token", runToken},
+		{"import-purchases", "import POS exports (CSV in UTF-8/GBK/UTF-16, .xlsx) into a running HQ (--hq) or a stopped one (--data) or its database (--db); --watch DIR", runImportPurchases},
+		{"migrate", "migrate --db URL: bring a PostgreSQL database to this HQ's schema (hq serve --db does it at start too)", runMigrate},
+		{"migrate-data", "migrate-data --from DIR --db URL: copy a stopped embedded HQ into PostgreSQL (safe to rerun; counts verified)", runMigrateData},
+		{"backup", "backup --to FILE (--data DIR | --hq URL --token ADMIN): consistent copy of hq.db (--db: how to back up PostgreSQL)", runBackup},
+		{"purge", "purge (--hq URL --token ADMIN | --data DIR | --db URL) [--retention 26280h]: apply the retention period", runPurge},
+		{"forget", "forget (--customer-key K | --id-number N --secret-file F) (--hq URL --token ADMIN | --data DIR | --db URL): PIPL deletion", runForget},
 		{"content", "content publish|list|diff|assign (--hq URL --token ADMIN | --data DIR): content packs kiosks run (hq content for details)", runContent},
-		{"pharmacist", "pharmacist add --data DIR --store ID --id P01 --name NAME [--pin PIN] [--manager] [--badge B]", runPharmacist},
+		{"pharmacist", "pharmacist add (--data DIR | --db URL) --store ID --id P01 --name NAME [--pin PIN] [--manager] [--badge B]", runPharmacist},
 	}
 }
 
@@ -105,10 +108,44 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // DBFile is the HQ database's name inside --data DIR.
 const DBFile = server.DBFile
 
-// openStore opens the HQ store of DIR (creating DIR and hq.db if needed).
-func openStore(ctx context.Context, dir string) (hq.Store, error) {
-	if dir == "" {
-		return nil, fmt.Errorf("%w: --data DIR is required", errUsage)
+// storeFlags is where a verb finds HQ's data: the embedded store of --data DIR, or the
+// PostgreSQL database of --db URL (default $HQ_DB when neither flag is given).
+type storeFlags struct {
+	dir, db *string
+}
+
+func addStoreFlags(fs *flag.FlagSet, dirUsage string) storeFlags {
+	return storeFlags{
+		dir: fs.String("data", "", dirUsage),
+		db:  fs.String("db", "", "PostgreSQL database URL postgres://… (default $"+server.EnvDB+"); shared by every HQ replica"),
 	}
-	return server.OpenStore(ctx, server.StoreConfig{Dir: dir})
+}
+
+// resolve applies $HQ_DB when no storage flag was given (other says another target,
+// e.g. --hq, was given instead) and checks that at most one storage is named.
+func (s storeFlags) resolve(other bool) error {
+	if *s.dir == "" && *s.db == "" && !other {
+		*s.db = os.Getenv(server.EnvDB)
+	}
+	if *s.dir != "" && *s.db != "" {
+		return fmt.Errorf("%w: give --data DIR or --db URL, not both", errUsage)
+	}
+	if *s.db != "" && !pgstore.IsURL(*s.db) {
+		return fmt.Errorf("%w: --db: want a postgres://… or postgresql://… URL", errUsage)
+	}
+	return nil
+}
+
+func (s storeFlags) given() bool { return *s.dir != "" || *s.db != "" }
+
+// open opens the store (creating DIR and hq.db if needed unless mustExist; a database's
+// schema is migrated).
+func (s storeFlags) open(ctx context.Context, mustExist bool) (hq.Store, error) {
+	if err := s.resolve(false); err != nil {
+		return nil, err
+	}
+	if !s.given() {
+		return nil, fmt.Errorf("%w: --data DIR or --db URL is required", errUsage)
+	}
+	return server.OpenStore(ctx, server.StoreConfig{Dir: *s.dir, DB: *s.db, MustExist: mustExist})
 }

@@ -11,15 +11,15 @@ import (
 	"github.com/pharmachain/counter/flows"
 )
 
-// runPharmacist: `hq pharmacist add --data DIR --store ID --id P01 --name NAME [--pin PIN]
+// runPharmacist: `hq pharmacist add (--data DIR | --db URL) --store ID --id P01 --name NAME [--pin PIN]
 // [--manager] [--badge B]` adds or replaces a roster entry. The PIN is stored as a
 // bcrypt hash only; kiosks pull the roster (GET /api/v1/roster) for offline sign-in.
 func runPharmacist(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		return fmt.Errorf("%w: hq pharmacist add --data DIR --store ID --id P01 --name NAME [--pin PIN] [--manager] [--badge B]", errUsage)
+		return fmt.Errorf("%w: hq pharmacist add (--data DIR | --db URL) --store ID --id P01 --name NAME [--pin PIN] [--manager] [--badge B]", errUsage)
 	}
 	fs := newFlags("pharmacist add", stderr)
-	dir := fs.String("data", "", "HQ data directory")
+	target := addStoreFlags(fs, "HQ data directory")
 	store := fs.String("store", "", "store id")
 	id := fs.String("id", "", "pharmacist id, e.g. P01")
 	name := fs.String("name", "", "display name")
@@ -33,7 +33,7 @@ func runPharmacist(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *dir)
+	st, err := target.open(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -18,16 +18,20 @@ import (
 	"github.com/pharmachain/counter/devices/demogateway"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/customerkey"
+	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/api"
+	"github.com/pharmachain/counter/sync/hq/pgstore"
 	"github.com/pharmachain/counter/sync/hq/server"
 	"github.com/pharmachain/counter/sync/hq/wecom"
 )
 
 // serveConfig is what `hq serve` runs with.
 type serveConfig struct {
-	dir, addr, catalogFile, pointsFile, secretFile string
-	demo                                           bool
-	grace                                          time.Duration
+	dir, db                                   string
+	dbWait                                    time.Duration
+	addr, catalogFile, pointsFile, secretFile string
+	demo                                      bool
+	grace                                     time.Duration
 	// Follow-ups (issue 6): tracked links, WeCom, dispatcher.
 	publicURL, linkSecretFile      string
 	wecomBaseURL, wecomCorpID      string
@@ -46,11 +50,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("serve", stderr)
 	var c serveConfig
 	fs.StringVar(&c.dir, "data", "", "HQ data directory (holds hq.db)")
+	fs.StringVar(&c.db, "db", "", "PostgreSQL database URL postgres://… instead of --data (default $"+server.EnvDB+"): several hq serve processes may share it")
+	fs.DurationVar(&c.dbWait, "db-wait", 30*time.Second, "with --db: keep trying this long when the database cannot be reached at start")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
 	fs.StringVar(&c.catalogFile, "catalog", "", "drug catalog JSON (default: the embedded catalog)")
 	fs.StringVar(&c.pointsFile, "points", "", "points rules JSON (default: the embedded rules)")
 	fs.BoolVar(&c.demo, "demo", false, "seed demo store S001 (tokens, roster, customers) and mount /demo/insurance")
-	fs.StringVar(&c.secretFile, "secret-file", "", "chain secret (with --demo; default DIR/chain.secret, created if absent)")
+	fs.StringVar(&c.secretFile, "secret-file", "", "chain secret (with --demo; default DIR/chain.secret, created if absent; with --db the secret is kept in the database and written to this file for the kiosk)")
 	fs.DurationVar(&c.grace, "grace", 20*time.Second, "how long in-flight requests may take to finish at shutdown")
 	fs.StringVar(&c.publicURL, "public-url", "", "HQ's address as customers' phones reach it, for follow-up links (default http://ADDR)")
 	fs.StringVar(&c.linkSecretFile, "link-secret-file", "", "secret signing follow-up links (default: one kept in the HQ store, created on first start)")
@@ -67,6 +73,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	if err := (storeFlags{dir: &c.dir, db: &c.db}).resolve(false); err != nil {
+		return err
+	}
+	if c.dir == "" && c.db == "" {
+		return fmt.Errorf("%w: --data DIR or --db URL is required", errUsage)
+	}
 	return serve(ctx, c, stdout, stderr)
 }
 
@@ -80,7 +92,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, c.dir)
+	st, err := server.OpenStore(ctx, server.StoreConfig{Dir: c.dir, DB: c.db, WaitForDB: c.dbWait, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -97,18 +109,14 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	}
 	cfg.DefaultContent = def
 	if c.demo {
-		secretFile := c.secretFile
-		if secretFile == "" {
-			secretFile = filepath.Join(c.dir, "chain.secret")
-		}
-		secret, err := demoSecret(secretFile)
+		secret, where, err := demoChainSecret(ctx, st, c)
 		if err != nil {
 			return err
 		}
 		if err := seedDemo(ctx, st, secret, time.Now(), stdout); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "demo chain secret: %s (give it to the kiosk with --secret-file)\n", secretFile)
+		fmt.Fprintf(stdout, "demo chain secret: %s\n", where)
 		gw := demogateway.Handler(demogateway.Data())
 		cfg.Mount = func(mux *http.ServeMux, _ *api.Server) {
 			mux.Handle("/demo/insurance", gw)
@@ -119,7 +127,11 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "HQ listening on http://%s (data %s); dashboard at %s/\n", ln.Addr(), c.dir, cfg.PublicURL)
+	where := c.dir
+	if c.db != "" {
+		where = "PostgreSQL " + redactDB(c.db)
+	}
+	fmt.Fprintf(stdout, "HQ listening on http://%s (data %s); dashboard at %s/\n", ln.Addr(), where, cfg.PublicURL)
 	if c.ready != nil {
 		c.ready(ln.Addr().String())
 	}
@@ -135,6 +147,46 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "HQ stopped cleanly")
 	return nil
 }
+
+// demoSecretName is the store secret holding the demo chain secret with --db.
+const demoSecretName = "demo-chain-secret"
+
+// demoChainSecret is the demo's chain secret and where the kiosk finds it. With --data
+// it is the file (DIR/chain.secret by default), created if absent. With --db it is kept
+// in the database, so every replica seeds the same customer keys; --secret-file then
+// receives a copy for the kiosk.
+func demoChainSecret(ctx context.Context, st hq.SecretStore, c serveConfig) ([]byte, string, error) {
+	if c.db == "" {
+		secretFile := c.secretFile
+		if secretFile == "" {
+			secretFile = filepath.Join(c.dir, "chain.secret")
+		}
+		secret, err := demoSecret(secretFile)
+		if err != nil {
+			return nil, "", err
+		}
+		return secret, secretFile + " (give it to the kiosk with --secret-file)", nil
+	}
+	secret, err := st.LoadOrCreateSecret(ctx, demoSecretName, 32)
+	if err != nil {
+		return nil, "", fmt.Errorf("demo secret: %w", err)
+	}
+	if c.secretFile == "" {
+		return secret, "kept in the database (add --secret-file FILE to write a copy for the kiosk)", nil
+	}
+	enc := base64.StdEncoding.EncodeToString(secret) + "\n"
+	if old, err := os.ReadFile(c.secretFile); err == nil {
+		if strings.TrimSpace(string(old)) != strings.TrimSpace(enc) {
+			return nil, "", fmt.Errorf("demo secret: %s holds another secret than the database's; remove it or point --secret-file elsewhere", c.secretFile)
+		}
+	} else if err := os.WriteFile(c.secretFile, []byte(enc), 0o600); err != nil {
+		return nil, "", fmt.Errorf("demo secret: %w", err)
+	}
+	return secret, c.secretFile + " (copied from the database; give it to the kiosk with --secret-file)", nil
+}
+
+// redactDB shows a database URL without its password.
+func redactDB(url string) string { return pgstore.Redact(url) }
 
 // demoSecret loads the demo chain secret, creating a random one if the file is absent.
 func demoSecret(path string) ([]byte, error) {

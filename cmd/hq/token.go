@@ -9,14 +9,14 @@ import (
 	"github.com/pharmachain/counter/sync/hq"
 )
 
-// runToken: `hq token create --data DIR (--store ID | --admin) [--label TEXT]` prints a
+// runToken: `hq token create (--data DIR | --db URL) (--store ID | --admin) [--label TEXT]` prints a
 // new bearer token on stdout. HQ keeps only its SHA-256; the token cannot be shown again.
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("%w: hq token create --data DIR (--store ID | --admin)", errUsage)
+		return fmt.Errorf("%w: hq token create (--data DIR | --db URL) (--store ID | --admin)", errUsage)
 	}
 	fs := newFlags("token create", stderr)
-	dir := fs.String("data", "", "HQ data directory")
+	target := addStoreFlags(fs, "HQ data directory")
 	store := fs.String("store", "", "store id the token speaks for")
 	admin := fs.Bool("admin", false, "chain-wide admin token (reports of every store, dashboard)")
 	label := fs.String("label", "", "a note kept with the token (e.g. the kiosk's name)")
@@ -29,7 +29,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *admin == (*store != "") {
 		return fmt.Errorf("%w: give exactly one of --store ID or --admin", errUsage)
 	}
-	st, err := openStore(ctx, *dir)
+	st, err := target.open(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -160,7 +160,7 @@ var ErrUnavailable = errors.New("database unavailable")
 // text and chain are kept.
 type unavailable struct{ err error }
 
-func (u unavailable) Error() string { return u.err.Error() }
+func (u unavailable) Error() string { return "database unavailable: " + u.err.Error() }
 func (u unavailable) Unwrap() []error {
 	return []error{ErrUnavailable, u.err}
 }
@@ -238,6 +238,9 @@ func (s *Store) tx(ctx context.Context, what string, fn func(tx pgx.Tx) error) e
 func wrap(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, classify(err))
 }
+
+// Redact hides the password of a database URL (for logs and messages).
+func Redact(url string) string { return redactURL(url) }
 
 // redactURL hides a password in a postgres URL or in text quoting one.
 func redactURL(s string) string {

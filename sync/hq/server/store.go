@@ -10,31 +10,53 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq/pgstore"
 )
 
 // DBFile is the HQ database's name inside a data directory.
 const DBFile = "hq.db"
 
-// StoreConfig says where HQ keeps its data.
+// StoreConfig says where HQ keeps its data: exactly one of Dir and DB.
 type StoreConfig struct {
 	// Dir is the data directory of the embedded store (DIR/hq.db).
 	Dir string
-	// MustExist refuses to create a store (administrative verbs on a stopped HQ).
+	// DB is a PostgreSQL URL (postgres://… or postgresql://…): the store several HQ
+	// processes share (docs/hq.md "Scaling out"). Its schema is migrated at open.
+	DB string
+	// MustExist refuses to create a store (administrative verbs on a stopped HQ). With
+	// DB the database must exist anyway; its schema is brought up to date.
 	MustExist bool
+	// WaitForDB keeps retrying a database that cannot be reached yet this long (hq
+	// serve started before PostgreSQL).
+	WaitForDB time.Duration
 	Logger    *slog.Logger
 }
 
+// EnvDB names the environment variable that gives the PostgreSQL URL when neither
+// --data nor --db is given (keeps the password off the command line).
+const EnvDB = "HQ_DB"
+
 // ErrNoStore: StoreConfig names no storage.
-var ErrNoStore = errors.New("no HQ storage given (--data DIR)")
+var ErrNoStore = errors.New("no HQ storage given (--data DIR or --db URL)")
 
 // OpenStore opens the store cfg names: the embedded bbolt file DIR/hq.db (the directory
-// is created unless MustExist).
+// is created unless MustExist), or the PostgreSQL database at DB.
 func OpenStore(ctx context.Context, cfg StoreConfig) (hq.Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if cfg.Dir != "" && cfg.DB != "" {
+		return nil, errors.New("give one HQ storage: --data DIR or --db URL, not both")
+	}
+	if cfg.DB != "" {
+		if !pgstore.IsURL(cfg.DB) {
+			return nil, errors.New("--db: want a postgres://… or postgresql://… URL")
+		}
+		return pgstore.Open(ctx, cfg.DB, pgstore.Options{Logger: cfg.Logger, WaitForDB: cfg.WaitForDB})
 	}
 	if cfg.Dir == "" {
 		return nil, ErrNoStore
