@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,14 +17,17 @@ import (
 )
 
 // waitText waits until the element's text contains want (or, with want "", any text)
-// and returns it; on timeout it fails with the page's console log.
+// and returns it; on timeout it fails with the page's console log. It reads the text in
+// the page (one script call), so a re-render or a navigation in between is no error.
 func (wd *webdriver) waitText(css, want string) string {
 	wd.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	var got string
 	for {
-		if ids := wd.findAll(css); len(ids) > 0 {
-			_ = json.Unmarshal(wd.call("GET", "/element/"+ids[0]+"/text", nil), &got)
+		got = ""
+		if raw, ok := wd.tryCall("POST", "/execute/sync", map[string]any{
+			"script": "var e = document.querySelector(arguments[0]); return e ? e.innerText : '';", "args": []any{css}}); ok {
+			_ = json.Unmarshal(raw, &got)
 			if strings.Contains(got, want) && (want != "" || got != "") {
 				return got
 			}
@@ -32,6 +37,30 @@ func (wd *webdriver) waitText(css, want string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// tryCall is call that reports a failed command instead of failing the test (a page
+// navigating away during the command).
+func (wd *webdriver) tryCall(method, path string, body any) (json.RawMessage, bool) {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequest(method, wd.base+path, strings.NewReader(string(b)))
+	if err != nil {
+		return nil, false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := wd.hc.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Value json.RawMessage `json:"value"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || json.Unmarshal(raw, &out) != nil {
+		return nil, false
+	}
+	return out.Value, true
 }
 
 // console returns the browser's console messages (JavaScript errors included).
