@@ -132,8 +132,11 @@ func TestWedgeDeviceThroughPipe(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// The idle gap ends a code without suffix. Here it is generous: the events carry the
+	// time they were made, and a writer held up on a loaded machine must not look like a
+	// scanner pausing in the middle of a code.
 	dev, err := openWedgeDevice(ctx, WedgeDeviceConfig{Path: "/dev/input/by-id/usb-Scanner-event-kbd",
-		MaxReconnectWait: 50 * time.Millisecond}, testClassifier(), nil, open)
+		IdleGap: 500 * time.Millisecond, MaxReconnectWait: 50 * time.Millisecond}, testClassifier(), nil, open)
 	if err != nil {
 		t.Fatal(err)
 	}
