@@ -155,13 +155,17 @@ func TestImportPurchasesIntoRunningHQInterruptedAndRerun(t *testing.T) {
 		t.Fatalf("dry run: %d\n%s\n%s", code, out, errs)
 	}
 
-	// HQ goes away after the first batch (a proxy in front of it stops passing
-	// requests): the import stops, saying how to resume.
+	// HQ is reachable for the first batch only (a proxy in front of it passes the batch
+	// holding the file's first line and answers 502 to the others; two batches are in
+	// flight, in either order): the import stops, saying how to resume.
 	var posts atomic.Int32
 	target, _ := url.Parse(hqs.base)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if posts.Add(1) > 1 {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		posts.Add(1)
+		if !bytes.Contains(body, []byte(`"id":"S001:N0:6930120010006"`)) {
 			http.Error(w, "bad gateway", http.StatusBadGateway)
 			return
 		}
