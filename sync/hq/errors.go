@@ -1,6 +1,9 @@
 package hq
 
-import "errors"
+import (
+	"errors"
+	"strconv"
+)
 
 // ErrNotFound is returned by a Store when a token, visit, follow-up or other keyed item
 // is absent.
@@ -18,3 +21,23 @@ var ErrLeaseLost = errors.New("follow-up lease lost")
 // ErrUnsupported is returned (wrapped, with an explanation) for an operation a backend
 // leaves to other tools, e.g. Backup on PostgreSQL (pg_dump, point-in-time recovery).
 var ErrUnsupported = errors.New("not supported by this storage backend")
+
+// ErrUnavailable marks a storage that cannot be reached right now (its database is down,
+// restarting or refusing connections). Nothing was changed by the failed call (or, when
+// the connection broke during a commit, it is unknown — the callers' idempotent ids
+// make a retry safe). HTTP answers it with 503 and Retry-After, never 500; HQ recovers
+// by itself when the database is back.
+var ErrUnavailable = errors.New("storage unavailable")
+
+// RetryAfterSeconds is the Retry-After HQ sends with a 503 for ErrUnavailable.
+const RetryAfterSeconds = 5
+
+// FailStatus is the HTTP status for a failed storage call: 503 for ErrUnavailable
+// (after setting Retry-After in header, an http.Header), else 500.
+func FailStatus(header interface{ Set(key, value string) }, err error) int {
+	if errors.Is(err, ErrUnavailable) {
+		header.Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+		return 503
+	}
+	return 500
+}

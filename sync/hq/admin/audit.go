@@ -50,7 +50,7 @@ func AuditHandler(st hq.AuditStore, actorOf func(*http.Request) string, now func
 		}
 		entries, err := st.AuditEntries(r.Context(), hq.AuditQuery{From: from, To: to, Actor: q.Get("actor"), Limit: limit})
 		if err != nil {
-			writeJSONError(w, http.StatusInternalServerError, "audit log unavailable")
+			writeJSONError(w, hq.FailStatus(w.Header(), err), "audit log unavailable")
 			return
 		}
 		if entries == nil {

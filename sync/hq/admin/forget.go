@@ -31,7 +31,7 @@ func ForgetHandler(st hq.MaintenanceStore, now func() time.Time, log *slog.Logge
 			api.WriteError(w, http.StatusBadRequest, err.Error())
 		case err != nil:
 			log.Error("forget customer", "err", err)
-			api.WriteError(w, http.StatusInternalServerError, "delete failed; see HQ log")
+			api.WriteError(w, hq.FailStatus(w.Header(), err), "delete failed; see HQ log")
 		default:
 			api.WriteJSON(w, http.StatusOK, stats)
 		}

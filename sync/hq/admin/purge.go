@@ -41,7 +41,7 @@ func PurgeHandler(st hq.MaintenanceStore, now func() time.Time, log *slog.Logger
 		stats, err := st.PurgeBefore(r.Context(), Cutoff(now(), ret))
 		if err != nil {
 			log.Error("purge", "err", err)
-			api.WriteError(w, http.StatusInternalServerError, "purge failed; see HQ log")
+			api.WriteError(w, hq.FailStatus(w.Header(), err), "purge failed; see HQ log")
 			return
 		}
 		audit(r.Context(), p, "purge", fmt.Sprintf("cutoff=%s purchases=%d visits=%d", stats.Cutoff, stats.Purchases, stats.Visits))

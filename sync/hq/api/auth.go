@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/pharmachain/counter/sync/hq"
@@ -42,6 +43,11 @@ func (s *Server) RequireAuth(h AuthedHandler) http.Handler {
 			WriteError(w, http.StatusUnauthorized, err.Error())
 			return
 		}
+		if errors.Is(err, hq.ErrUnavailable) {
+			s.log.Warn("authenticate: storage unavailable", "err", err)
+			WriteUnavailable(w)
+			return
+		}
 		if err != nil {
 			s.log.Error("authenticate", "err", err)
 			WriteError(w, http.StatusInternalServerError, "token lookup failed")
@@ -61,6 +67,13 @@ func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
 	w.Write(append(b, '\n'))
+}
+
+// WriteUnavailable answers 503 with Retry-After: HQ's storage cannot be reached right
+// now (hq.ErrUnavailable); the client retries (kiosks keep their outbox meanwhile).
+func WriteUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(hq.RetryAfterSeconds))
+	WriteError(w, http.StatusServiceUnavailable, "HQ's database is unavailable; retry later")
 }
 
 // WriteError writes {"error": msg} with the status code.

@@ -57,6 +57,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		WriteError(w, http.StatusBadRequest, strings.TrimPrefix(msg, errBadRequest.Error()+": "))
 	case errors.Is(err, hq.ErrInvalid):
 		WriteError(w, http.StatusBadRequest, msg)
+	case errors.Is(err, hq.ErrUnavailable):
+		s.log.Warn("request failed: storage unavailable", "route", r.Pattern, "err", err)
+		WriteUnavailable(w)
 	default:
 		s.log.Error("request failed", "route", r.Pattern, "err", err)
 		WriteError(w, http.StatusInternalServerError, "internal error; see HQ log")

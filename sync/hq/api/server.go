@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -127,7 +128,21 @@ func (s *Server) routes() {
 	})
 }
 
+// handleHealth answers 200 {"status":"ok"}; with a storage that can check itself
+// (Ping, e.g. PostgreSQL) 503 {"status":"unavailable","storage":…} and Retry-After
+// while it cannot be reached, so a load balancer takes the replica out of rotation
+// until the database is back.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if p, ok := s.st.(interface{ Ping(context.Context) error }); ok {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := p.Ping(ctx); err != nil {
+			s.log.Warn("health check: storage unavailable", "err", err)
+			w.Header().Set("Retry-After", strconv.Itoa(hq.RetryAfterSeconds))
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "storage": "database unreachable"})
+			return
+		}
+	}
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 

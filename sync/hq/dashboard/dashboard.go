@@ -231,7 +231,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	now := h.cfg.Now()
 	if err := h.cfg.Sessions.PutSession(r.Context(), sessionKey(id), hq.Session{CSRF: randomID(), Expires: now.Add(h.cfg.SessionTTL)}, now); err != nil {
 		h.cfg.Logger.Error("dashboard session", "err", err)
-		http.Error(w, "sign-in unavailable", http.StatusInternalServerError)
+		http.Error(w, "sign-in unavailable", hq.FailStatus(w.Header(), err))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true,

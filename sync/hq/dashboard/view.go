@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/wire"
 )
@@ -72,7 +73,7 @@ func (h *Handler) requestView(w http.ResponseWriter, r *http.Request) (*view, bo
 	v, err := h.build(r.Context(), from, to, r.URL.Query().Get("sort"), r.URL.Query().Get("dir"))
 	if err != nil {
 		h.cfg.Logger.Error("dashboard data", "route", r.Pattern, "err", err)
-		http.Error(w, "dashboard data unavailable", http.StatusInternalServerError)
+		http.Error(w, "dashboard data unavailable", hq.FailStatus(w.Header(), err))
 		return nil, false
 	}
 	return v, true

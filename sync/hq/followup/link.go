@@ -190,7 +190,7 @@ func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.cfg.Logger.Error("record link open", "followup", id, "err", err)
-		h.plain(w, http.StatusInternalServerError, "暂时无法打开", "服务暂时不可用，请稍后再试。")
+		h.plain(w, hq.FailStatus(w.Header(), err), "暂时无法打开", "服务暂时不可用，请稍后再试。")
 		return
 	}
 	if !out.First {
@@ -248,7 +248,7 @@ func (h *linkHandler) book(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		h.cfg.Logger.Error("record booking", "followup", id, "err", err)
-		h.plain(w, http.StatusInternalServerError, "预约失败", "服务暂时不可用，请稍后再试。")
+		h.plain(w, hq.FailStatus(w.Header(), err), "预约失败", "服务暂时不可用，请稍后再试。")
 	case !out.Opened:
 		h.plain(w, http.StatusConflict, "预约失败", "请先打开提醒链接。")
 	case !out.First:

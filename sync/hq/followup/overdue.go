@@ -147,7 +147,7 @@ func FollowupsHandler(st hq.FollowUpStore, callerOf func(*http.Request) (Caller,
 		}
 		rows, err := Overdue(r.Context(), st, OverdueRule{}, store, now())
 		if err != nil {
-			writeJSONError(w, http.StatusInternalServerError, "overdue report unavailable")
+			writeJSONError(w, hq.FailStatus(w.Header(), err), "overdue report unavailable")
 			return
 		}
 		if rows == nil {

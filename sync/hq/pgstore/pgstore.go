@@ -25,6 +25,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pharmachain/counter/sync/hq"
 )
 
 // Options configures a Store.
@@ -150,11 +152,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// ErrUnavailable marks errors of an unreachable database (refused, reset, shutting
-// down, too many connections). Nothing was committed by the failing call — or, when a
-// connection broke during COMMIT, it is unknown, which the callers' idempotent ids make
-// safe to retry.
-var ErrUnavailable = errors.New("database unavailable")
+// ErrUnavailable (hq.ErrUnavailable) marks errors of an unreachable database (refused,
+// reset, shutting down, too many connections).
+var ErrUnavailable = hq.ErrUnavailable
 
 // unavailable wraps err so that errors.Is(…, ErrUnavailable) holds while err's own
 // text and chain are kept.

@@ -42,7 +42,7 @@ func (h *HQ) resolve(rw http.ResponseWriter, r *http.Request, p hq.Principal) {
 		api.WriteError(rw, http.StatusConflict, err.Error())
 	case err != nil:
 		h.log.Error("resolve follow-up", "followup", id, "err", err)
-		api.WriteError(rw, http.StatusInternalServerError, "resolve failed; see HQ log")
+		api.WriteError(rw, hq.FailStatus(rw.Header(), err), "resolve failed; see HQ log")
 	default:
 		api.WriteJSON(rw, http.StatusOK, map[string]any{"followup_id": id, "sent": *body.Sent})
 	}
