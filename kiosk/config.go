@@ -23,10 +23,6 @@ type Config struct {
 	LockAfter  time.Duration `json:"lock_after"`  // idle lock (--lock-after), default 5 min
 	Fullscreen bool          `json:"-"`           // --fullscreen
 	Demo       bool          `json:"-"`           // --demo
-	// WedgeDevice is a keyboard-wedge scanner read as its own Linux input device
-	// (--wedge-device /dev/input/by-id/…-event-kbd), grabbed so its keys never reach the
-	// window. Empty: wedge scanners are told from typing by timing in the window.
-	WedgeDevice string `json:"-"`
 	// FollowUpURL is the booking page / WeCom contact link shown as a QR code at step 4.
 	FollowUpURL string `json:"followup_url"`
 }
@@ -58,9 +54,6 @@ func (c Config) Override(o Config) Config {
 	}
 	if o.Port != "" {
 		c.Port = o.Port
-	}
-	if o.WedgeDevice != "" {
-		c.WedgeDevice = o.WedgeDevice
 	}
 	if o.Baud != 0 {
 		c.Baud = o.Baud

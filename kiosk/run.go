@@ -147,18 +147,6 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 		log.Warn("serial port", "err", err)
 	}
 	defer dev.close()
-	if cfg.WedgeDevice != "" {
-		wd, err := devices.OpenWedgeDevice(ctx, devices.WedgeDeviceConfig{Path: cfg.WedgeDevice}, cls, log)
-		if err != nil {
-			return fmt.Errorf("--wedge-device: %w", err)
-		}
-		defer wd.Close()
-		go func() {
-			for ev := range wd.Events() {
-				u.WedgeDeviceEvent(ev)
-			}
-		}()
-	}
 	if cfg.Demo {
 		send := func(code string) error {
 			if demoPTY != nil {

@@ -385,10 +385,8 @@ func (u *UI) refreshBanner() {
 	u.banner.Refresh()
 }
 
-func (u *UI) deviceLabel() string { return stateLabel(u.deviceState) }
-
-func stateLabel(state string) string {
-	switch state {
+func (u *UI) deviceLabel() string {
+	switch u.deviceState {
 	case devices.StateConnected:
 		return lang.L("device.connected")
 	case devices.StateWaiting:
@@ -427,20 +425,6 @@ func (u *UI) dispatchKey(k fyne.KeyName) {
 // DeviceEvent feeds a serial reader event (call from any goroutine).
 func (u *UI) DeviceEvent(ev devices.Event) {
 	u.deps.Do(func() { u.handleDeviceEvent(ev) })
-}
-
-// WedgeDeviceEvent feeds an event of the keyboard-wedge scanner read as an input device
-// (--wedge-device; call from any goroutine): its scans take the serial scans' path, its
-// state goes to the installer's scan log.
-func (u *UI) WedgeDeviceEvent(ev devices.Event) {
-	u.deps.Do(func() {
-		if ev.Type != devices.EventDevice {
-			u.handleDeviceEvent(ev)
-			return
-		}
-		u.logScan(ev.At, lang.L("log.wedge_device", map[string]any{"State": stateLabel(ev.State), "Err": problemText(ev.Problem, ev.Err)}))
-		u.refreshIfSettings()
-	})
 }
 
 func (u *UI) handleDeviceEvent(ev devices.Event) {

@@ -12,7 +12,6 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/pharmachain/counter/assets"
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/kiosk/store"
@@ -176,23 +175,4 @@ func TestWedgeScanEveryScreen(t *testing.T) {
 			})
 		}
 	}
-}
-
-// --wedge-device: the input-device reader's scans take the serial scans' path; its state
-// goes to the installer's scan log in the UI's language.
-func TestWedgeDeviceEvents(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	h.u.WedgeDeviceEvent(devices.Event{Type: devices.EventDevice, State: devices.StateError, At: h.clk.Now(),
-		Err:     "open /dev/input/event9: permission denied",
-		Problem: &devices.Problem{Code: "device.open", Args: map[string]any{"Port": "/dev/input/event9", "Err": "permission denied"}}})
-	h.settle()
-	if n := len(h.u.scanLog); n != 1 || h.u.scanLog[0].Text != "键盘扫码枪（输入设备）：故障 无法打开 /dev/input/event9：permission denied" {
-		t.Fatalf("scan log %+v", h.u.scanLog)
-	}
-	if h.u.deviceState != "" {
-		t.Fatalf("the serial scanner's state changed: %q", h.u.deviceState)
-	}
-	s := h.cls.Classify(devices.MakeFrame([]byte("STAFF-0002"), h.clk.Now()))
-	h.u.WedgeDeviceEvent(devices.Event{Type: devices.EventScan, Scan: &s, At: h.clk.Now()})
-	h.waitFor("badge from the input device", func() bool { return h.u.pharmacist != nil && h.u.pharmacist.ID == "P02" })
 }

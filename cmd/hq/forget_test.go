@@ -84,7 +84,7 @@ func TestForgetThroughRunningHQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	got, err := st.Visit(context.Background(), v.ID)
+	got, err := st.Visit(context.Background(), v.StoreID, v.ID)
 	if err != nil || got.CustomerKey != "" || got.Outcome != flows.OutcomeComplete {
 		t.Fatalf("visit after forget: %+v %v (kept, without the key)", got, err)
 	}

@@ -65,7 +65,7 @@ func TestPurgeKeepsRecentAndAggregates(t *testing.T) {
 	if got := report(st); got != before {
 		t.Fatalf("completion report changed by the purge: %d → %d visits", before, got)
 	}
-	if v, err := st.Visit(ctx, oldVisit.ID); !errors.Is(err, hq.ErrNotFound) {
+	if v, err := st.Visit(ctx, oldVisit.StoreID, oldVisit.ID); !errors.Is(err, hq.ErrNotFound) {
 		t.Fatalf("old visit after purge: %+v %v (want only a tombstone left, which is no visit)", v, err)
 	}
 	// A very late resend of the purged visit is still a duplicate, never a second record.

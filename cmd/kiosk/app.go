@@ -42,7 +42,6 @@ func parseAppFlags(args []string, stderr io.Writer) (appFlags, error) {
 	fs.StringVar(&f.cfg.DataDir, "data", defaultDataDir(), "data directory (store, settings, exports)")
 	fs.StringVar(&f.cfg.Port, "port", "", "serial port of the scanner / card reader, e.g. /dev/ttyUSB0 or /dev/serial/by-id/…")
 	fs.IntVar(&f.cfg.Baud, "baud", 0, "serial baud rate (default 9600)")
-	fs.StringVar(&f.cfg.WedgeDevice, "wedge-device", "", "Linux: read a keyboard-wedge scanner as its own input device, grabbed, e.g. /dev/input/by-id/usb-…-event-kbd")
 	fs.StringVar(&f.cfg.HQURL, "hq", "", "HQ base URL, e.g. https://hq.example.cn")
 	fs.StringVar(&f.cfg.StoreID, "store", "", "this store's id, e.g. S001")
 	fs.StringVar(&f.cfg.Token, "token", "", "the store's HQ bearer token")

@@ -43,7 +43,7 @@ func TestHelpListsAppFlags(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, fl := range []string{"--data", "--port", "--baud", "--hq", "--store", "--token", "--secret-file", "--demo", "--fullscreen", "--lock-after", "--wedge-device"} {
+	for _, fl := range []string{"--data", "--port", "--baud", "--hq", "--store", "--token", "--secret-file", "--demo", "--fullscreen", "--lock-after"} {
 		if !strings.Contains(out.String(), fl+" ") {
 			t.Errorf("--help lacks %s:\n%s", fl, out.String())
 		}

@@ -172,6 +172,13 @@ type FollowUpStore interface {
 	FollowUpDay(ctx context.Context, day flows.Day) (map[string]FollowUpDayStats, error)
 }
 
+// FollowUpID is HQ's id of the follow-up a store's kiosk named kioskID: the store id, a
+// colon, and kioskID. Kiosks name a follow-up after its visit (visit id + "-f1"), and
+// visit ids are scoped per store (VisitStore), so HQ scopes follow-ups the same way: two
+// stores' visits with one id get two follow-ups. FollowUp.VisitID keeps the kiosk's
+// visit id.
+func FollowUpID(storeID, kioskID string) string { return storeID + ":" + kioskID }
+
 // SendResultAudit is the audit entry of a send's outcome, as the dispatcher and
 // RecoverExpired write it. result is the attempt's status (AttemptRetry for a retry).
 func SendResultAudit(id string, attempt int, result, code, reason string, at time.Time) AuditEntry {

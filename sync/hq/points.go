@@ -11,7 +11,10 @@ import (
 // totals they add up to.
 type PointsStore interface {
 	// CreditPoints credits one points event once: credited is false (and nothing
-	// changes) when its id was credited before, by any path (ingest, link, booking).
+	// changes) when its id was credited before to the same store, by any path (ingest,
+	// link, booking). Event ids are scoped per store like visit ids (an event id is
+	// derived from a visit or follow-up id a store chose): the same id at another store
+	// is another event.
 	// An event without id, store or pharmacist is ErrInvalid. Concurrent calls with
 	// one id credit it once.
 	CreditPoints(ctx context.Context, ev flows.PointsEvent) (credited bool, err error)

@@ -275,6 +275,8 @@ func (s *Server) parseRecords(body []byte, p hq.Principal) (wire.RecordsRequest,
 		switch {
 		case strings.TrimSpace(v.ID) == "":
 			return wire.RecordsRequest{}, nil, badf("%s.id: missing", path)
+		case len(v.ID) > maxRecordID || strings.ContainsFunc(v.ID, unicode.IsControl):
+			return wire.RecordsRequest{}, nil, badf("%s.id: at most %d bytes, no control characters", path, maxRecordID)
 		case v.StoreID == "":
 			return wire.RecordsRequest{}, nil, badf("%s.store_id: missing", path)
 		case v.StoreID != req.StoreID && !p.Admin:
@@ -301,6 +303,9 @@ func (s *Server) parseRecords(body []byte, p hq.Principal) (wire.RecordsRequest,
 	}
 	return req, raws, nil
 }
+
+// maxRecordID bounds a record id (HQ keys visits, follow-ups and points by it).
+const maxRecordID = 128
 
 // fastRecords decodes a records batch without the record-by-record path's extra
 // passes: splitRecords checks the top level and cuts out each record's JSON, and the

@@ -70,7 +70,7 @@ func TestRecordsIngestDuplicatesAndPoints(t *testing.T) {
 		t.Fatalf("points: %d %s", code, body)
 	}
 	// The stored visit is the one sent.
-	v, err := h.Store.Visit(context.Background(), "v2")
+	v, err := h.Store.Visit(context.Background(), "S001", "v2")
 	if err != nil || v.PharmacistID != "P01" || !v.StartedAt.Equal(day1.Add(time.Hour)) {
 		t.Fatalf("stored visit: %+v %v", v, err)
 	}

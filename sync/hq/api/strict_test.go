@@ -78,7 +78,7 @@ func TestIngestStrictness(t *testing.T) {
 				t.Fatalf("%d %s, want 400 naming %s", code, body, c.field)
 			}
 			for _, id := range c.stored {
-				if _, err := h.Store.Visit(context.Background(), id); !errors.Is(err, hq.ErrNotFound) {
+				if _, err := h.Store.Visit(context.Background(), "S001", id); !errors.Is(err, hq.ErrNotFound) {
 					t.Errorf("visit %s stored (%v) although its batch was refused", id, err)
 				}
 			}

@@ -4,13 +4,13 @@
 // Layout (one bucket each):
 //
 //	tokens      sha256-hex(token)                 → JSON hq.Principal
-//	visits      visit id                          → JSON flows.Visit, or a purge tombstone (dedup by id)
+//	visits      store 0x00 visit id               → JSON flows.Visit, or a purge tombstone (dedup by store and id)
 //	purchases   purchase id                       → customer key (16 bytes) (dedup by id)
 //	phist       custkey(16) day(4) purchase id    → compact purchase (history index)
 //	rollups     store 0x00 day(4) pharmacist      → flows.Rollup, fixed binary (completion report)
 //	rollups_sd  store 0x00 day(4)                 → the same summed over pharmacists
 //	rollups_cv  BE uint32 content version, store 0x00 day(4) pharmacist → the same by content version
-//	pevents     points event id                   → JSON flows.PointsEvent (idempotent credit)
+//	pevents     store 0x00 points event id        → JSON flows.PointsEvent (idempotent credit)
 //	ptotals     store 0x00 pharmacist             → int64 points
 //	roster      store 0x00 pharmacist id          → JSON flows.Pharmacist
 //	fu_items    follow-up id                      → JSON hq.FollowUpItem
@@ -30,7 +30,7 @@
 //	content_assign  "assign"                      → JSON hq.ContentAssignments
 //	content_status  store id                      → JSON hq.ContentStatus (the kiosk's last report)
 //	eff_visits, eff_cust, eff_pstore, eff_fuday   the effect report's indexes (effect.go)
-//	meta        (reserved)
+//	meta        "scoped_ids"                      → "1": visits and pevents keyed by store (scope.go)
 //
 // bbolt allows one writer at a time and locks its file: one HQ process per file. Every
 // write is one bbolt transaction, so each "one commit" of the hq contract is one Update.
@@ -103,6 +103,8 @@ type Store struct {
 	db   *bolt.DB
 	opts Options
 	log  *slog.Logger
+	// unscopedTombs: the file holds purge tombstones of unknown store (scope.go).
+	unscopedTombs bool
 }
 
 var _ hq.Store = (*Store)(nil)
@@ -123,6 +125,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if !opts.ReadOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
 			if err := migrateContentRollups(tx); err != nil {
+				return err
+			}
+			if err := migrateScopedIDs(tx); err != nil {
 				return err
 			}
 			for _, b := range append(allBuckets, effBuckets...) {
@@ -147,7 +152,9 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("init hq store %s: %w", path, err)
 		}
 	}
-	return &Store{db: db, opts: opts, log: log}, nil
+	s := &Store{db: db, opts: opts, log: log}
+	_ = db.View(func(tx *bolt.Tx) error { s.unscopedTombs = hasUnscopedTombstones(tx); return nil })
+	return s, nil
 }
 
 // Path is the file the store is kept in.

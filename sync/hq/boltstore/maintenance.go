@@ -223,7 +223,8 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff flows.Day) (hq.PurgeStat
 				return err
 			}
 			for _, k := range keys {
-				tomb, err := json.Marshal(map[string]string{"id": string(k), "outcome": outcomePurged})
+				store, id := splitPair(k)
+				tomb, err := json.Marshal(map[string]string{"id": id, "store_id": store, "outcome": outcomePurged})
 				if err != nil {
 					return err
 				}

@@ -38,21 +38,22 @@ func creditPointsTx(tx *bolt.Tx, ev flows.PointsEvent) (bool, error) {
 	return true, nil
 }
 
-// recordEvent stores ev under its id unless it is there already (credited=false); the
+// recordEvent stores ev under its store and id unless it is there already (credited=false); the
 // caller adds its points to the totals.
 func recordEvent(tx *bolt.Tx, ev flows.PointsEvent) (bool, error) {
 	if ev.ID == "" || ev.StoreID == "" || ev.PharmacistID == "" {
 		return false, fmt.Errorf("credit points: event needs id, store_id and pharmacist_id: %w", hq.ErrInvalid)
 	}
 	eb := tx.Bucket(bPEvents)
-	if eb.Get([]byte(ev.ID)) != nil {
+	k := pair(ev.StoreID, ev.ID)
+	if eb.Get(k) != nil {
 		return false, nil
 	}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return false, fmt.Errorf("credit points %s: %w", ev.ID, err)
 	}
-	if err := eb.Put([]byte(ev.ID), b); err != nil {
+	if err := eb.Put(k, b); err != nil {
 		return false, fmt.Errorf("credit points %s: %w", ev.ID, err)
 	}
 	return true, nil

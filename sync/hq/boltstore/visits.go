@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,9 @@ import (
 
 // IngestVisits implements hq.VisitStore: the whole batch is one bbolt transaction.
 func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.VisitIngest) (hq.IngestResult, error) {
+	if storeID == "" {
+		return hq.IngestResult{}, fmt.Errorf("ingest visits: store id missing: %w", hq.ErrInvalid)
+	}
 	var res hq.IngestResult
 	err := s.update(ctx, "ingest visits", func(tx *bolt.Tx) error {
 		res = hq.IngestResult{}
@@ -28,10 +32,14 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			if v.ID == "" {
 				return fmt.Errorf("records[%d].id: missing: %w", i, hq.ErrInvalid)
 			}
+			if v.StoreID != storeID {
+				return fmt.Errorf("records[%d].store_id: %q in a batch of store %q: %w", i, v.StoreID, storeID, hq.ErrInvalid)
+			}
 			if v.CustomerKey != "" && !validKey(v.CustomerKey) {
 				return fmt.Errorf("records[%d].customer_key: want 32 lower-case hex characters: %w", i, hq.ErrInvalid)
 			}
-			if vb.Get([]byte(v.ID)) != nil {
+			vk := pair(storeID, v.ID)
+			if vb.Get(vk) != nil || s.unscopedTombs && vb.Get(pair("", v.ID)) != nil {
 				res.Duplicates++
 				continue
 			}
@@ -42,7 +50,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 					return fmt.Errorf("encode visit %s: %w", v.ID, err)
 				}
 			}
-			if err := vb.Put([]byte(v.ID), body); err != nil {
+			if err := vb.Put(vk, body); err != nil {
 				return fmt.Errorf("put visit %s: %w", v.ID, err)
 			}
 			if err := indexVisit(tx, v); err != nil {
@@ -102,15 +110,15 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 const outcomePurged = "purged"
 
 // Visit implements hq.VisitStore.
-func (s *Store) Visit(ctx context.Context, id string) (flows.Visit, error) {
+func (s *Store) Visit(ctx context.Context, storeID, id string) (flows.Visit, error) {
 	var v flows.Visit
 	err := s.view(ctx, "get visit", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bVisits).Get([]byte(id))
+		b := tx.Bucket(bVisits).Get(pair(storeID, id))
 		if b == nil {
 			return hq.ErrNotFound
 		}
 		if err := json.Unmarshal(b, &v); err != nil {
-			return fmt.Errorf("decode visit %s: %w", id, err)
+			return fmt.Errorf("decode visit %s/%s: %w", storeID, id, err)
 		}
 		if v.Outcome == outcomePurged {
 			return hq.ErrNotFound
@@ -118,6 +126,29 @@ func (s *Store) Visit(ctx context.Context, id string) (flows.Visit, error) {
 		return nil
 	})
 	return v, err
+}
+
+// VisitsWithID implements hq.VisitStore: one scan of the visits (a store's ids are
+// not indexed across stores; its callers are rare — WeCom contact bindings).
+func (s *Store) VisitsWithID(ctx context.Context, id string) ([]flows.Visit, error) {
+	out := []flows.Visit{}
+	suffix := append([]byte{0}, id...)
+	err := s.view(ctx, "visits with id", func(tx *bolt.Tx) error {
+		return tx.Bucket(bVisits).ForEach(func(k, b []byte) error {
+			if !bytes.HasSuffix(k, suffix) || bytes.IndexByte(k, 0) != len(k)-len(suffix) {
+				return nil
+			}
+			var v flows.Visit
+			if err := json.Unmarshal(b, &v); err != nil {
+				return fmt.Errorf("decode visit %q: %w", k, err)
+			}
+			if v.Outcome != outcomePurged {
+				out = append(out, v)
+			}
+			return nil
+		})
+	})
+	return out, err
 }
 
 // validKey reports whether k is a customer key: 32 lower-case hex characters.
@@ -133,12 +164,17 @@ func validKey(k string) bool {
 	return true
 }
 
-// VisitIDs lists the ids of every visit the file holds, purged ones included (tools and
+// VisitIDs lists the ids of every visit the file holds (without their stores), purged
+// ones included (tools and
 // the crash suite, which checks that HQ holds each acknowledged record exactly once).
 func (s *Store) VisitIDs(ctx context.Context) ([]string, error) {
 	var ids []string
 	err := s.view(ctx, "list visits", func(tx *bolt.Tx) error {
-		return tx.Bucket(bVisits).ForEach(func(k, _ []byte) error { ids = append(ids, string(k)); return nil })
+		return tx.Bucket(bVisits).ForEach(func(k, _ []byte) error {
+			_, id := splitPair(k)
+			ids = append(ids, id)
+			return nil
+		})
 	})
 	return ids, err
 }

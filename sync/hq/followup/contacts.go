@@ -89,13 +89,20 @@ func (c ContactEvents) bind(ctx context.Context, ev wecom.CallbackEvent, now tim
 	if !safeID(ev.State) {
 		return ignore("no_visit_state")
 	}
-	v, err := c.Store.Visit(ctx, ev.State)
-	if errors.Is(err, hq.ErrNotFound) {
-		return ignore("unknown_visit")
-	}
+	// The QR code carries the visit id without its store; visit ids are scoped per
+	// store, so an id two stores used cannot say whose customer this is.
+	vs, err := c.Store.VisitsWithID(ctx, ev.State)
 	if err != nil {
 		return fmt.Errorf("look up visit for wecom contact: %w", err)
 	}
+	switch len(vs) {
+	case 0:
+		return ignore("unknown_visit")
+	case 1:
+	default:
+		return ignore("ambiguous_visit")
+	}
+	v := vs[0]
 	fs := v.FollowUp
 	if fs == nil || fs.Declined || !fs.Consent[flows.ChannelWeCom] || fs.At.IsZero() {
 		return ignore("no_wecom_consent")

@@ -44,10 +44,10 @@ func TestDeleteContactsByExternal(t *testing.T) {
 	if _, ok, _ := st.Contact(ctx, "S002", testCustomerKey); !ok {
 		t.Fatal("S002 binding (another staff member) removed")
 	}
-	if it := get(t, st, "V1-f1"); it.Status != hq.StatusFailed || it.LastReason != ReasonContactRemoved || it.LastCode != CodeContactRemoved {
+	if it := get(t, st, "S001:V1-f1"); it.Status != hq.StatusFailed || it.LastReason != ReasonContactRemoved || it.LastCode != CodeContactRemoved {
 		t.Fatalf("V1: %+v", it)
 	}
-	if it := get(t, st, "V2-f1"); it.Status != hq.StatusScheduled {
+	if it := get(t, st, "S002:V2-f1"); it.Status != hq.StatusScheduled {
 		t.Fatalf("V2 at another store: %+v", it)
 	}
 	es, _ := st.AuditEntries(ctx, hq.AuditQuery{From: clk.Now().Add(-1), To: clk.Now().Add(1), Actor: "wecom"})

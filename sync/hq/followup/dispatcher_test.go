@@ -33,7 +33,7 @@ func TestDispatchSendsOnlyDueAndRecordsAttempts(t *testing.T) {
 	if n, err := d.DispatchDue(ctx); err != nil || n != 1 {
 		t.Fatalf("dispatch: n=%d err=%v", n, err)
 	}
-	if got := ch.Calls(); len(got) != 1 || got[0] != "V1-f1" {
+	if got := ch.Calls(); len(got) != 1 || got[0] != "S001:V1-f1" {
 		t.Fatalf("calls %v", got)
 	}
 	link := ch.links[0]
@@ -41,14 +41,14 @@ func TestDispatchSendsOnlyDueAndRecordsAttempts(t *testing.T) {
 		t.Fatalf("link %q", link)
 	}
 	id, _, err := testSigner(t).Verify(strings.TrimPrefix(link, "http://hq.test/f/"), clk.Now())
-	if err != nil || id != "V1-f1" {
+	if err != nil || id != "S001:V1-f1" {
 		t.Fatalf("link token: %q %v", id, err)
 	}
-	it := get(t, st, "V1-f1")
+	it := get(t, st, "S001:V1-f1")
 	if it.Status != hq.StatusSent || !it.SentAt.Equal(clk.Now()) || it.Attempts != 1 {
 		t.Fatalf("item %+v", it)
 	}
-	att, _ := st.Attempts(ctx, "V1-f1")
+	att, _ := st.Attempts(ctx, "S001:V1-f1")
 	if len(att) != 1 || att[0].Status != hq.StatusSent || att[0].MsgID != "m" {
 		t.Fatalf("attempts %+v", att)
 	}
@@ -101,7 +101,7 @@ func TestRestartSendsDueFollowUps(t *testing.T) {
 	if got := ch.Calls(); len(got) != 3 {
 		t.Fatalf("after restart sent %v, want 3", got)
 	}
-	for _, id := range []string{"V1-f1", "V2-f1", "V3-f1"} {
+	for _, id := range []string{"S001:V1-f1", "S001:V2-f1", "S001:V3-f1"} {
 		if it := get(t, st2, id); it.Status != hq.StatusSent {
 			t.Fatalf("%s: %s", id, it.Status)
 		}
@@ -134,7 +134,7 @@ func TestCrashMidSendIsNotResent(t *testing.T) {
 	}
 	st2 := openStore(t, snap)
 	defer st2.Close()
-	it := get(t, st2, "V1-f1")
+	it := get(t, st2, "S001:V1-f1")
 	if it.Status != hq.StatusSending {
 		t.Fatalf("snapshot status %q, want sending (attempt recorded before the send)", it.Status)
 	}
@@ -143,7 +143,7 @@ func TestCrashMidSendIsNotResent(t *testing.T) {
 	rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	_ = d2.Run(rctx)
-	if it := get(t, st2, "V1-f1"); it.Status != hq.StatusSending {
+	if it := get(t, st2, "S001:V1-f1"); it.Status != hq.StatusSending {
 		t.Fatalf("a send under a live lease was settled at start-up: %+v (another HQ process may still be sending it)", it)
 	}
 	clk.Add(48 * time.Hour)
@@ -153,11 +153,11 @@ func TestCrashMidSendIsNotResent(t *testing.T) {
 	if len(ch2.Calls()) != 0 {
 		t.Fatalf("follow-up resent after crash: %v", ch2.Calls())
 	}
-	it = get(t, st2, "V1-f1")
+	it = get(t, st2, "S001:V1-f1")
 	if it.Status != hq.StatusUnknown || !strings.Contains(it.LastReason, "check") {
 		t.Fatalf("after restart: %+v", it)
 	}
-	att, _ := st2.Attempts(ctx, "V1-f1")
+	att, _ := st2.Attempts(ctx, "S001:V1-f1")
 	if len(att) != 1 || att[0].Status != hq.StatusUnknown {
 		t.Fatalf("attempts: %+v", att)
 	}
@@ -178,7 +178,7 @@ func TestRetryLaterThenGiveUp(t *testing.T) {
 	}}
 	d := newDispatcher(t, st, ch, clk)
 	_, _ = d.DispatchDue(ctx)
-	it := get(t, st, "V1-f1")
+	it := get(t, st, "S001:V1-f1")
 	if it.Status != hq.StatusScheduled || !it.NextAt.Equal(clk.Now().Add(time.Minute)) {
 		t.Fatalf("after retry-later: %+v", it)
 	}
@@ -190,7 +190,7 @@ func TestRetryLaterThenGiveUp(t *testing.T) {
 	_, _ = d.DispatchDue(ctx)
 	clk.Add(time.Minute)
 	_, _ = d.DispatchDue(ctx)
-	it = get(t, st, "V1-f1")
+	it = get(t, st, "S001:V1-f1")
 	if len(ch.Calls()) != 3 || it.Status != hq.StatusFailed || !strings.Contains(it.LastReason, "gave up after 3") {
 		t.Fatalf("calls=%d item=%+v", len(ch.Calls()), it)
 	}
@@ -215,8 +215,8 @@ func TestAmbiguousErrorAndRefusal(t *testing.T) {
 	}}
 	d := newDispatcher(t, st, ch, clk)
 	_, _ = d.DispatchDue(ctx)
-	a := get(t, st, "V1-f1")
-	b := get(t, st, "V2-f1")
+	a := get(t, st, "S001:V1-f1")
+	b := get(t, st, "S001:V2-f1")
 	if a.Status != hq.StatusUnknown || b.Status != hq.StatusFailed || !strings.Contains(b.LastReason, "41001") {
 		t.Fatalf("V1 %+v\nV2 %+v", a, b)
 	}
@@ -237,7 +237,7 @@ func TestEarlySendingForDemos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := d.DispatchDue(context.Background()); n != 1 || ch.Calls()[0] != "V1-f1" {
+	if n, _ := d.DispatchDue(context.Background()); n != 1 || ch.Calls()[0] != "S001:V1-f1" {
 		t.Fatalf("early send: n=%d calls=%v", n, ch.Calls())
 	}
 }
@@ -256,18 +256,18 @@ func TestResolveUnknown(t *testing.T) {
 	}}
 	d := newDispatcher(t, st, ch, clk)
 	_, _ = d.DispatchDue(ctx)
-	if err := Resolve(ctx, st, "V1-f1", "admin", true, clk.Now()); err != nil {
+	if err := Resolve(ctx, st, "S001:V1-f1", "admin", true, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := Resolve(ctx, st, "V2-f1", "admin", false, clk.Now()); err != nil {
+	if err := Resolve(ctx, st, "S001:V2-f1", "admin", false, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := Resolve(ctx, st, "V1-f1", "admin", true, clk.Now()); !errors.Is(err, hq.ErrInvalid) {
+	if err := Resolve(ctx, st, "S001:V1-f1", "admin", true, clk.Now()); !errors.Is(err, hq.ErrInvalid) {
 		t.Fatalf("resolving a sent follow-up: %v", err)
 	}
 	_, _ = d.DispatchDue(ctx)
-	a := get(t, st, "V1-f1")
-	b := get(t, st, "V2-f1")
+	a := get(t, st, "S001:V1-f1")
+	b := get(t, st, "S001:V2-f1")
 	if a.Status != hq.StatusSent || b.Status != hq.StatusSent || b.Attempts != 2 || len(ch.Calls()) != 3 {
 		t.Fatalf("V1 %+v\nV2 %+v\ncalls %v", a, b, ch.Calls())
 	}
@@ -286,10 +286,10 @@ func TestTooLateIsNotSent(t *testing.T) {
 	if _, err := d.DispatchDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := ch.Calls(); len(got) != 1 || got[0] != "LATE-f1" {
+	if got := ch.Calls(); len(got) != 1 || got[0] != "S001:LATE-f1" {
 		t.Fatalf("calls %v: want only the follow-up within the 72 h window", got)
 	}
-	it := get(t, st, "OLD-f1")
+	it := get(t, st, "S001:OLD-f1")
 	if it.Status != hq.StatusFailed || !strings.Contains(it.LastReason, "too late") {
 		t.Fatalf("old follow-up: %+v", it)
 	}
@@ -299,7 +299,7 @@ func TestTooLateIsNotSent(t *testing.T) {
 	}
 	found := false
 	for _, r := range rows {
-		found = found || r.FollowUpID == "OLD-f1"
+		found = found || r.FollowUpID == "S001:OLD-f1"
 	}
 	if !found {
 		t.Fatalf("a follow-up too late to send is not reported overdue: %+v", rows)

@@ -106,7 +106,7 @@ func TestLinkExactlyOnceUnderConcurrentAndRepeatedClicks(t *testing.T) {
 	if code != 200 || strings.Contains(body, reminderText) || e.points(t) != 2 {
 		t.Fatalf("repeat open: %d points=%d", code, e.points(t))
 	}
-	it := get(t, e.st, "V1-f1")
+	it := get(t, e.st, "S001:V1-f1")
 	if it.OpenedAt.IsZero() {
 		t.Fatal("open not recorded")
 	}
@@ -133,12 +133,12 @@ func TestLinkExactlyOnceUnderConcurrentAndRepeatedClicks(t *testing.T) {
 	if booked.Load() != 1 || e.points(t) != 5 {
 		t.Fatalf("bookings %d, points %d: want 1 and 2+3", booked.Load(), e.points(t))
 	}
-	b, ok, _ := e.st.Booking(context.Background(), "V1-f1")
+	b, ok, _ := e.st.Booking(context.Background(), "S001:V1-f1")
 	if !ok || b.Date.String() != date || b.Slot != "pm" {
 		t.Fatalf("booking %+v", b)
 	}
 	// Both events are in the ledger under their ids: crediting them again earns nothing.
-	for _, id := range []string{"V1-f1:link_opened", "V1-f1:revisit_booked"} {
+	for _, id := range []string{"S001:V1-f1:link_opened", "S001:V1-f1:revisit_booked"} {
 		if ok, err := e.st.CreditPoints(context.Background(), flows.PointsEvent{ID: id, StoreID: "S001", PharmacistID: "P01", Points: 9}); ok || err != nil {
 			t.Fatalf("event %s not in the ledger (credited again: %v %v)", id, ok, err)
 		}
@@ -159,7 +159,7 @@ func TestLinkBadTokensEarnNothing(t *testing.T) {
 	altered := []byte(tok)
 	altered[12] ^= 1 // a character of the id/expiry part
 	other, _ := NewSigner([]byte("attacker-secret-0123456789abcdef"))
-	forged, _ := other.Token("V1-f1", e.clk.Now().Add(time.Hour))
+	forged, _ := other.Token("S001:V1-f1", e.clk.Now().Add(time.Hour))
 	cases := map[string]string{
 		"altered": "/f/" + string(altered),
 		"forged":  "/f/" + forged,
@@ -175,7 +175,7 @@ func TestLinkBadTokensEarnNothing(t *testing.T) {
 		}
 	}
 	// A valid token for an id that does not exist.
-	ghost, _ := testSigner(t).Token("NOPE-f1", e.clk.Now().Add(time.Hour))
+	ghost, _ := testSigner(t).Token("S001:NOPE-f1", e.clk.Now().Add(time.Hour))
 	if code, _ := e.get(t, "/f/"+ghost); code != http.StatusNotFound {
 		t.Fatalf("unknown id: %d", code)
 	}
@@ -187,7 +187,7 @@ func TestLinkBadTokensEarnNothing(t *testing.T) {
 	if e.points(t) != 0 {
 		t.Fatalf("bad tokens earned %d points", e.points(t))
 	}
-	it := get(t, e.st, "V1-f1")
+	it := get(t, e.st, "S001:V1-f1")
 	if !it.OpenedAt.IsZero() {
 		t.Fatal("bad token recorded an open")
 	}
@@ -228,7 +228,7 @@ func TestLinkPageRevealsNoIdentityAndValidatesBooking(t *testing.T) {
 			t.Fatalf("booking %v: %d", bad, code)
 		}
 	}
-	if _, ok, _ := e.st.Booking(context.Background(), "V1-f1"); ok {
+	if _, ok, _ := e.st.Booking(context.Background(), "S001:V1-f1"); ok {
 		t.Fatal("bad booking stored")
 	}
 	if code, body := e.book(t, e.link, (today + 30).String(), "eve"); code != 200 || !strings.Contains(body, "晚上") {

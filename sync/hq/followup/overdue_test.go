@@ -66,7 +66,7 @@ func TestFollowupsHandlerAuthAndRows(t *testing.T) {
 	if code, out := call("admin", "status=overdue&store_id=S002"); code != 200 || len(out.Rows) != 1 || out.Rows[0].PharmacistID != "P07" {
 		t.Fatalf("admin S002: %d %+v", code, out)
 	}
-	if code, out := call("s1", "status=overdue"); code != 200 || len(out.Rows) != 1 || out.Rows[0].FollowUpID != "V1-f1" || out.Rows[0].Reason != OverdueNotSent {
+	if code, out := call("s1", "status=overdue"); code != 200 || len(out.Rows) != 1 || out.Rows[0].FollowUpID != "S001:V1-f1" || out.Rows[0].Reason != OverdueNotSent {
 		t.Fatalf("store own: %d %+v", code, out)
 	}
 	if code, _ := call("s1", "status=overdue&store_id=S002"); code != http.StatusForbidden {
@@ -118,7 +118,7 @@ func TestEscalationAndDailySummaryToRobot(t *testing.T) {
 	clk.Add(time.Minute) // next overdue scan: already escalated, nothing new
 	_ = d.Tick(ctx)
 	msgs := srv.RobotMessages()
-	if len(msgs) != 1 || msgs[0].Key != "key-s1" || !strings.Contains(msgs[0].Content, "V1-f1") || !strings.Contains(msgs[0].Content, "未确认发送") {
+	if len(msgs) != 1 || msgs[0].Key != "key-s1" || !strings.Contains(msgs[0].Content, "S001:V1-f1") || !strings.Contains(msgs[0].Content, "未确认发送") {
 		t.Fatalf("escalation (once): %+v", msgs)
 	}
 	clk.Add(8 * time.Hour) // 20:01: daily summary

@@ -11,7 +11,7 @@ import (
 
 // Prepare adds to a record's ingest what accepting the visit brings besides its
 // points: the audit entry of the ingest and, when the visit scheduled a follow-up, the
-// follow-up itself — only with the customer's consent for its channel (HQ sends nothing
+// follow-up itself (under HQ's id for it, hq.FollowUpID: scoped by the store) — only with the customer's consent for its channel (HQ sends nothing
 // without consent; a skip is audited instead). The store writes them only if the visit
 // is new, in the visit's commit, so a replayed visit changes nothing. A follow-up
 // without id or due time, or of another store than its visit, is refused with
@@ -36,6 +36,8 @@ func Prepare(in *hq.VisitIngest, now time.Time) error {
 	if fu.StoreID != v.StoreID {
 		return fmt.Errorf("follow-up %s: store_id %q differs from the visit's %q: %w", fu.ID, fu.StoreID, v.StoreID, hq.ErrInvalid)
 	}
+	// Follow-up ids are scoped per store like the visit ids they derive from.
+	fu.ID = hq.FollowUpID(v.StoreID, fu.ID)
 	if fu.VisitID == "" {
 		fu.VisitID = v.ID
 	}

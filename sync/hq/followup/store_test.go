@@ -26,11 +26,11 @@ func TestEnqueueConsentAndIdempotence(t *testing.T) {
 	sms.FollowUp.Consent = map[string]bool{flows.ChannelSMS: true}
 	mustEnqueue(t, st, sms)
 
-	it := get(t, st, "V1-f1")
+	it := get(t, st, "S001:V1-f1")
 	if it.Status != hq.StatusScheduled || !it.NextAt.Equal(due) || !it.Consent[flows.ChannelWeCom] {
 		t.Fatalf("item: %+v", it)
 	}
-	for _, id := range []string{"V2-f1", "V4-f1"} {
+	for _, id := range []string{"S001:V2-f1", "S001:V4-f1"} {
 		if _, err := st.FollowUp(ctx, id); !errors.Is(err, hq.ErrNotFound) {
 			t.Fatalf("%s without consent was scheduled (err=%v)", id, err)
 		}
@@ -80,7 +80,7 @@ func TestPrepareRejectsBadFollowUps(t *testing.T) {
 		if _, err := st.IngestVisits(context.Background(), "S001", []hq.VisitIngest{good, in}); !errors.Is(err, hq.ErrInvalid) {
 			t.Fatalf("%s: the store took it: %v", name, err)
 		}
-		if _, err := st.Visit(context.Background(), "V8"); !errors.Is(err, hq.ErrNotFound) {
+		if _, err := st.Visit(context.Background(), "S001", "V8"); !errors.Is(err, hq.ErrNotFound) {
 			t.Fatalf("%s: the caller's write survived a rejected follow-up", name)
 		}
 	}
@@ -143,12 +143,12 @@ func TestContacts(t *testing.T) {
 func TestSignerTokens(t *testing.T) {
 	s := testSigner(t)
 	now := time.Unix(1_780_000_000, 0)
-	tok, err := s.Token("V1-f1", now.Add(time.Hour))
+	tok, err := s.Token("S001:V1-f1", now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id, exp, err := s.Verify(tok, now)
-	if err != nil || id != "V1-f1" || !exp.Equal(now.Add(time.Hour)) {
+	if err != nil || id != "S001:V1-f1" || !exp.Equal(now.Add(time.Hour)) {
 		t.Fatalf("verify: %q %v %v", id, exp, err)
 	}
 	if _, _, err := s.Verify(tok, now.Add(time.Hour)); !errors.Is(err, ErrTokenExpired) {

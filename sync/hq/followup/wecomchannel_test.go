@@ -41,9 +41,9 @@ func TestWeComChannelThroughDispatcher(t *testing.T) {
 	srv.QueueSendCodes(wecom.CodeRateLimited) // V1's first attempt: frequency limit
 	_, _ = d.DispatchDue(ctx)
 
-	v1 := get(t, st, "V1-f1")
-	v2 := get(t, st, "V2-f1")
-	v3 := get(t, st, "V3-f1")
+	v1 := get(t, st, "S001:V1-f1")
+	v2 := get(t, st, "S001:V2-f1")
+	v3 := get(t, st, "S002:V3-f1")
 	if v1.Status != hq.StatusScheduled || !v1.NextAt.Equal(clk.Now().Add(15*time.Minute)) || !strings.Contains(v1.LastReason, "45009") {
 		t.Fatalf("V1 after 45009: %+v", v1)
 	}
@@ -65,11 +65,11 @@ func TestWeComChannelThroughDispatcher(t *testing.T) {
 	srv.ExpireTokens()
 	clk.Add(15 * time.Minute)
 	_, _ = d.DispatchDue(ctx)
-	v1 = get(t, st, "V1-f1")
+	v1 = get(t, st, "S001:V1-f1")
 	if v1.Status != hq.StatusSent || v1.Attempts != 2 || srv.TokensIssued() != 2 {
 		t.Fatalf("V1 after retry: %+v tokens=%d", v1, srv.TokensIssued())
 	}
-	att, _ := st.Attempts(ctx, "V1-f1")
+	att, _ := st.Attempts(ctx, "S001:V1-f1")
 	if len(att) != 2 || att[0].Status != SendRetry || att[1].Status != hq.StatusSent || att[1].MsgID == "" {
 		t.Fatalf("attempts %+v", att)
 	}
@@ -83,7 +83,7 @@ func TestWeComFailuresRecorded(t *testing.T) {
 	_ = PutContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1"}, time.Now())
 	srv.QueueSendCodes(41001)
 	_, _ = d.DispatchDue(ctx)
-	it := get(t, st, "V1-f1")
+	it := get(t, st, "S001:V1-f1")
 	if it.Status != hq.StatusFailed || !strings.Contains(it.LastReason, "41001") {
 		t.Fatalf("%+v", it)
 	}
@@ -91,7 +91,7 @@ func TestWeComFailuresRecorded(t *testing.T) {
 	mustEnqueue(t, st, visit("V2", "S001", "P01", clk.Now(), true))
 	srv.Close()
 	_, _ = d.DispatchDue(ctx)
-	it = get(t, st, "V2-f1")
+	it = get(t, st, "S001:V2-f1")
 	if it.Status != hq.StatusScheduled || it.Attempts != 1 {
 		t.Fatalf("WeCom down: %+v", it)
 	}

@@ -52,7 +52,7 @@ func insertFacts(ctx context.Context, tx pgx.Tx, rs []factRow) error {
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO visit_facts (id, store_id, day, customer_key, complete, fact)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::bytea[], $5::bool[], $6::bytea[]) ORDER BY 1
-		ON CONFLICT (id) DO NOTHING`, ids, stores, days, keys, complete, facts)
+		ON CONFLICT (store_id, id) DO NOTHING`, ids, stores, days, keys, complete, facts)
 	return err
 }
 
@@ -227,17 +227,17 @@ func (s *Store) EffectFollowUps(ctx context.Context, store string, from, to flow
 
 // forgetFacts removes a forgotten customer's key from their visits' facts.
 func forgetFacts(ctx context.Context, tx pgx.Tx, ck []byte) error {
-	rows, err := tx.Query(ctx, `SELECT id, fact FROM visit_facts WHERE customer_key = $1 ORDER BY id FOR UPDATE`, ck)
+	rows, err := tx.Query(ctx, `SELECT store_id, id, fact FROM visit_facts WHERE customer_key = $1 ORDER BY store_id, id FOR UPDATE`, ck)
 	if err != nil {
 		return err
 	}
 	type rewrite struct {
-		id   string
-		fact []byte
+		store, id string
+		fact      []byte
 	}
 	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rewrite, error) {
 		var w rewrite
-		err := r.Scan(&w.id, &w.fact)
+		err := r.Scan(&w.store, &w.id, &w.fact)
 		return w, err
 	})
 	if err != nil {
@@ -253,7 +253,7 @@ func forgetFacts(ctx context.Context, tx pgx.Tx, ck []byte) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE visit_facts SET customer_key = NULL, fact = $2 WHERE id = $1`, w.id, b); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE visit_facts SET customer_key = NULL, fact = $3 WHERE store_id = $1 AND id = $2`, w.store, w.id, b); err != nil {
 			return err
 		}
 	}

@@ -51,17 +51,17 @@ func (s *Store) ForgetCustomer(ctx context.Context, customerKey string, at time.
 // scrubVisits removes the customer key and masked ID from the customer's visits
 // (their bodies and the key column), keeping the records.
 func scrubVisits(ctx context.Context, tx pgx.Tx, ck []byte, customerKey string) (int, error) {
-	rows, err := tx.Query(ctx, `SELECT id, body FROM visits WHERE customer_key = $1 ORDER BY id FOR UPDATE`, ck)
+	rows, err := tx.Query(ctx, `SELECT store_id, id, body FROM visits WHERE customer_key = $1 ORDER BY store_id, id FOR UPDATE`, ck)
 	if err != nil {
 		return 0, err
 	}
 	type rewrite struct {
-		id   string
-		body []byte
+		store, id string
+		body      []byte
 	}
 	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rewrite, error) {
 		var w rewrite
-		err := r.Scan(&w.id, &w.body)
+		err := r.Scan(&w.store, &w.id, &w.body)
 		return w, err
 	})
 	if err != nil {
@@ -84,7 +84,7 @@ func scrubVisits(ctx context.Context, tx pgx.Tx, ck []byte, customerKey string) 
 				return 0, err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE visits SET customer_key = NULL, body = $2 WHERE id = $1`, w.id, body); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE visits SET customer_key = NULL, body = $3 WHERE store_id = $1 AND id = $2`, w.store, w.id, body); err != nil {
 			return 0, err
 		}
 	}
@@ -141,7 +141,7 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff flows.Day) (hq.PurgeStat
 	}
 	for {
 		tag, err := s.pool.Exec(ctx, `UPDATE visits SET purged = true, body = NULL, customer_key = NULL
-			WHERE id IN (SELECT id FROM visits WHERE day < $1 AND NOT purged LIMIT $2)`, int32(cutoff), purgeChunk)
+			WHERE (store_id, id) IN (SELECT store_id, id FROM visits WHERE day < $1 AND NOT purged LIMIT $2)`, int32(cutoff), purgeChunk)
 		if err != nil {
 			return st, wrap("purge visits", err)
 		}
@@ -151,7 +151,7 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff flows.Day) (hq.PurgeStat
 		}
 	}
 	for {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM visit_facts WHERE id IN (SELECT id FROM visit_facts WHERE day < $1 LIMIT $2)`, int32(cutoff), purgeChunk)
+		tag, err := s.pool.Exec(ctx, `DELETE FROM visit_facts WHERE (store_id, id) IN (SELECT store_id, id FROM visit_facts WHERE day < $1 LIMIT $2)`, int32(cutoff), purgeChunk)
 		if err != nil {
 			return st, wrap("purge visit facts", err)
 		}

@@ -52,7 +52,7 @@ func creditEvents(ctx context.Context, tx pgx.Tx, evs []flows.PointsEvent) (int,
 	err := tx.QueryRow(ctx, `WITH ins AS (
 			INSERT INTO points_events (id, store_id, pharmacist_id, kind, points, at, ref)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[], $7::text[]) ORDER BY 1
-			ON CONFLICT (id) DO NOTHING
+			ON CONFLICT (store_id, id) DO NOTHING
 			RETURNING store_id, pharmacist_id, points),
 		tot AS (
 			INSERT INTO points_totals (store_id, pharmacist_id, points)

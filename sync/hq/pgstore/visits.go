@@ -19,6 +19,9 @@ import (
 // then finds it a duplicate, so a batch posted to two replicas at once counts once.
 func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.VisitIngest) (hq.IngestResult, error) {
 	n := len(batch)
+	if storeID == "" {
+		return hq.IngestResult{}, fmt.Errorf("ingest visits: store id missing: %w", hq.ErrInvalid)
+	}
 	if n == 0 {
 		return hq.IngestResult{}, nil
 	}
@@ -31,6 +34,9 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 		v := &batch[i].Visit
 		if v.ID == "" {
 			return hq.IngestResult{}, fmt.Errorf("ingest visits: records[%d].id: missing: %w", i, hq.ErrInvalid)
+		}
+		if v.StoreID != storeID {
+			return hq.IngestResult{}, fmt.Errorf("ingest visits: records[%d].store_id: %q in a batch of store %q: %w", i, v.StoreID, storeID, hq.ErrInvalid)
 		}
 		if v.CustomerKey != "" {
 			ck, err := keyBytes(v.CustomerKey)
@@ -53,7 +59,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 		res = hq.IngestResult{}
 		rows, err := tx.Query(ctx, `INSERT INTO visits (id, store_id, day, customer_key, body)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::bytea[], $5::bytea[]) ORDER BY 1
-			ON CONFLICT (id) DO NOTHING RETURNING id`, ids, stores, days, keys, bodies)
+			ON CONFLICT (store_id, id) DO NOTHING RETURNING id`, ids, stores, days, keys, bodies)
 		if err != nil {
 			return err
 		}
@@ -127,11 +133,11 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 }
 
 // Visit implements hq.VisitStore.
-func (s *Store) Visit(ctx context.Context, id string) (flows.Visit, error) {
+func (s *Store) Visit(ctx context.Context, storeID, id string) (flows.Visit, error) {
 	var v flows.Visit
 	var body []byte
 	var purged bool
-	err := s.pool.QueryRow(ctx, `SELECT body, purged FROM visits WHERE id = $1`, id).Scan(&body, &purged)
+	err := s.pool.QueryRow(ctx, `SELECT body, purged FROM visits WHERE store_id = $1 AND id = $2`, storeID, id).Scan(&body, &purged)
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && purged {
 		return v, hq.ErrNotFound
 	}
@@ -139,7 +145,30 @@ func (s *Store) Visit(ctx context.Context, id string) (flows.Visit, error) {
 		return v, wrap("get visit", err)
 	}
 	if err := json.Unmarshal(body, &v); err != nil {
-		return v, fmt.Errorf("get visit: decode %s: %w", id, err)
+		return v, fmt.Errorf("get visit: decode %s/%s: %w", storeID, id, err)
 	}
 	return v, nil
+}
+
+// VisitsWithID implements hq.VisitStore (index visits_id).
+func (s *Store) VisitsWithID(ctx context.Context, id string) ([]flows.Visit, error) {
+	rows, err := s.pool.Query(ctx, `SELECT body FROM visits WHERE id = $1 AND NOT purged ORDER BY store_id`, id)
+	if err != nil {
+		return nil, wrap("visits with id", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (flows.Visit, error) {
+		var body []byte
+		var v flows.Visit
+		if err := r.Scan(&body); err != nil {
+			return v, err
+		}
+		return v, json.Unmarshal(body, &v)
+	})
+	if err != nil {
+		return nil, wrap("visits with id", err)
+	}
+	if out == nil {
+		out = []flows.Visit{}
+	}
+	return out, nil
 }

@@ -163,7 +163,7 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 		!strings.Contains(msgs[0].LinkURL, "http://hq.local/f/") || !strings.Contains(msgs[0].Text, "降压药") {
 		t.Fatalf("WeCom got %+v", msgs)
 	}
-	if it, _ := st.FollowUp(ctx, v1.FollowUp.FollowUp.ID); it.Status != hq.StatusSent {
+	if it, _ := st.FollowUp(ctx, hq.FollowUpID("S001", v1.FollowUp.FollowUp.ID)); it.Status != hq.StatusSent {
 		t.Fatalf("V1: %+v", it)
 	}
 
@@ -176,7 +176,7 @@ func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 	if _, ok := bound(); ok {
 		t.Fatal("binding left after the customer removed the contact")
 	}
-	it, _ := st.FollowUp(ctx, v3.FollowUp.FollowUp.ID)
+	it, _ := st.FollowUp(ctx, hq.FollowUpID("S001", v3.FollowUp.FollowUp.ID))
 	if it.Status != hq.StatusFailed || it.LastReason != followup.ReasonContactRemoved || it.LastCode != followup.CodeContactRemoved {
 		t.Fatalf("V3 after removal: %+v", it)
 	}

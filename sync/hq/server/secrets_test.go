@@ -165,7 +165,7 @@ func checkNoLeak(t *testing.T, wecomURL string) {
 	clk.Add(24*time.Hour + 3*time.Hour)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		it, err := st.FollowUp(ctx, "VLEAK1-f1")
+		it, err := st.FollowUp(ctx, "S001:VLEAK1-f1")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -100,10 +100,10 @@ func TestEndToEndThroughHQ(t *testing.T) {
 	if code, _ := do("POST", wire.PathRecords, storeTok, recs); code != 200 { // replay
 		t.Fatal(code)
 	}
-	if _, err := st.FollowUp(ctx, "V1-f1"); err != nil {
+	if _, err := st.FollowUp(ctx, "S001:V1-f1"); err != nil {
 		t.Fatalf("consented follow-up not enqueued: %v", err)
 	}
-	if _, err := st.FollowUp(ctx, "V2-f1"); err == nil {
+	if _, err := st.FollowUp(ctx, "S001:V2-f1"); err == nil {
 		t.Fatal("follow-up without consent enqueued")
 	}
 	// A bad follow-up rejects the whole batch (400) and stores nothing of it.
@@ -112,7 +112,7 @@ func TestEndToEndThroughHQ(t *testing.T) {
 	if code, b := do("POST", wire.PathRecords, storeTok, wire.RecordsRequest{StoreID: "S001", Records: []flows.Visit{completeVisit("V4", clk.Now(), true), bad}}); code != 400 {
 		t.Fatalf("bad follow-up: %d %s", code, b)
 	}
-	if _, err := st.FollowUp(ctx, "V4-f1"); err == nil {
+	if _, err := st.FollowUp(ctx, "S001:V4-f1"); err == nil {
 		t.Fatal("part of a rejected batch stored")
 	}
 
@@ -242,10 +242,10 @@ func TestResolveRoute(t *testing.T) {
 	if _, err := w.Dispatcher().DispatchDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if it, _ := st.FollowUp(ctx, "V1-f1"); it.Status != hq.StatusUnknown {
+	if it, _ := st.FollowUp(ctx, "S001:V1-f1"); it.Status != hq.StatusUnknown {
 		t.Fatalf("after an ambiguous send: %s", it.Status)
 	}
-	path := wire.PathFollowups + "/V1-f1/resolve"
+	path := wire.PathFollowups + "/S001:V1-f1/resolve"
 	for _, c := range []struct {
 		tok, body string
 		want      int
@@ -260,13 +260,13 @@ func TestResolveRoute(t *testing.T) {
 			t.Errorf("%s: %d, want %d", c.body, code, c.want)
 		}
 	}
-	if code := post(wire.PathFollowups+"/NOPE-f1/resolve", adminTok, `{"sent":true}`); code != 404 {
+	if code := post(wire.PathFollowups+"/S001:NOPE-f1/resolve", adminTok, `{"sent":true}`); code != 404 {
 		t.Errorf("unknown id: %d", code)
 	}
 	if code := post(path, adminTok, `{"sent":true}`); code != 200 {
 		t.Fatalf("resolve: %d", code)
 	}
-	if it, _ := st.FollowUp(ctx, "V1-f1"); it.Status != hq.StatusSent {
+	if it, _ := st.FollowUp(ctx, "S001:V1-f1"); it.Status != hq.StatusSent {
 		t.Fatalf("after resolve: %s", it.Status)
 	}
 	if code := post(path, adminTok, `{"sent":true}`); code != 409 {

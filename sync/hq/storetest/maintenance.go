@@ -47,14 +47,14 @@ func maintenance(t *testing.T, open Opener) {
 		if ps, _ := st.History(bg(), kept, 0, day0+1); len(ps) != 1 {
 			t.Fatal("another customer's purchases went")
 		}
-		got, err := st.Visit(bg(), "v1")
+		got, err := st.Visit(bg(), "S001", "v1")
 		if err != nil || got.CustomerKey != "" || got.CustomerMasked != "" || got.Outcome != flows.OutcomeComplete {
 			t.Fatalf("visit after forget: %+v %v (kept, without key and masked ID)", got, err)
 		}
 		if b, _ := json.Marshal(got); bytes.Contains(b, []byte(gone)) {
 			t.Fatalf("the key is still in the visit: %s", b)
 		}
-		if got, _ := st.Visit(bg(), "v2"); got.CustomerKey != kept {
+		if got, _ := st.Visit(bg(), "S001", "v2"); got.CustomerKey != kept {
 			t.Fatal("another customer's visit was scrubbed")
 		}
 		it := status(t, st, "v1-f1")
@@ -111,16 +111,28 @@ func maintenance(t *testing.T, open Opener) {
 		if ps, _ := st.History(bg(), key("a"), 0, day0); len(ps) != 1 || ps[0].ID != "p-new" {
 			t.Fatalf("history after purge: %v", ids(ps))
 		}
-		if _, err := st.Visit(bg(), "old"); !errors.Is(err, hq.ErrNotFound) {
+		if _, err := st.Visit(bg(), "S001", "old"); !errors.Is(err, hq.ErrNotFound) {
 			t.Fatalf("a purged visit: %v, want ErrNotFound", err)
 		}
-		if _, err := st.Visit(bg(), "new"); err != nil {
+		if _, err := st.Visit(bg(), "S001", "new"); err != nil {
 			t.Fatalf("a recent visit went: %v", err)
 		}
 		// The purged visit sent again is still a duplicate: counted once, earning nothing.
 		r := ingest(t, st, hq.VisitIngest{Visit: oldV, Points: []flows.PointsEvent{completeEvent(oldV, 1)}})
 		if r.Duplicates != 1 || r.Accepted != 0 {
 			t.Fatalf("a purged visit re-sent: %+v, want a duplicate", r)
+		}
+		// … of its own store only: another store's visit with that id is new (and
+		// purging S001's tombstones touched nothing of S002).
+		other := visit("old", "S002", "P01", recent, false)
+		if r := ingest(t, st, hq.VisitIngest{Visit: other}); r.Accepted != 1 {
+			t.Fatalf("S002's visit with the id of S001's purged one: %+v, want accepted", r)
+		}
+		if _, err := st.PurgeBefore(bg(), cutoff); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Visit(bg(), "S002", "old"); err != nil {
+			t.Fatalf("S002's recent visit after a second purge: %v", err)
 		}
 		if visitsCounted(t, st, "S001") != visitsBefore || pointsOf(t, st, "S001", "") != pointsBefore {
 			t.Fatal("purge (or the resend) changed the rollups or points")

@@ -27,7 +27,7 @@ func visits(t *testing.T, open Opener) {
 		if n := visitsCounted(t, st, "S001"); n != 3 {
 			t.Fatalf("rollups count %d visits, want 3 (duplicates must not roll up)", n)
 		}
-		got, err := st.Visit(bg(), "a3")
+		got, err := st.Visit(bg(), "S001", "a3")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,8 +36,67 @@ func visits(t *testing.T, open Opener) {
 		if string(want) != string(have) {
 			t.Fatalf("visit round trip:\n got %s\nwant %s", have, want)
 		}
-		if _, err := st.Visit(bg(), "zz"); !errors.Is(err, hq.ErrNotFound) {
+		if _, err := st.Visit(bg(), "S001", "zz"); !errors.Is(err, hq.ErrNotFound) {
 			t.Fatalf("unknown visit: %v", err)
+		}
+	})
+	t.Run("IDsScopedPerStore", func(t *testing.T) {
+		// Issue 11.4: a record of S002 whose id S001 already used is S002's own visit,
+		// with its own rollup and its own visit_complete points (event ids are scoped
+		// like visit ids).
+		st := open(t)
+		a, b := visit("same", "S001", "P01", t0, true), visit("same", "S002", "P07", t0.Add(time.Hour), true)
+		b.CustomerKey = key("another customer")
+		ingest(t, st, hq.VisitIngest{Visit: a, Points: []flows.PointsEvent{completeEvent(a, 2)}})
+		r, err := st.IngestVisits(bg(), "S002", []hq.VisitIngest{{Visit: b, Points: []flows.PointsEvent{completeEvent(b, 2)}}})
+		if err != nil || r.Accepted != 1 || r.Duplicates != 0 {
+			t.Fatalf("S002's record with S001's id: %+v %v, want accepted", r, err)
+		}
+		if r := ingest(t, st, hq.VisitIngest{Visit: b}); r.Duplicates != 1 {
+			t.Fatalf("S002's record again: %+v, want a duplicate", r)
+		}
+		for _, want := range []flows.Visit{a, b} {
+			got, err := st.Visit(bg(), want.StoreID, "same")
+			if err != nil || got.StoreID != want.StoreID || got.CustomerKey != want.CustomerKey {
+				t.Fatalf("visit %s/same: %+v %v", want.StoreID, got, err)
+			}
+			if n := visitsCounted(t, st, want.StoreID); n != 1 {
+				t.Fatalf("%s's rollups count %d visits, want 1", want.StoreID, n)
+			}
+		}
+		if p := pointsOf(t, st, "S002", "P07"); p != 2 {
+			t.Fatalf("S002's pharmacist has %d points, want 2 (the event id is S001's too)", p)
+		}
+		if _, err := st.Visit(bg(), "S003", "same"); !errors.Is(err, hq.ErrNotFound) {
+			t.Fatalf("S003/same: %v, want ErrNotFound", err)
+		}
+		vs, err := st.VisitsWithID(bg(), "same")
+		if err != nil || len(vs) != 2 || vs[0].StoreID != "S001" || vs[1].StoreID != "S002" {
+			t.Fatalf("VisitsWithID: %+v %v", vs, err)
+		}
+		if vs, err := st.VisitsWithID(bg(), "none"); err != nil || vs == nil || len(vs) != 0 {
+			t.Fatalf("VisitsWithID of an unknown id: %#v %v, want empty", vs, err)
+		}
+		// A batch says whose records it holds: another store's record in it, or no
+		// store, is refused.
+		c := visit("c1", "S001", "P01", t0, false)
+		if _, err := st.IngestVisits(bg(), "S002", []hq.VisitIngest{{Visit: c}}); !errors.Is(err, hq.ErrInvalid) {
+			t.Fatalf("S001's record in a batch of S002: %v, want ErrInvalid", err)
+		}
+		if _, err := st.IngestVisits(bg(), "", []hq.VisitIngest{{Visit: c}}); !errors.Is(err, hq.ErrInvalid) {
+			t.Fatalf("a batch without store: %v, want ErrInvalid", err)
+		}
+		// Points events are scoped too: the same id credited to another store credits.
+		ev := flows.PointsEvent{ID: "e1:link_opened", StoreID: "S001", PharmacistID: "P01", Kind: flows.PointsLinkOpened, Points: 1, At: t0}
+		if ok, err := st.CreditPoints(bg(), ev); !ok || err != nil {
+			t.Fatalf("credit: %v %v", ok, err)
+		}
+		ev.StoreID, ev.PharmacistID = "S002", "P07"
+		if ok, err := st.CreditPoints(bg(), ev); !ok || err != nil {
+			t.Fatalf("the same event id at another store: credited %v %v, want true", ok, err)
+		}
+		if ok, _ := st.CreditPoints(bg(), ev); ok {
+			t.Fatal("an event credited twice to one store")
 		}
 	})
 	t.Run("RawKeptVerbatim", func(t *testing.T) {
@@ -45,7 +104,7 @@ func visits(t *testing.T, open Opener) {
 		v := visit("r1", "S001", "P01", t0, true)
 		raw, _ := json.Marshal(v)
 		ingest(t, st, hq.VisitIngest{Visit: v, Raw: raw})
-		got, err := st.Visit(bg(), "r1")
+		got, err := st.Visit(bg(), "S001", "r1")
 		if err != nil || got.ID != "r1" || got.Outcome != flows.OutcomeComplete || !got.StartedAt.Equal(t0) {
 			t.Fatalf("%+v %v", got, err)
 		}
@@ -74,7 +133,7 @@ func visits(t *testing.T, open Opener) {
 				if !errors.Is(err, hq.ErrInvalid) {
 					t.Fatalf("batch with %s: %v, want ErrInvalid", name, err)
 				}
-				if _, err := st.Visit(bg(), "g1"); !errors.Is(err, hq.ErrNotFound) {
+				if _, err := st.Visit(bg(), "S001", "g1"); !errors.Is(err, hq.ErrNotFound) {
 					t.Fatalf("the good record before the bad one was stored (%v)", err)
 				}
 				if n := visitsCounted(t, st, "S001"); n != 0 {
