@@ -205,7 +205,7 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 	links := ch.links
 	ch.mu.Unlock()
 	for i := 0; i < n; i += 37 {
-		id := fmt.Sprintf("v%04d-f1", i)
+		id := hq.FollowUpID("S001", fmt.Sprintf("v%04d-f1", i))
 		if as, err := rs[i%2].st.Attempts(ctx, id); err != nil || len(as) != 1 || as[0].Status != hq.StatusSent {
 			t.Errorf("%s attempts: %+v %v", id, as, err)
 		}
@@ -216,7 +216,7 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 	const opens = 8
 	var opened sync.WaitGroup
 	for i := 0; i < opens; i++ {
-		link := links[fmt.Sprintf("v%04d-f1", i)]
+		link := links[hq.FollowUpID("S001", fmt.Sprintf("v%04d-f1", i))]
 		path := strings.TrimPrefix(link, "http://hq.test")
 		for _, r := range rs {
 			opened.Add(1)
@@ -292,7 +292,7 @@ func TestReplicaRecoveryLeavesLiveSends(t *testing.T) {
 	for _, c := range []struct {
 		id, owner string
 		at        time.Time
-	}{{"dead-f1", "gone", start.Add(-time.Hour)}, {"live-f1", "replica-0", start}} {
+	}{{hq.FollowUpID("S001", "dead-f1"), "gone", start.Add(-time.Hour)}, {hq.FollowUpID("S001", "live-f1"), "replica-0", start}} {
 		items, err := st.ClaimDue(ctx, hq.Claim{Owner: c.owner, Now: c.at, DueBy: start, Lease: time.Minute, Limit: 1})
 		if err != nil || len(items) != 1 || items[0].FollowUp.ID != c.id {
 			t.Fatalf("claim %s: %v %v", c.id, items, err)
@@ -306,14 +306,15 @@ func TestReplicaRecoveryLeavesLiveSends(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("recovered %d (%v), want 1", n, err)
 	}
-	if it, _ := st.FollowUp(ctx, "live-f1"); it.Status != hq.StatusSending {
+	live, dead := hq.FollowUpID("S001", "live-f1"), hq.FollowUpID("S001", "dead-f1")
+	if it, _ := st.FollowUp(ctx, live); it.Status != hq.StatusSending {
 		t.Errorf("live send: %s, want sending", it.Status)
 	}
-	if it, _ := st.FollowUp(ctx, "dead-f1"); it.Status != hq.StatusUnknown {
+	if it, _ := st.FollowUp(ctx, dead); it.Status != hq.StatusUnknown {
 		t.Errorf("dead send: %s, want unknown", it.Status)
 	}
 	// The live send finishes normally.
-	if err := st.FinishAttempt(ctx, hq.AttemptResult{ID: "live-f1", Owner: "replica-0", Attempt: 1, At: start.Add(time.Second), Status: hq.StatusSent}); err != nil {
+	if err := st.FinishAttempt(ctx, hq.AttemptResult{ID: live, Owner: "replica-0", Attempt: 1, At: start.Add(time.Second), Status: hq.StatusSent}); err != nil {
 		t.Fatal(err)
 	}
 }
