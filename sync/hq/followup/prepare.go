@@ -15,7 +15,9 @@ import (
 // without consent; a skip is audited instead). The store writes them only if the visit
 // is new, in the visit's commit, so a replayed visit changes nothing. A follow-up
 // without id or due time, or of another store than its visit, is refused with
-// hq.ErrInvalid (the HTTP API answers 400 and the batch is not stored).
+// hq.ErrInvalid (the HTTP API answers 400 and the batch is not stored); so is one that
+// names another visit, pharmacist or customer than its own — a follow-up credits the
+// pharmacist of its own visit, never another.
 func Prepare(in *hq.VisitIngest, now time.Time) error {
 	v := in.Visit
 	actor := "store:" + v.StoreID
@@ -36,17 +38,20 @@ func Prepare(in *hq.VisitIngest, now time.Time) error {
 	if fu.StoreID != v.StoreID {
 		return fmt.Errorf("follow-up %s: store_id %q differs from the visit's %q: %w", fu.ID, fu.StoreID, v.StoreID, hq.ErrInvalid)
 	}
+	// A follow-up is its visit's: it credits the visit's pharmacist and reaches the
+	// visit's customer, whatever the record says besides (empty: filled in).
+	for _, f := range []struct{ name, got, want string }{
+		{"visit_id", fu.VisitID, v.ID},
+		{"pharmacist_id", fu.PharmacistID, v.PharmacistID},
+		{"customer_key", fu.CustomerKey, v.CustomerKey},
+	} {
+		if f.got != "" && f.got != f.want {
+			return fmt.Errorf("follow-up %s: followup.scheduled.%s is not its visit's %s: %w", fu.ID, f.name, f.name, hq.ErrInvalid)
+		}
+	}
+	fu.VisitID, fu.PharmacistID, fu.CustomerKey = v.ID, v.PharmacistID, v.CustomerKey
 	// Follow-up ids are scoped per store like the visit ids they derive from.
 	fu.ID = hq.FollowUpID(v.StoreID, fu.ID)
-	if fu.VisitID == "" {
-		fu.VisitID = v.ID
-	}
-	if fu.PharmacistID == "" {
-		fu.PharmacistID = v.PharmacistID
-	}
-	if fu.CustomerKey == "" {
-		fu.CustomerKey = v.CustomerKey
-	}
 	if fu.Channel == "" {
 		fu.Channel = flows.ChannelWeCom
 	}
