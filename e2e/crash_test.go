@@ -159,6 +159,10 @@ func setupHQ(t *testing.T, b bins, dir string) string {
 	if tok == "" || strings.ContainsAny(tok, " \n") {
 		t.Fatalf("hq token create printed %q", tok)
 	}
+	// HQ credits points only to the store's own pharmacists (the driver's P01–P03).
+	for i := 1; i <= 3; i++ {
+		runOut(t, b.hq, "pharmacist", "add", "--data", dir, "--store", storeID, "--id", fmt.Sprintf("P%02d", i), "--name", fmt.Sprintf("药师%d", i))
+	}
 	return tok
 }
 
@@ -247,6 +251,11 @@ func TestOutage(t *testing.T) {
 	tok, err := hq.CreateToken(context.Background(), st, hq.Principal{StoreID: storeID})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ { // the driver's pharmacists: HQ credits only those on the roster
+		if err := st.PutPharmacist(context.Background(), flows.Pharmacist{StoreID: storeID, ID: fmt.Sprintf("P%02d", i), Name: "药师"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	st.Close()
 	st, err = boltstore.Open(hqFile(hqDir), boltstore.Options{})

@@ -47,6 +47,10 @@ func startFullHQ(t *testing.T, stores ...string) *fullHQ {
 		if h.Tokens[s], err = hq.CreateToken(ctx, st, hq.Principal{StoreID: s}); err != nil {
 			t.Fatal(err)
 		}
+		// HQ credits points only to pharmacists on the store's roster.
+		if err := st.PutPharmacist(ctx, flows.Pharmacist{StoreID: s, ID: "P01", Name: "王芳"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

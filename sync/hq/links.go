@@ -15,6 +15,8 @@ type LinkOpen struct {
 	// own store and pharmacist); Points.ID empty: the open earns nothing.
 	Points flows.PointsEvent
 	Audit  []AuditEntry
+	// Flags are appended with the open (only by the call that records it).
+	Flags []Flag
 }
 
 // RevisitBooking records a revisit booked through a follow-up's tracked link.
@@ -25,6 +27,7 @@ type RevisitBooking struct {
 	At     time.Time
 	Points flows.PointsEvent // as LinkOpen.Points, kind flows.PointsRevisitBooked
 	Audit  []AuditEntry
+	Flags  []Flag // as LinkOpen.Flags
 }
 
 // Booking is a revisit booked through the tracked link.
@@ -48,13 +51,14 @@ type LinkOutcome struct {
 // pay for, nor twice: of concurrent calls for one follow-up, exactly one is First.
 type LinkStore interface {
 	// OpenLink records the first open: OpenedAt = o.At (the follow-up leaves the
-	// unopened set), o.Points credited once by event id, o.Audit appended; First true.
+	// unopened set), o.Points credited once by event id, o.Audit and o.Flags appended;
+	// First true.
 	// A later call changes nothing (First false, Opened true). ErrNotFound if the
 	// follow-up is unknown; ErrInvalid (nothing recorded) if o.Points is not of the
 	// follow-up's own store and pharmacist or lacks an id, store or pharmacist.
 	OpenLink(ctx context.Context, o LinkOpen) (LinkOutcome, error)
 	// BookRevisit records the first booking of an opened link: BookedAt = b.At, the
-	// Booking, b.Points credited once, b.Audit appended; First true. Not opened yet:
+	// Booking, b.Points credited once, b.Audit and b.Flags appended; First true. Not opened yet:
 	// nothing changes, Opened false. Booked before: nothing changes, First false.
 	// ErrNotFound and ErrInvalid as OpenLink.
 	BookRevisit(ctx context.Context, b RevisitBooking) (LinkOutcome, error)

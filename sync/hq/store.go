@@ -23,6 +23,7 @@ type Store interface {
 	SecretStore
 	MaintenanceStore
 	ContentStore
+	FlagStore
 	EffectStore
 
 	// Close releases the storage (flushes and closes files, closes connections).

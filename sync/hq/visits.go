@@ -7,7 +7,7 @@ import (
 )
 
 // VisitIngest is one service record of a batch with everything its acceptance brings.
-// The store writes Points, FollowUps and Audit only when it inserts the visit (a
+// The store writes Points, FollowUps, Audit and Flags only when it inserts the visit (a
 // duplicate brings nothing), in the same commit as the visit and its rollups.
 type VisitIngest struct {
 	Visit flows.Visit
@@ -23,6 +23,8 @@ type VisitIngest struct {
 	FollowUps []FollowUpItem
 	// Audit entries are appended (Seq assigned by the store).
 	Audit []AuditEntry
+	// Flags are appended (Seq assigned by the store), e.g. FlagNotOnRoster.
+	Flags []Flag
 }
 
 // IngestResult counts what a batch did.

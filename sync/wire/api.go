@@ -34,6 +34,9 @@ type IngestResponse struct {
 	Accepted     int      `json:"accepted"`
 	Duplicates   int      `json:"duplicates"`
 	UnknownCodes []string `json:"unknown_codes,omitempty"` // purchases only
+	// NotOnRoster lists the accepted records whose pharmacist is not on the store's
+	// roster at HQ: kept, but earning no points (records only; shown as 未在花名册).
+	NotOnRoster []string `json:"not_on_roster,omitempty"`
 }
 
 // PurchasesRequest is POST /api/v1/purchases.

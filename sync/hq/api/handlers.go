@@ -195,8 +195,17 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p hq.Prin
 		s.fail(w, r, err)
 		return
 	}
+	// Points only for the store's own pharmacists: a record of anyone else is kept but
+	// earns nothing and is flagged (a store token cannot invent pharmacists to pay).
+	roster, err := hq.RosterSet(r.Context(), s.st, req.StoreID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	batch := make([]hq.VisitIngest, len(req.Records))
 	oldest := time.Time{}
+	unrostered := map[string]bool{}
+	now := s.opts.Now()
 	for i, v := range req.Records {
 		batch[i] = hq.VisitIngest{Visit: v, Raw: raws[i]}
 		ev, ok, err := s.opts.PointsRules.CompletionEvent(v)
@@ -204,7 +213,12 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p hq.Prin
 			s.fail(w, r, badf("records[%d]: points: %v", i, err))
 			return
 		}
-		if ok {
+		switch {
+		case !roster[v.PharmacistID]:
+			unrostered[v.ID] = true
+			batch[i].Flags = []hq.Flag{{At: now, Kind: hq.FlagNotOnRoster, StoreID: v.StoreID, PharmacistID: v.PharmacistID, Ref: v.ID,
+				Detail: fmt.Sprintf("pharmacist %s is not on the roster of store %s: no points", v.PharmacistID, v.StoreID)}}
+		case ok:
 			batch[i].Points = []flows.PointsEvent{ev}
 		}
 		if s.opts.PrepareRecord != nil {
@@ -227,9 +241,18 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p hq.Prin
 	if !oldest.IsZero() {
 		s.metrics.lag.WithLabelValues(req.StoreID).Set(math.Max(0, s.opts.Now().Sub(oldest).Seconds()))
 	}
+	out := wire.IngestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates}
+	for _, id := range res.AcceptedIDs {
+		if unrostered[id] {
+			out.NotOnRoster = append(out.NotOnRoster, id)
+		}
+	}
+	if len(out.NotOnRoster) > 0 {
+		s.log.Warn("records of pharmacists not on the roster: kept without points", "store", req.StoreID, "records", len(out.NotOnRoster))
+	}
 	s.log.Info("records ingested", "store", req.StoreID, "accepted", res.Accepted, "duplicates", res.Duplicates,
 		"idempotency_key", r.Header.Get(wire.HeaderIdempotencyKey))
-	WriteJSON(w, http.StatusOK, wire.IngestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates})
+	WriteJSON(w, http.StatusOK, out)
 }
 
 // parseRecords decodes and validates a records batch for principal p. It returns the

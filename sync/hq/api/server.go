@@ -121,6 +121,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET "+wire.PathCompletion, s.RequireAuth(s.handleCompletion))
 	s.mux.Handle("GET "+wire.PathPoints, s.RequireAuth(s.handlePoints))
 	s.mux.Handle("GET "+wire.PathRoster, s.RequireAuth(s.handleRoster))
+	s.mux.Handle("GET "+PathFlags, s.RequireAuth(s.handleFlags))
 	s.mux.Handle("GET "+wire.PathMetrics, s.metricsHandler())
 	s.contentRoutes()
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -47,6 +47,11 @@ func TestHealthz(t *testing.T) {
 
 func TestRecordsIngestDuplicatesAndPoints(t *testing.T) {
 	h := hqtest.Start(t, api.Options{}, "S001")
+	for _, id := range []string{"P01", "P02"} { // points go to the store's own pharmacists only
+		if err := h.Store.PutPharmacist(context.Background(), flows.Pharmacist{StoreID: "S001", ID: id, Name: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tok := h.Tokens["S001"]
 	b := batch("S001",
 		hqtest.Visit("v1", "S001", "P01", day1, true),
@@ -90,6 +95,11 @@ func TestRecordsIngestDuplicatesAndPoints(t *testing.T) {
 
 func TestConcurrentReplaysStoreOnce(t *testing.T) {
 	h := hqtest.Start(t, api.Options{}, "S001")
+	for _, id := range []string{"P01", "P02"} { // points go to the store's own pharmacists only
+		if err := h.Store.PutPharmacist(context.Background(), flows.Pharmacist{StoreID: "S001", ID: id, Name: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var vs []flows.Visit
 	for i := 0; i < 50; i++ {
 		vs = append(vs, hqtest.Visit(fmt.Sprintf("c%03d", i), "S001", "P01", day1.Add(time.Duration(i)*time.Minute), i%2 == 0))

@@ -30,6 +30,7 @@
 //	content_assign  "assign"                      → JSON hq.ContentAssignments
 //	content_status  store id                      → JSON hq.ContentStatus (the kiosk's last report)
 //	eff_visits, eff_cust, eff_pstore, eff_fuday   the effect report's indexes (effect.go)
+//	flags       BE sequence                       → JSON hq.Flag, append-only (flags.go)
 //	meta        "scoped_ids"                      → "1": visits and pevents keyed by store (scope.go)
 //
 // bbolt allows one writer at a time and locks its file: one HQ process per file. Every
@@ -83,7 +84,7 @@ var (
 
 	allBuckets = [][]byte{bTokens, bVisits, bPurchases, bHist, bRollups, bRollupsSD, bPEvents, bPTotals, bRoster,
 		bItems, bDue, bSending, bOpen, bSends, bBookings, bContacts, bAudit, bNotices, bSessions, bSigninFail,
-		bSecrets, bMeta, bContentMeta, bContentFiles, bContentAssign, bContentStatus}
+		bSecrets, bMeta, bContentMeta, bContentFiles, bContentAssign, bContentStatus, bFlags}
 )
 
 // Options configures a Store.

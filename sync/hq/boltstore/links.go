@@ -60,6 +60,9 @@ func (s *Store) OpenLink(ctx context.Context, o hq.LinkOpen) (hq.LinkOutcome, er
 		if err := appendAudit(tx, o.Audit); err != nil {
 			return err
 		}
+		if err := appendFlags(tx, o.Flags); err != nil {
+			return err
+		}
 		out = hq.LinkOutcome{Item: it, First: true, Opened: true}
 		return nil
 	})
@@ -96,6 +99,9 @@ func (s *Store) BookRevisit(ctx context.Context, b hq.RevisitBooking) (hq.LinkOu
 			return err
 		}
 		if err := appendAudit(tx, b.Audit); err != nil {
+			return err
+		}
+		if err := appendFlags(tx, b.Flags); err != nil {
 			return err
 		}
 		out = hq.LinkOutcome{Item: it, First: true, Opened: true}

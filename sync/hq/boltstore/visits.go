@@ -85,6 +85,9 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			if err := appendAudit(tx, in.Audit); err != nil {
 				return err
 			}
+			if err := appendFlags(tx, in.Flags); err != nil {
+				return err
+			}
 			res.Accepted++
 			res.AcceptedIDs = append(res.AcceptedIDs, v.ID)
 		}

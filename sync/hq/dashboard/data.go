@@ -26,6 +26,8 @@ type Data interface {
 	Points(ctx context.Context) ([]wire.PointsRow, error)
 	// Overdue returns the overdue follow-ups of all stores at now.
 	Overdue(ctx context.Context, now time.Time) ([]followup.OverdueRow, error)
+	// Flags returns the newest flags of all stores (未在花名册, suspicious credits).
+	Flags(ctx context.Context) ([]hq.Flag, error)
 }
 
 // HQData adapts the HQ storage (completion rollups, points, overdue follow-ups) to Data.
@@ -56,6 +58,11 @@ func (d hqData) Points(ctx context.Context) ([]wire.PointsRow, error) {
 // Overdue implements Data.
 func (d hqData) Overdue(ctx context.Context, now time.Time) ([]followup.OverdueRow, error) {
 	return followup.Overdue(ctx, d.st, followup.OverdueRule{}, "", now)
+}
+
+// Flags implements Data: the 200 newest.
+func (d hqData) Flags(ctx context.Context) ([]hq.Flag, error) {
+	return d.st.Flags(ctx, hq.FlagQuery{Limit: 200})
 }
 
 // AdminVerifier returns a Verify function that accepts exactly the HQ's admin tokens.

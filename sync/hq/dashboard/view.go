@@ -44,6 +44,7 @@ type view struct {
 	Trend                     []wire.CompletionRow
 	Points                    []wire.PointsRow
 	Overdue                   []followup.OverdueRow
+	Flags                     []hq.Flag
 	FunnelSVG, HeatSVG        template.HTML
 	TrendSVG                  template.HTML
 	SortLinks                 map[string]string
@@ -99,6 +100,9 @@ func (h *Handler) build(ctx context.Context, from, to flows.Day, sortBy, dir str
 	}
 	if v.Overdue, err = h.cfg.Data.Overdue(ctx, h.cfg.Now()); err != nil {
 		return nil, fmt.Errorf("overdue: %w", err)
+	}
+	if v.Flags, err = h.cfg.Data.Flags(ctx); err != nil {
+		return nil, fmt.Errorf("flags: %w", err)
 	}
 	// Chain totals.
 	v.Chain.Key = "全连锁"
@@ -197,6 +201,7 @@ var funcs = template.FuncMap{
 	"f1":       func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 	"ts":       func(t time.Time) string { return fmtTime(t) },
 	"reasonZh": reasonZh,
+	"flagZh":   hq.FlagLabel,
 	"add1":     func(i int) int { return i + 1 },
 	"prev":     func(i int) int { return max(i-1, 0) },
 	"shortHash": func(h string) string {

@@ -38,6 +38,7 @@ type LinkStore interface {
 	hq.FollowUpStore
 	hq.LinkStore
 	hq.AuditStore
+	hq.RosterStore
 }
 
 // LinkConfig configures LinkHandler.
@@ -166,8 +167,24 @@ func (h *linkHandler) audit(ctx context.Context, e hq.AuditEntry) {
 	}
 }
 
-func (h *linkHandler) event(fu flows.FollowUp, kind string, at time.Time) flows.PointsEvent {
-	return pointsEvent(h.cfg.Points, fu, kind, at)
+// credit decides what a link open or booking (kind) of follow-up it earns at now: the
+// points event (the zero event: nothing) and the flags that go with it. Every credit
+// path goes through here: only a pharmacist on the store's roster earns.
+func (h *linkHandler) credit(ctx context.Context, it hq.FollowUpItem, kind string, now time.Time) (flows.PointsEvent, []hq.Flag, error) {
+	fu := it.FollowUp
+	ev := pointsEvent(h.cfg.Points, fu, kind, now)
+	if ev.ID == "" {
+		return ev, nil, nil
+	}
+	roster, err := hq.RosterSet(ctx, h.cfg.Store, fu.StoreID)
+	if err != nil {
+		return flows.PointsEvent{}, nil, err
+	}
+	if !roster[fu.PharmacistID] {
+		return flows.PointsEvent{}, []hq.Flag{{At: now, Kind: hq.FlagNotOnRoster, StoreID: fu.StoreID, PharmacistID: fu.PharmacistID, Ref: fu.ID,
+			Detail: fmt.Sprintf("%s: pharmacist %s is not on the roster of store %s: no points", kind, fu.PharmacistID, fu.StoreID)}}, nil
+	}
+	return ev, nil, nil
 }
 
 func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
@@ -184,9 +201,12 @@ func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
 	var out hq.LinkOutcome
 	if err == nil {
 		// The event is of the follow-up's own store and pharmacist, fields that never change.
-		ev := h.event(it.FollowUp, flows.PointsLinkOpened, now)
-		out, err = h.cfg.Store.OpenLink(r.Context(), hq.LinkOpen{ID: id, At: now, Points: ev, Audit: []hq.AuditEntry{{At: now,
-			Actor: "customer-link", Action: "link.click", Detail: fmt.Sprintf("followup=%s pharmacist=%s points=%d", id, it.FollowUp.PharmacistID, ev.Points)}}})
+		var ev flows.PointsEvent
+		var flags []hq.Flag
+		if ev, flags, err = h.credit(r.Context(), it, flows.PointsLinkOpened, now); err == nil {
+			out, err = h.cfg.Store.OpenLink(r.Context(), hq.LinkOpen{ID: id, At: now, Points: ev, Flags: flags, Audit: []hq.AuditEntry{{At: now,
+				Actor: "customer-link", Action: "link.click", Detail: fmt.Sprintf("followup=%s pharmacist=%s points=%d", id, it.FollowUp.PharmacistID, ev.Points)}}})
+		}
 	}
 	if err != nil {
 		h.cfg.Logger.Error("record link open", "followup", id, "err", err)
@@ -240,10 +260,13 @@ func (h *linkHandler) book(w http.ResponseWriter, r *http.Request) {
 	}
 	var out hq.LinkOutcome
 	if err == nil {
-		ev := h.event(it.FollowUp, flows.PointsRevisitBooked, now)
-		out, err = h.cfg.Store.BookRevisit(r.Context(), hq.RevisitBooking{ID: id, Date: date, Slot: slot, At: now, Points: ev,
-			Audit: []hq.AuditEntry{{At: now, Actor: "customer-link", Action: "link.book",
-				Detail: fmt.Sprintf("followup=%s date=%s slot=%s points=%d", id, date, slot, ev.Points)}}})
+		var ev flows.PointsEvent
+		var flags []hq.Flag
+		if ev, flags, err = h.credit(r.Context(), it, flows.PointsRevisitBooked, now); err == nil {
+			out, err = h.cfg.Store.BookRevisit(r.Context(), hq.RevisitBooking{ID: id, Date: date, Slot: slot, At: now, Points: ev, Flags: flags,
+				Audit: []hq.AuditEntry{{At: now, Actor: "customer-link", Action: "link.book",
+					Detail: fmt.Sprintf("followup=%s date=%s slot=%s points=%d", id, date, slot, ev.Points)}}})
+		}
 	}
 	switch {
 	case err != nil:

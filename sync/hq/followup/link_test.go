@@ -33,6 +33,9 @@ func newLinkEnv(t *testing.T, burst int) *linkEnv {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
+	if err := st.PutPharmacist(context.Background(), flows.Pharmacist{StoreID: "S001", ID: "P01", Name: "王芳"}); err != nil {
+		t.Fatal(err)
+	}
 	mustEnqueue(t, st, visit("V1", "S001", "P01", clk.Now(), true))
 	ch := &recChannel{}
 	if _, err := newDispatcher(t, st, ch, clk).DispatchDue(context.Background()); err != nil || len(ch.links) != 1 {

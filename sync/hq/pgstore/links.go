@@ -61,6 +61,9 @@ func (s *Store) OpenLink(ctx context.Context, o hq.LinkOpen) (hq.LinkOutcome, er
 		if err := appendAudit(ctx, tx, o.Audit); err != nil {
 			return err
 		}
+		if err := appendFlags(ctx, tx, o.Flags); err != nil {
+			return err
+		}
 		out = hq.LinkOutcome{Item: it, First: true, Opened: true}
 		return nil
 	})
@@ -104,6 +107,9 @@ func (s *Store) BookRevisit(ctx context.Context, b hq.RevisitBooking) (hq.LinkOu
 			return err
 		}
 		if err := appendAudit(ctx, tx, b.Audit); err != nil {
+			return err
+		}
+		if err := appendFlags(ctx, tx, b.Flags); err != nil {
 			return err
 		}
 		out = hq.LinkOutcome{Item: it, First: true, Opened: true}

@@ -150,6 +150,9 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := rs[0].st.PutPharmacist(ctx, flows.Pharmacist{StoreID: "S001", ID: "P01", Name: "王芳"}); err != nil {
+		t.Fatal(err) // HQ credits only pharmacists on the roster
+	}
 
 	// The same 200-record batch to both replicas at the same moment.
 	const n = 200

@@ -76,6 +76,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 		var events []flows.PointsEvent
 		var fus []hq.FollowUpItem
 		var audit []hq.AuditEntry
+		var flags []hq.Flag
 		for i := range batch {
 			in := &batch[i]
 			v := &in.Visit
@@ -106,6 +107,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			events = append(events, in.Points...)
 			fus = append(fus, in.FollowUps...)
 			audit = append(audit, in.Audit...)
+			flags = append(flags, in.Flags...)
 			res.Accepted++
 			res.AcceptedIDs = append(res.AcceptedIDs, v.ID)
 		}
@@ -123,6 +125,9 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 		}
 		if err := scheduleFollowUps(ctx, tx, fus); err != nil {
 			return fmt.Errorf("schedule follow-ups: %w", err)
+		}
+		if err := appendFlags(ctx, tx, flags); err != nil {
+			return fmt.Errorf("flags: %w", err)
 		}
 		return appendAudit(ctx, tx, audit)
 	})

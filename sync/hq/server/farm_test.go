@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/wire"
@@ -52,5 +53,58 @@ func TestFollowUpCreditsOnlyItsVisitsPharmacist(t *testing.T) {
 	}
 	if p := h.pointsOf(t, "S001", "P02"); p != 0 {
 		t.Fatalf("P02 has %d points from P01's visits", p)
+	}
+}
+
+// TestUnrosteredPharmacistEarnsNothing (issue 11.2): a visit whose pharmacist_id is not
+// on its store's roster is stored (nothing lost) but earns no points — neither its
+// visit_complete nor its follow-up's link open — and is flagged 未在花名册 in the
+// ingest answer, GET /api/v1/flags and the dashboard. It fails on the code before the
+// fix (P99, invented by the store, earned the visit and link points).
+func TestUnrosteredPharmacistEarnsNothing(t *testing.T) {
+	out := &syncBuf{}
+	h := startHQ(t, Config{Out: out, Channel: nil}, "S001")
+	h.putRoster(t, "S001", "P01")
+	v := storeVisit("VGHOST", "S001", "P99", h.clk.Now())
+	code, b := h.do(t, "POST", wire.PathRecords, h.tokens["S001"], wire.RecordsRequest{StoreID: "S001", Records: []flows.Visit{v}})
+	var res struct {
+		Accepted    int      `json:"accepted"`
+		NotOnRoster []string `json:"not_on_roster"`
+	}
+	if code != 200 || json.Unmarshal(b, &res) != nil || res.Accepted != 1 || len(res.NotOnRoster) != 1 || res.NotOnRoster[0] != "VGHOST" {
+		t.Fatalf("ingest: %d %s, want accepted and listed not_on_roster", code, b)
+	}
+	if _, err := h.st.Visit(context.Background(), "S001", "VGHOST"); err != nil {
+		t.Fatalf("the record was not kept: %v", err)
+	}
+	if p := h.pointsOf(t, "S001", "P99"); p != 0 {
+		t.Fatalf("P99 (not on the roster) has %d points after the visit", p)
+	}
+	// Its follow-up still goes out (the customer is served); the link earns nothing.
+	h.clk.Add(24 * time.Hour)
+	links := h.sendDue(t, out)
+	if len(links) != 1 {
+		t.Fatalf("links sent: %v", links)
+	}
+	if code := h.open(t, links[0]); code != 200 {
+		t.Fatalf("link: %d", code)
+	}
+	if p := h.pointsOf(t, "S001", "P99"); p != 0 {
+		t.Fatalf("P99 has %d points after the link was opened", p)
+	}
+	code, b = h.do(t, "GET", "/api/v1/flags?kind=not_on_roster", h.tokens["S001"], nil)
+	if code != 200 || strings.Count(string(b), `"label":"未在花名册"`) != 2 || !strings.Contains(string(b), `"ref":"VGHOST"`) {
+		t.Fatalf("flags: %d %s, want the visit and its link flagged 未在花名册", code, b)
+	}
+	if page := h.dashboard(t); !strings.Contains(page, "未在花名册") || !strings.Contains(page, "VGHOST") {
+		t.Fatal("the dashboard does not list the 未在花名册 record")
+	}
+	// A pharmacist on the roster earns as before.
+	ok := storeVisit("VREAL", "S001", "P01", h.clk.Now())
+	if code, b := h.do(t, "POST", wire.PathRecords, h.tokens["S001"], wire.RecordsRequest{StoreID: "S001", Records: []flows.Visit{ok}}); code != 200 || strings.Contains(string(b), "not_on_roster") {
+		t.Fatalf("rostered record: %d %s", code, b)
+	}
+	if p := h.pointsOf(t, "S001", "P01"); p != 1 {
+		t.Fatalf("P01 has %d points, want 1", p)
 	}
 }

@@ -7,8 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +128,52 @@ func (h *testHQ) putRoster(t *testing.T, store string, ids ...string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// dashboard signs in to the dashboard with the admin token and returns the page.
+func (h *testHQ) dashboard(t *testing.T) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(h.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no sign-in form: %s", page)
+	}
+	resp, err = c.PostForm(h.srv.URL+"/login", url.Values{"csrf": {string(m[1])}, "token": {h.admin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "看板") {
+		t.Fatalf("dashboard after sign-in: %d %s", resp.StatusCode, page)
+	}
+	return string(page)
+}
+
+// sendDue runs the dispatcher once and returns the links the log-only channel printed.
+func (h *testHQ) sendDue(t *testing.T, out *syncBuf) []string {
+	t.Helper()
+	if _, err := h.hq.Dispatcher().DispatchDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return regexp.MustCompile(`https?://\S+/f/\S+`).FindAllString(out.String(), -1)
+}
+
+// open GETs a tracked link (a phone's request) from addr (X-Forwarded-For, if not
+// empty) and returns the status.
+func (h *testHQ) open(t *testing.T, link string, hdr ...string) int {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := h.do(t, "GET", u.Path, "", nil, hdr...)
+	return code
 }

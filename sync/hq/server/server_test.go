@@ -74,6 +74,9 @@ func TestEndToEndThroughHQ(t *testing.T) {
 	defer srv.Close()
 	storeTok, _ := hq.CreateToken(ctx, st, hq.Principal{StoreID: "S001"})
 	adminTok, _ := hq.CreateToken(ctx, st, hq.Principal{Admin: true})
+	if err := st.PutPharmacist(ctx, flows.Pharmacist{StoreID: "S001", ID: "P01", Name: "王芳"}); err != nil {
+		t.Fatal(err) // HQ credits only pharmacists on the roster
+	}
 
 	do := func(method, path, tok string, body any) (int, []byte) {
 		var rd io.Reader

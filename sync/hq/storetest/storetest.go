@@ -49,6 +49,7 @@ func areas() []area {
 		{"Secrets", secrets},
 		{"Maintenance", maintenance},
 		{"Content", contentStore},
+		{"Flags", flagsArea},
 		{"Effect", effectStore},
 	}
 }
