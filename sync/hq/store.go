@@ -25,6 +25,7 @@ type Store interface {
 	ContentStore
 	FlagStore
 	EffectStore
+	ExportStore
 
 	// Close releases the storage (flushes and closes files, closes connections).
 	Close() error

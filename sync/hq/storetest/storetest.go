@@ -51,6 +51,7 @@ func areas() []area {
 		{"Content", contentStore},
 		{"Flags", flagsArea},
 		{"Effect", effectStore},
+		{"Export", export},
 	}
 }
 
