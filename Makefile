@@ -65,6 +65,7 @@ fuzz:
 
 ## bench: every benchmark named in the issues; writes docs/benchmarks.md
 bench: deps-build
+	@./.ci/apt-ensure postgresql
 	$(GO) run ./e2e/cmd/benchreport -out docs/benchmarks.md
 
 ## cross: the non-UI packages and the HQ build for Windows (part of `make test`)

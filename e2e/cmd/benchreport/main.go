@@ -66,6 +66,8 @@ func suites() []suite {
 		{"./kiosk/store/", "^(BenchmarkScanToAlert|BenchmarkSaveVisit|BenchmarkBareBoltUpdate|BenchmarkSaveVisitVsBare)$", "3s"},
 		{"./sync/drain/", "^BenchmarkDrain$", "1x"},
 		{"./sync/hq/api/", "^(BenchmarkHistoryQuery|BenchmarkCompletionReport)$", "3s"},
+		{"./sync/hq/pgstore/", "^BenchmarkIngestKiosks$", "1x"},
+		{"./sync/hq/pgstore/", "^(BenchmarkHistoryQuery|BenchmarkCompletionReport)$", "3s"},
 		{"./flows/effect/", "^(BenchmarkEffectReport|BenchmarkHealthReport)$", "3x"},
 		{"./sync/hq/posimport/", "^BenchmarkPOSImport$", "1x"},
 	}
@@ -79,6 +81,9 @@ func goals() []goal {
 		{"BenchmarkDrain/loopback", "records/s", ">=", 20_000, "100 k-record backlog drained kiosk→HQ over loopback, both sides fsync'ed, ≥ 20 000 records/s", 5},
 		{"BenchmarkHistoryQuery/http", "p99-ms", "<=", 5, "history query with 10 M purchases at HQ, p99 ≤ 5 ms", 5},
 		{"BenchmarkCompletionReport/chain-year-by-store", "ms/op", "<=", 200, "completion report for 200 stores × 1 year (~7 M visits) ≤ 200 ms", 5},
+		{"BenchmarkIngestKiosks/postgres", "records/s", ">=", 20_000, "50 kiosks posting 500-record batches at once into PostgreSQL (fsync on) over HTTP, ≥ 20 000 records/s (bbolt beside it)", 10},
+		{"BenchmarkHistoryQuery/pg-http", "p99-ms", "<=", 5, "history query with 10 M purchases on PostgreSQL over HTTP, p99 ≤ 5 ms", 10},
+		{"BenchmarkCompletionReport/pg-chain-year-by-store", "ms/op", "<=", 300, "completion report for 5 000 stores × 1 year (≈ 170 M visits) on PostgreSQL ≤ 300 ms", 10},
 		{"BenchmarkEffectReport/chain-year", "ns/op", "<=", 10e9, "effect report, 200 stores × 1 year (≈ 7 M visits, 10 M purchases), 3 classes, 1 000 resamples, from built facts, ≤ 10 s", 12},
 		{"BenchmarkEffectReport/store-year", "ns/op", "<=", 500e6, "effect report for one store-year (34 k visits, 78 k purchase lines), facts built in the op, ≤ 500 ms", 12},
 		{"BenchmarkPOSImport/1M-rows", "import-s", "<=", 60, "1 M rows of GBK CSV imported into a running bbolt HQ through the API (importer a separate process) ≤ 60 s", 16},

@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sort"
 	"strconv"
@@ -15,8 +19,11 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/pgstore"
 	"github.com/pharmachain/counter/sync/hq/pgstore/pgtest"
+	"github.com/pharmachain/counter/sync/internal/hqtest"
+	"github.com/pharmachain/counter/sync/wire"
 )
 
 func envInt(name string, def int) int {
@@ -124,6 +131,41 @@ func BenchmarkHistoryQuery(b *testing.B) {
 		b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
 		b.ReportMetric(float64(fills)/float64(b.N), "purchases/query")
+	})
+	// The kiosk's request: over loopback HTTP through HQ's API, with the continuity
+	// analysis, as sync/hq/api's bbolt figure.
+	b.Run("pg-http", func(b *testing.B) {
+		srv := api.New(st, api.Options{Catalog: hqtest.Catalog()})
+		ts := httptest.NewServer(srv)
+		defer ts.Close()
+		tok, err := hq.CreateToken(context.Background(), st, hq.Principal{StoreID: "S0001"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+		r := rand.New(rand.NewPCG(3, 4))
+		lat := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			k := benchKey(r.IntN(customers))
+			req, _ := http.NewRequest("GET", ts.URL+"/api/v1/customers/"+k+"/history?as_of=2026-06-30", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var hr wire.HistoryResponse
+			err = json.NewDecoder(resp.Body).Decode(&hr)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			lat = append(lat, time.Since(t0))
+			if err != nil || resp.StatusCode != 200 || len(hr.Adherence) == 0 {
+				b.Fatalf("status %d err %v", resp.StatusCode, err)
+			}
+		}
+		b.ReportMetric(float64(percentile(lat, 0.5).Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
 	})
 }
 

@@ -109,9 +109,9 @@ func StartCluster(ctx context.Context, opts Options) (*Cluster, error) {
 		"listen_addresses = ''",
 		"port = 5432", // fixed: the socket's name carries it; PGPORT must not move it
 		"unix_socket_directories = '" + dir + "'",
-		"fsync = off",
-		"synchronous_commit = " + map[bool]string{true: "on", false: "off"}[opts.SyncCommit],
-		"full_page_writes = off",
+		"fsync = " + onOff(opts.Durable),
+		"synchronous_commit = " + onOff(opts.SyncCommit || opts.Durable),
+		"full_page_writes = " + onOff(opts.Durable),
 		"max_connections = 300",
 		"shared_buffers = 128MB",
 		"max_wal_size = 2GB",
@@ -129,6 +129,13 @@ func StartCluster(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 func appendFile(path, s string) error {

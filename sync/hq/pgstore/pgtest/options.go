@@ -12,4 +12,7 @@ type Options struct {
 	// transaction. Off (the shared test cluster) is faster; fsync is off either way
 	// (the tests survive server crashes, not machine crashes).
 	SyncCommit bool
+	// Durable turns fsync and full-page writes on too, as a production server runs
+	// (benchmarks that compare with an fsync'ing embedded store).
+	Durable bool
 }
