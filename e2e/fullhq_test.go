@@ -58,7 +58,7 @@ func startFullHQ(t *testing.T, stores ...string) *fullHQ {
 	}
 	h.Addr = ln.Addr().String()
 	h.URL = "http://" + h.Addr
-	srv, err := server.New(ctx, st, server.Config{PublicURL: h.URL, Out: h.Out, Interval: 50 * time.Millisecond, SendEarly: 24 * time.Hour})
+	srv, err := server.New(ctx, st, server.Config{PublicURL: h.URL, Out: h.Out, DemoChannel: true, Interval: 50 * time.Millisecond, SendEarly: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.grace, "grace", 20*time.Second, "how long in-flight requests may take to finish at shutdown")
 	fs.StringVar(&c.publicURL, "public-url", "", "HQ's address as customers' phones reach it, for follow-up links (default http://ADDR)")
 	fs.StringVar(&c.linkSecretFile, "link-secret-file", "", "secret signing follow-up links (default: one kept in the HQ store, created on first start)")
-	fs.StringVar(&c.wecomCorpID, "wecom-corp-id", "", "WeCom corp id; with --wecom-secret-file, follow-ups go out through WeCom customer contact (else they are only logged)")
+	fs.StringVar(&c.wecomCorpID, "wecom-corp-id", "", "WeCom corp id; with --wecom-secret-file, follow-ups go out through WeCom customer contact (else none is sent: only --demo prints links)")
 	fs.StringVar(&c.wecomSecretFile, "wecom-secret-file", "", "file holding the WeCom customer-contact app secret")
 	fs.StringVar(&c.wecomBaseURL, "wecom-base-url", "", "WeCom API base URL (default the official one; tests point it at a local server)")
 	fs.StringVar(&c.wecomCallbackToken, "wecom-callback-token", "", "Token of WeCom's callback URL (with --wecom-callback-aes-key-file and --wecom-corp-id): serves /wecom/callback, which binds customers to WeCom contacts")
@@ -132,6 +132,7 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		where = "PostgreSQL " + redactDB(c.db)
 	}
 	fmt.Fprintf(stdout, "HQ listening on http://%s (data %s); dashboard at %s/\n", ln.Addr(), where, cfg.PublicURL)
+	fmt.Fprintln(stdout, channelLine(h.Channel()))
 	if c.ready != nil {
 		c.ready(ln.Addr().String())
 	}
@@ -202,8 +203,8 @@ func demoSecret(path string) ([]byte, error) {
 	return customerkey.LoadSecret(path)
 }
 
-// hqConfig builds HQ's configuration from the serve flags: the log-only channel (links
-// printed to stdout) unless WeCom is configured.
+// hqConfig builds HQ's configuration from the serve flags: WeCom when configured, else
+// the log-only channel (links printed to stdout) with --demo, else none.
 func hqConfig(c serveConfig, listenAddr string, data flows.Data, log *slog.Logger, stdout io.Writer) (server.Config, error) {
 	msgs := data.Messages
 	cfg := server.Config{Catalog: data.Catalog, PointsRules: data.Points, Messages: &msgs, Logger: log, Out: stdout, Interval: c.dispatchInterval,
@@ -219,7 +220,9 @@ func hqConfig(c serveConfig, listenAddr string, data flows.Data, log *slog.Logge
 		cfg.LinkSecret = secret
 	}
 	if c.demo {
-		// Demo: send (print) each follow-up as soon as its visit reaches HQ.
+		// Demo: send (print) each follow-up as soon as its visit reaches HQ. Only the
+		// demo prints links: a production HQ without WeCom sends nothing.
+		cfg.DemoChannel = true
 		cfg.SendEarly = 24 * time.Hour
 		if c.dispatchInterval > time.Second {
 			cfg.Interval = time.Second
@@ -265,6 +268,18 @@ func hqConfig(c serveConfig, listenAddr string, data flows.Data, log *slog.Logge
 		cfg.Robot, cfg.RobotKeys = robot, keys
 	}
 	return cfg, nil
+}
+
+// channelLine says at start which follow-up channel is live.
+func channelLine(ch string) string {
+	switch ch {
+	case server.ChannelWeCom:
+		return "follow-up channel: WeCom customer contact"
+	case server.ChannelLog:
+		return "follow-up channel: log-only (demo): links are printed here, nothing is sent"
+	default:
+		return "follow-up channel: NONE — follow-ups are not sent (they stay not_sent, code no_channel) and earn no link points; configure WeCom with --wecom-corp-id and --wecom-secret-file"
+	}
 }
 
 // readRobotKeys reads STORE_ID=WEBHOOK_KEY lines (# comments and blank lines ignored).

@@ -113,3 +113,17 @@ func TestServeBadFlags(t *testing.T) {
 		t.Fatal("unknown verb")
 	}
 }
+
+// TestServeSaysWhichChannelIsLive (issue 11.2): `hq serve` says at start which
+// follow-up channel is live; without WeCom and without --demo it is none (nothing is
+// sent), the log-only channel only with --demo.
+func TestServeSaysWhichChannelIsLive(t *testing.T) {
+	s := startServe(t, serveConfig{dir: t.TempDir()})
+	if !strings.Contains(s.out.String(), "follow-up channel: NONE") {
+		t.Fatalf("production HQ without WeCom: %s", s.out.String())
+	}
+	s = startServe(t, serveConfig{dir: t.TempDir(), demo: true})
+	if !strings.Contains(s.out.String(), "follow-up channel: log-only (demo)") {
+		t.Fatalf("demo HQ: %s", s.out.String())
+	}
+}

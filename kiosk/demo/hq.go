@@ -59,7 +59,7 @@ func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time,
 	}
 	d := &HQ{URL: "http://" + ln.Addr().String(), st: st, done: make(chan error, 1)}
 	gw := demogateway.Handler(demogateway.Data())
-	d.hq, err = server.New(ctx, st, server.Config{PublicURL: d.URL, Out: links, Logger: log, Catalog: cat,
+	d.hq, err = server.New(ctx, st, server.Config{PublicURL: d.URL, Out: links, DemoChannel: true, Logger: log, Catalog: cat,
 		Interval: time.Second, SendEarly: 24 * time.Hour, MaxLate: time.Hour, // only today's visits print a link
 		Mount: func(mux *http.ServeMux, _ *api.Server) { mux.Handle("POST "+InsurancePath, gw) }})
 	if err != nil {

@@ -53,6 +53,23 @@ func (m Mux) Send(ctx context.Context, fu flows.FollowUp, link string) (SendResu
 	return ch.Send(ctx, fu, link)
 }
 
+// NoChannel is a production HQ's channel when no real one (WeCom) is configured: nothing
+// is sent. The dispatcher fails each due follow-up with CodeNoChannel before any attempt
+// or link exists — it is never marked sent, no link is made, so no link points can be
+// earned — and the overdue report shows it not_sent with that code.
+type NoChannel struct{}
+
+// Code and message of a follow-up HQ could not send for want of a channel.
+const (
+	CodeNoChannel   = "no_channel"
+	ReasonNoChannel = "no channel: HQ has no WeCom configured (hq serve --wecom-corp-id, --wecom-secret-file); nothing was sent"
+)
+
+// Send implements Channel (the dispatcher never calls it).
+func (NoChannel) Send(ctx context.Context, fu flows.FollowUp, link string) (SendResult, error) {
+	return SendResult{Status: SendFailed, Code: CodeNoChannel, Reason: ReasonNoChannel}, nil
+}
+
 // LogChannel is the demo channel: it logs each follow-up and prints its link to Out so
 // a person running `make run` can open it. It never fails.
 type LogChannel struct {

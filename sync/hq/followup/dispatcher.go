@@ -258,6 +258,11 @@ func (d *Dispatcher) sendOne(ctx context.Context, it hq.FollowUpItem) (sent bool
 	if !it.Consent[it.FollowUp.Channel] {
 		return false, skip("no_consent", "no consent for channel "+it.FollowUp.Channel)
 	}
+	if _, none := d.ch.(NoChannel); none {
+		// No real channel: no attempt, no link; reported not_sent with the reason.
+		return false, skip(CodeNoChannel, ReasonNoChannel,
+			hq.AuditEntry{At: now, Actor: "hq", Action: "followup.no_channel", Detail: "followup=" + id})
+	}
 	if d.cfg.MaxLate > 0 && now.Sub(it.FollowUp.DueAt) > d.cfg.MaxLate {
 		return false, skip("too_late", fmt.Sprintf("too late to send: due %s, more than %s ago",
 			it.FollowUp.DueAt.In(flows.Shanghai).Format("2006-01-02 15:04"), d.cfg.MaxLate),

@@ -173,8 +173,10 @@ func (h *linkHandler) audit(ctx context.Context, e hq.AuditEntry) {
 func (h *linkHandler) credit(ctx context.Context, it hq.FollowUpItem, kind string, now time.Time) (flows.PointsEvent, []hq.Flag, error) {
 	fu := it.FollowUp
 	ev := pointsEvent(h.cfg.Points, fu, kind, now)
-	if ev.ID == "" {
-		return ev, nil, nil
+	if ev.ID == "" || it.Attempts == 0 {
+		// Nothing to earn, or a follow-up no channel ever sent: its link never reached
+		// the customer, so opening it earns nothing.
+		return flows.PointsEvent{}, nil, nil
 	}
 	roster, err := hq.RosterSet(ctx, h.cfg.Store, fu.StoreID)
 	if err != nil {

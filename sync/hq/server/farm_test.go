@@ -63,7 +63,7 @@ func TestFollowUpCreditsOnlyItsVisitsPharmacist(t *testing.T) {
 // fix (P99, invented by the store, earned the visit and link points).
 func TestUnrosteredPharmacistEarnsNothing(t *testing.T) {
 	out := &syncBuf{}
-	h := startHQ(t, Config{Out: out, Channel: nil}, "S001")
+	h := startHQ(t, Config{Out: out, DemoChannel: true}, "S001")
 	h.putRoster(t, "S001", "P01")
 	v := storeVisit("VGHOST", "S001", "P99", h.clk.Now())
 	code, b := h.do(t, "POST", wire.PathRecords, h.tokens["S001"], wire.RecordsRequest{StoreID: "S001", Records: []flows.Visit{v}})
@@ -106,5 +106,43 @@ func TestUnrosteredPharmacistEarnsNothing(t *testing.T) {
 	}
 	if p := h.pointsOf(t, "S001", "P01"); p != 1 {
 		t.Fatalf("P01 has %d points, want 1", p)
+	}
+}
+
+// TestNoChannelSendsNothing (issue 11.2): a production HQ without a real channel (no
+// WeCom, no demo flag) does not mark follow-ups sent and makes no link: each stays
+// not_sent with code no_channel and its message, and no link points can be earned.
+// It fails on the code before the fix (the log-only demo channel was the default: the
+// follow-up was marked sent and its link printed).
+func TestNoChannelSendsNothing(t *testing.T) {
+	out := &syncBuf{}
+	h := startHQ(t, Config{Out: out}, "S001")
+	h.putRoster(t, "S001", "P01")
+	v := storeVisit("VNC", "S001", "P01", h.clk.Now())
+	if code, b := h.do(t, "POST", wire.PathRecords, h.tokens["S001"], wire.RecordsRequest{StoreID: "S001", Records: []flows.Visit{v}}); code != 200 {
+		t.Fatalf("ingest: %d %s", code, b)
+	}
+	h.clk.Add(24 * time.Hour)
+	if links := h.sendDue(t, out); len(links) != 0 {
+		t.Fatalf("links made without a channel: %v", links)
+	}
+	it, err := h.st.FollowUp(context.Background(), "S001:VNC-f1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.Status == "sent" || !it.SentAt.IsZero() || it.Attempts != 0 || it.LastCode != "no_channel" || !strings.Contains(it.LastReason, "no channel") {
+		t.Fatalf("follow-up without a channel: status %s sent %v attempts %d code %q reason %q", it.Status, it.SentAt, it.Attempts, it.LastCode, it.LastReason)
+	}
+	// The overdue report says so, to the store and to admins.
+	h.clk.Add(3 * time.Hour)
+	code, b := h.do(t, "GET", wire.PathFollowups+"?status=overdue", h.tokens["S001"], nil)
+	if code != 200 || !strings.Contains(string(b), `"reason":"not_sent"`) || !strings.Contains(string(b), `"code":"no_channel"`) {
+		t.Fatalf("overdue: %d %s", code, b)
+	}
+	if p := h.pointsOf(t, "S001", "P01"); p != 1 {
+		t.Fatalf("P01 has %d points, want 1 (the visit; no link was sent)", p)
+	}
+	if ch := h.hq.Channel(); ch != "none" {
+		t.Fatalf("channel %q, want none", ch)
 	}
 }

@@ -66,9 +66,14 @@ type Config struct {
 	// LinkSecretName, created on first use (every HQ process of a store shares it).
 	LinkSecret []byte
 
-	// Channel sends follow-ups; nil: WeCom if WeCom is set, else the log-only demo
-	// channel printing links to Out.
+	// Channel sends follow-ups; nil: WeCom if WeCom is set, else the log-only channel
+	// printing links to Out with DemoChannel, else none (followup.NoChannel: follow-ups
+	// are not sent, stay not_sent with code no_channel, and no link points are earned).
 	Channel followup.Channel
+	// DemoChannel: without WeCom, print each follow-up's link to Out instead of sending
+	// it (`hq serve --demo`, the kiosk demo, tests). Never in production: the links
+	// would be marked sent without reaching anyone.
+	DemoChannel bool
 	// WeCom, if set (and Channel nil), sends "wecom" follow-ups through customer contact.
 	WeCom *wecom.Client
 	// Robot and RobotKeys (store id → webhook key), if set (and Notifier nil), post
@@ -119,6 +124,7 @@ type HQ struct {
 	callback   http.Handler
 	log        *slog.Logger
 	now        func() time.Time
+	channel    string
 
 	mu   sync.Mutex
 	stop func()
@@ -159,14 +165,20 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 	ch := cfg.Channel
 	switch {
 	case ch != nil:
+		h.channel = ChannelCustom
 	case cfg.WeCom != nil:
 		msgs := flows.DefaultFollowUpMessages()
 		if cfg.Messages != nil {
 			msgs = *cfg.Messages
 		}
 		ch = followup.Mux{flows.ChannelWeCom: &followup.WeComChannel{Client: cfg.WeCom, Contacts: st, Title: msgs.LinkTitle, Desc: msgs.LinkDesc}}
-	default:
+		h.channel = ChannelWeCom
+	case cfg.DemoChannel:
 		ch = &followup.LogChannel{Logger: cfg.Logger, Out: cfg.Out}
+		h.channel = ChannelLog
+	default:
+		ch = followup.NoChannel{}
+		h.channel = ChannelNone
 	}
 	notifier := cfg.Notifier
 	switch {
@@ -241,6 +253,17 @@ func (h *HQ) routes(mux *http.ServeMux, s *api.Server) {
 	}
 	mux.Handle("/", h.dash)
 }
+
+// Follow-up channels HQ can run with (HQ.Channel).
+const (
+	ChannelWeCom  = "wecom"    // WeCom customer contact
+	ChannelLog    = "log-only" // links printed, nothing sent: demo only
+	ChannelNone   = "none"     // no channel: nothing sent (followup.NoChannel)
+	ChannelCustom = "custom"   // Config.Channel
+)
+
+// Channel says which follow-up channel is live (`hq serve` prints it at start).
+func (h *HQ) Channel() string { return h.channel }
 
 // Handler is HQ's whole HTTP handler.
 func (h *HQ) Handler() http.Handler { return h.api }

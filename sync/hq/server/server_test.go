@@ -66,7 +66,7 @@ func TestEndToEndThroughHQ(t *testing.T) {
 	defer st.Close()
 	out := &syncBuf{}
 	w, err := New(context.Background(), st, Config{LinkSecret: []byte("0123456789abcdef0123456789abcdef"), PublicURL: "http://hq.local:8080",
-		Out: out, Logger: log, Now: clk.Now, Interval: 10 * time.Millisecond})
+		Out: out, DemoChannel: true, Logger: log, Now: clk.Now, Interval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
