@@ -39,6 +39,7 @@ type serveConfig struct {
 	// WeCom callback URL (/wecom/callback): contact bindings from add-contact events.
 	wecomCallbackToken, wecomCallbackAESKeyFile string
 	dispatchInterval                            time.Duration
+	trustForwardedFor                           bool
 	// ready, if set, receives the listening address (tests).
 	ready func(addr string)
 }
@@ -66,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.wecomCallbackToken, "wecom-callback-token", "", "Token of WeCom's callback URL (with --wecom-callback-aes-key-file and --wecom-corp-id): serves /wecom/callback, which binds customers to WeCom contacts")
 	fs.StringVar(&c.wecomCallbackAESKeyFile, "wecom-callback-aes-key-file", "", "file holding the callback URL's EncodingAESKey (43 characters)")
 	fs.StringVar(&c.robotKeysFile, "robot-keys", "", "file of STORE_ID=WEBHOOK_KEY lines: each store's WeCom group robot (escalations, daily summary)")
+	fs.BoolVar(&c.trustForwardedFor, "trust-forwarded-for", false, "take the client address from X-Forwarded-For (only behind a reverse proxy that sets it, e.g. nginx in front of several replicas)")
 	fs.DurationVar(&c.dispatchInterval, "dispatch-interval", 5*time.Second, "how often the follow-up dispatcher looks for due follow-ups")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -212,6 +214,7 @@ func hqConfig(c serveConfig, listenAddr string, data flows.Data, log *slog.Logge
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + listenAddr
 	}
+	cfg.TrustForwardedFor = c.trustForwardedFor
 	if c.linkSecretFile != "" {
 		secret, err := server.LoadOrCreateSecretFile(c.linkSecretFile)
 		if err != nil {
