@@ -2,7 +2,12 @@
 // API (see docs/api.md) and the Outbox interface the drainer consumes.
 package wire
 
-import "github.com/pharmachain/counter/flows"
+import (
+	"time"
+
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/effect"
+)
 
 // API paths.
 const (
@@ -11,6 +16,8 @@ const (
 	PathPurchases  = "/api/v1/purchases"
 	PathHistory    = "/api/v1/customers/{customer_key}/history"
 	PathCompletion = "/api/v1/reports/completion"
+	PathEffect     = "/api/v1/reports/effect"
+	PathHealthRep  = "/api/v1/reports/health"
 	PathPoints     = "/api/v1/points"
 	PathRoster     = "/api/v1/roster"
 	PathFollowups  = "/api/v1/followups"
@@ -80,6 +87,28 @@ type CompletionRow struct {
 // CompletionResponse answers GET /api/v1/reports/completion.
 type CompletionResponse struct {
 	Rows []CompletionRow `json:"rows"`
+}
+
+// EffectResponse answers GET /api/v1/reports/effect: the effect report (docs/effect.md)
+// with where it came from: "live" (a store's, computed on request) or "snapshot" (the
+// chain's, from the nightly snapshot built at ComputedAt; AsOf is its data date).
+type EffectResponse struct {
+	effect.Report
+	Source     string    `json:"source"`
+	ComputedAt time.Time `json:"computed_at"`
+}
+
+// Report sources.
+const (
+	SourceLive     = "live"     // computed on request
+	SourceSnapshot = "snapshot" // from the nightly chain-wide snapshot
+)
+
+// HealthResponse answers GET /api/v1/reports/health.
+type HealthResponse struct {
+	effect.Health
+	Source     string    `json:"source"`
+	ComputedAt time.Time `json:"computed_at"`
 }
 
 // PointsRow is one row of GET /api/v1/points.

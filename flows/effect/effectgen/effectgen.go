@@ -470,3 +470,54 @@ func followUp(r *rnd, store string, ended time.Time) *effect.FollowUpFact {
 	}
 	return f
 }
+
+// VisitOf turns a generated visit fact into the service record a kiosk would send
+// (steps timed as the fact says), so tests can feed HQ's API and storage.
+func VisitOf(f *effect.VisitFact, id string) flows.Visit {
+	v := flows.Visit{ID: id, StoreID: f.StoreID, PharmacistID: "P01", CustomerKey: f.CustomerKey, StartedAt: f.StartedAt,
+		UpdatedAt: f.StartedAt, Outcome: flows.OutcomeAbandoned, AbandonReason: "idle"}
+	at := f.StartedAt
+	step := func(i int) time.Time {
+		at = at.Add(time.Duration(f.StepSeconds[i] * float64(time.Second)))
+		return at
+	}
+	if f.StepsDone >= 1 {
+		var rs []flows.ClassResult
+		for _, c := range f.Classes {
+			rs = append(rs, flows.ClassResult{Class: c, Level: flows.LevelYellow})
+		}
+		v.Identify = &flows.IdentifyStep{At: step(0), AsOf: flows.DayOf(f.StartedAt), Adherence: rs}
+	}
+	if f.StepsDone >= 2 {
+		v.Questionnaire = &flows.QuestionnaireStep{At: step(1), Class: f.QuestionnaireClass, Answers: map[string]string{}}
+	}
+	if f.StepsDone >= 3 {
+		var items []flows.Recommendation
+		for _, r := range f.Recommendations {
+			items = append(items, flows.Recommendation{ID: r.ItemID, Title: r.ItemID, Reason: "r", Accepted: r.Accepted})
+		}
+		v.Recommend = &flows.RecommendStep{At: step(2), Items: items}
+	}
+	if f.StepsDone >= 4 {
+		v.FollowUp = &flows.FollowUpStep{At: step(3), Consent: map[string]bool{flows.ChannelWeCom: false}, Declined: true}
+	}
+	v.UpdatedAt, v.EndedAt = at, at
+	if f.Complete {
+		v.Outcome, v.AbandonReason = flows.OutcomeComplete, ""
+	}
+	return v
+}
+
+// PurchaseOf turns a generated purchase fact into the purchase a POS would send; n
+// makes its id unique.
+func PurchaseOf(f *effect.PurchaseFact, n int) flows.Purchase {
+	receipt := fmt.Sprintf("R%016x", f.Receipt)
+	p := flows.Purchase{ID: fmt.Sprintf("%s:%s:%s:%d", f.StoreID, receipt, f.DrugCode, n), CustomerKey: f.CustomerKey, StoreID: f.StoreID,
+		SoldAt: f.Day.Time().Add(time.Duration(f.Second) * time.Second), DrugCode: f.DrugCode, Ingredient: f.Ingredient, ATC: f.ATC,
+		Quantity: f.Quantity, DaysSupply: f.DaysSupply, ReceiptID: receipt, Kind: f.Kind}
+	if f.HasAmount {
+		a := f.AmountFen
+		p.AmountFen = &a
+	}
+	return p
+}

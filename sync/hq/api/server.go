@@ -21,6 +21,7 @@ import (
 	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/contentadmin"
+	"github.com/pharmachain/counter/sync/hq/effectreport"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -50,6 +51,11 @@ type Options struct {
 	// against version 0. Zero: version 0 cannot be read or compared (publishing then
 	// needs complete packs).
 	DefaultContent content.Pack
+	// Effect computes the effect and process-health reports; nil: a service on the
+	// server's store with Catalog and DefaultContent's knowledge base (its chain-wide
+	// snapshot is then built on first use, never refreshed nightly: the composition
+	// root runs one that is).
+	Effect *effectreport.Service
 	// Mount, if set, is called with the mux after the built-in routes are registered,
 	// so other HQ parts (follow-ups, dashboard, demo gateway) add their routes. Use
 	// s.RequireAuth to protect /api/ routes.
@@ -65,6 +71,7 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	content *contentadmin.Service
+	effect  *effectreport.Service
 }
 
 // New builds the server on st.
@@ -86,6 +93,7 @@ func New(st hq.Store, opts Options) *Server {
 	}
 	s := &Server{st: st, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.content = contentadmin.New(st, opts.DefaultContent, opts.Now)
+	s.effect = s.effectService()
 	s.metrics = newMetrics(opts.Registry)
 	for _, err := range s.metrics.registerErrs {
 		s.log.Warn("metrics registration", "err", err)
@@ -120,6 +128,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET "+wire.PathHistory, s.RequireAuth(s.handleHistory))
 	s.mux.Handle("GET "+wire.PathCompletion, s.RequireAuth(s.handleCompletion))
 	s.mux.Handle("GET "+wire.PathPoints, s.RequireAuth(s.handlePoints))
+	s.mux.Handle("GET "+wire.PathEffect, s.RequireAuth(s.handleEffect))
+	s.mux.Handle("GET "+wire.PathHealthRep, s.RequireAuth(s.handleHealthReport))
 	s.mux.Handle("GET "+wire.PathRoster, s.RequireAuth(s.handleRoster))
 	s.mux.Handle("GET "+PathFlags, s.RequireAuth(s.handleFlags))
 	s.mux.Handle("GET "+wire.PathMetrics, s.metricsHandler())

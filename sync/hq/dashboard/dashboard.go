@@ -25,6 +25,7 @@ import (
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/contentadmin"
+	"github.com/pharmachain/counter/sync/hq/effectreport"
 )
 
 //go:embed templates/*.html
@@ -61,6 +62,9 @@ type Config struct {
 	// Content, if set, mounts the 内容管理 page (content packs: versions, diffs, the
 	// draft editor, publish and assign) at /content.
 	Content *contentadmin.Service
+	// Effect, if set, mounts the 效果验证 page (effect and process-health reports,
+	// docs/effect.md) at /effect.
+	Effect *effectreport.Service
 }
 
 // Handler is the dashboard. It implements http.Handler; mount it at "/".
@@ -90,7 +94,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Sessions == nil {
 		cfg.Sessions = newMemorySessions()
 	}
-	tmpl, err := template.New("").Funcs(funcs).ParseFS(templatesFS, "templates/*.html")
+	tmpl, err := template.New("").Funcs(funcs).Funcs(effectFuncs).ParseFS(templatesFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: templates: %w", err)
 	}
@@ -103,6 +107,9 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /export/{table}", h.export)
 	if cfg.Content != nil {
 		h.contentRoutes()
+	}
+	if cfg.Effect != nil {
+		h.effectRoutes()
 	}
 	return h, nil
 }
@@ -301,5 +308,6 @@ func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
 	}
 	v.CSRF = s.CSRF
 	v.ContentPage = h.cfg.Content != nil
+	v.EffectPage = h.cfg.Effect != nil
 	h.render(w, http.StatusOK, "dashboard.html", v)
 }

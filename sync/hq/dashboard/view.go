@@ -50,6 +50,7 @@ type view struct {
 	SortLinks                 map[string]string
 	Generated                 string
 	ContentPage               bool // the 内容管理 page is mounted
+	EffectPage                bool // the 效果验证 page is mounted
 }
 
 func pct(n, d int) float64 {

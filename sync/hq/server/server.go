@@ -29,6 +29,7 @@ import (
 	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/contentadmin"
 	"github.com/pharmachain/counter/sync/hq/dashboard"
+	"github.com/pharmachain/counter/sync/hq/effectreport"
 	"github.com/pharmachain/counter/sync/hq/followup"
 	"github.com/pharmachain/counter/sync/hq/wecom"
 	"github.com/pharmachain/counter/sync/wire"
@@ -109,6 +110,10 @@ type Config struct {
 	// TrustForwardedFor: the link rate limiter keys on X-Forwarded-For (behind a proxy).
 	TrustForwardedFor bool
 
+	// EffectSnapshotDays: days of facts the effect report's chain-wide snapshot holds
+	// (rebuilt nightly by Start); 0: effectreport.DefaultSnapshotDays.
+	EffectSnapshotDays int
+
 	// Mount, if set, adds routes after HQ's own (e.g. the demo's insurance gateway).
 	Mount func(mux *http.ServeMux, s *api.Server)
 }
@@ -121,6 +126,7 @@ type HQ struct {
 	dispatcher *followup.Dispatcher
 	link       http.Handler
 	dash       *dashboard.Handler
+	effect     *effectreport.Service
 	callback   http.Handler
 	log        *slog.Logger
 	now        func() time.Time
@@ -199,7 +205,17 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hq server: %w", err)
 	}
-	h.dash, err = dashboard.New(dashboard.Config{Data: dashboard.HQData(st), Verify: dashboard.AdminVerifier(st),
+	var kb *flows.KnowledgeBase
+	if cfg.DefaultContent.Len() > 0 {
+		d, err := cfg.DefaultContent.Validate()
+		if err != nil {
+			return nil, fmt.Errorf("hq server: default content: %w", err)
+		}
+		kb = d.Knowledge
+	}
+	h.effect = effectreport.New(st, effectreport.Config{Catalog: cfg.Catalog, Knowledge: kb, Logger: cfg.Logger, Now: cfg.Now,
+		SnapshotDays: cfg.EffectSnapshotDays})
+	h.dash, err = dashboard.New(dashboard.Config{Data: dashboard.HQData(st), Verify: dashboard.AdminVerifier(st), Effect: h.effect,
 		Audit: func(ctx context.Context, actor, action, detail string, at time.Time) error {
 			return st.Audit(ctx, hq.AuditEntry{At: at, Actor: actor, Action: action, Detail: detail})
 		},
@@ -220,7 +236,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 		}
 	}
 	h.api = api.New(st, api.Options{Logger: cfg.Logger, Now: cfg.Now, Catalog: cfg.Catalog, PointsRules: cfg.PointsRules,
-		Registry: cfg.Registry, DefaultContent: cfg.DefaultContent,
+		Registry: cfg.Registry, DefaultContent: cfg.DefaultContent, Effect: h.effect,
 		PrepareRecord: func(in *hq.VisitIngest) error {
 			return followup.Prepare(in, cfg.Now())
 		},
@@ -277,7 +293,8 @@ func (h *HQ) Store() hq.Store { return h.st }
 // Dispatcher is HQ's follow-up dispatcher (Start runs it).
 func (h *HQ) Dispatcher() *followup.Dispatcher { return h.dispatcher }
 
-// Start runs HQ's background work (the follow-up dispatcher) until ctx ends or Stop.
+// Start runs HQ's background work (the follow-up dispatcher, the effect report's
+// nightly chain-wide snapshot) until ctx ends or Stop.
 // Starting twice is a no-op.
 func (h *HQ) Start(ctx context.Context) {
 	h.mu.Lock()
@@ -291,7 +308,12 @@ func (h *HQ) Start(ctx context.Context) {
 		defer close(done)
 		_ = h.dispatcher.Run(ctx)
 	}()
-	h.stop = func() { cancel(); <-done }
+	effectDone := make(chan struct{})
+	go func() {
+		defer close(effectDone)
+		h.effect.Run(ctx) // the chain-wide effect snapshot: now, then nightly
+	}()
+	h.stop = func() { cancel(); <-done; <-effectDone }
 }
 
 // Stop ends the background work and waits for it, so that the store can be closed.
