@@ -60,6 +60,7 @@ type harnessOpts struct {
 	hq      bool   // start the demo HQ
 	hqDown  bool   // configure an HQ URL nobody listens on
 	noSeed  bool   // empty store (no roster, no visits)
+	fakeHQ  HQ     // use this HQ (tests of what the counter does with HQ's answers)
 	dataDir string // reuse a data dir
 }
 
@@ -104,6 +105,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	if o.hqDown {
 		hqc = hqclient.New("http://127.0.0.1:1", demo.StoreToken, HQBudget)
+	}
+	if o.fakeHQ != nil {
+		hqc = o.fakeHQ
 	}
 	cfg := DefaultConfig()
 	cfg.DataDir = dir

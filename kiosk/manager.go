@@ -58,6 +58,7 @@ func (s *managerScreen) load() {
 		return err == nil && st == store.VisitSynced
 	}
 	s.report = BuildReport(vs, names, asOf, u.now(), s.period, synced)
+	u.fetchEffect()
 }
 
 func (s *managerScreen) build() fyne.CanvasObject {
@@ -88,6 +89,10 @@ func (s *managerScreen) build() fyne.CanvasObject {
 	table := container.NewVBox(text(lang.L("manager.rate_title"), 1.1, true), container.NewGridWithColumns(4, grid...))
 
 	left := container.NewVBox(table, widget.NewSeparator(), s.funnel(), widget.NewSeparator(), s.selfCheck())
+	if eb := s.effectBox(); eb != nil {
+		left.Add(widget.NewSeparator())
+		left.Add(eb)
+	}
 	right := container.NewVBox(s.trend(), widget.NewSeparator(), s.heatmap())
 	body := container.NewGridWithColumns(2, left, right)
 	return container.NewBorder(head, nil, nil, nil, container.NewVScroll(body))

@@ -151,6 +151,7 @@ type UI struct {
 	scanLog     []ScanLogEntry
 	pendingScan *devices.Scan // a new customer scanned mid-visit, awaiting the abandon answer
 	entropy     *ulid.MonotonicEntropy
+	effect      effectState // the store's effect report for the manager view
 }
 
 // visitState is what the screens of one visit share.

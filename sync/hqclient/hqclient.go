@@ -23,12 +23,18 @@ import (
 // DefaultTimeout is the budget of one call.
 const DefaultTimeout = 800 * time.Millisecond
 
+// EffectTimeout bounds the effect report call: HQ computes a store's report on
+// request (up to about a second at a busy store), and the manager view asks for it in
+// the background, never at the counter.
+const EffectTimeout = 15 * time.Second
+
 // Client calls HQ with a store token.
 type Client struct {
 	base    string
 	token   string
 	timeout time.Duration
 	hc      *http.Client
+	slow    *http.Client // reports computed on request (EffectTimeout)
 }
 
 // New builds a client; timeout ≤ 0 takes DefaultTimeout.
@@ -40,6 +46,10 @@ func New(baseURL, token string, timeout time.Duration) *Client {
 		hc: &http.Client{Timeout: timeout, Transport: &http.Transport{
 			Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second,
 			ResponseHeaderTimeout: timeout, TLSHandshakeTimeout: timeout,
+		}},
+		slow: &http.Client{Timeout: EffectTimeout, Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 1, IdleConnTimeout: 90 * time.Second,
+			ResponseHeaderTimeout: EffectTimeout, TLSHandshakeTimeout: timeout,
 		}}}
 }
 
@@ -55,7 +65,11 @@ func (e *Error) Error() string { return fmt.Sprintf("HQ %d: %s", e.Status, e.Msg
 var ErrOffline = errors.New("HQ unreachable")
 
 func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	return c.getWith(ctx, c.hc, c.timeout, path, q, out)
+}
+
+func (c *Client) getWith(ctx context.Context, hc *http.Client, timeout time.Duration, path string, q url.Values, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	u := c.base + path
 	if len(q) > 0 {
@@ -67,7 +81,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: GET %s: %w", ErrOffline, path, err)
 	}
@@ -129,6 +143,14 @@ func (c *Client) Roster(ctx context.Context) (wire.RosterResponse, error) {
 func (c *Client) Points(ctx context.Context) (wire.PointsResponse, error) {
 	var r wire.PointsResponse
 	err := c.get(ctx, wire.PathPoints, nil, &r)
+	return r, err
+}
+
+// Effect fetches the store's effect report (GET /api/v1/reports/effect) for the
+// period [from, to] as of HQ's today, within EffectTimeout.
+func (c *Client) Effect(ctx context.Context, from, to flows.Day) (wire.EffectResponse, error) {
+	var r wire.EffectResponse
+	err := c.getWith(ctx, c.slow, EffectTimeout, wire.PathEffect, url.Values{"from": {from.String()}, "to": {to.String()}}, &r)
 	return r, err
 }
 

@@ -81,3 +81,30 @@ func TestHistoryOfflineWithinBudget(t *testing.T) {
 	}
 	_ = wire.PathHistory
 }
+
+// TestEffect: a store token gets its store's effect report (computed live at HQ).
+func TestEffect(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, flows.Shanghai)
+	h := hqtest.Start(t, api.Options{Now: func() time.Time { return now }}, "S001")
+	ctx := context.Background()
+	key := hqtest.Key("c1")
+	var ps []flows.Purchase
+	for i := range 6 {
+		ps = append(ps, flows.Purchase{ID: "S001:" + string(rune('a'+i)) + ":AML", CustomerKey: key, StoreID: "S001",
+			SoldAt: time.Date(2026, 1, 1, 10, 0, 0, 0, flows.Shanghai).AddDate(0, 0, 30*i), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30})
+	}
+	if _, err := h.Store.IngestPurchases(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	from, to := flows.DayFromDate(2026, 1, 1), flows.DayFromDate(2026, 6, 30)
+	r, err := hqclient.New(h.URL, h.Tokens["S001"], 0).Effect(ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One comparison customer, index 2026-01-01 (the first fill, none in the 180 days
+	// before: new), and no number.
+	if r.Source != wire.SourceLive || r.StoreID != "S001" || r.AsOf != flows.DayOf(now) || len(r.Classes) != 3 ||
+		r.Classes[0].Comparison.Customers != 1 || r.Classes[0].Comparison.New != 1 || r.Classes[0].Outcomes[0].Status != "insufficient_data" {
+		t.Fatalf("%+v", r)
+	}
+}
