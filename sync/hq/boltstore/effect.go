@@ -19,7 +19,7 @@ import (
 // The effect report's indexes (hq.EffectStore), written with the records they index:
 //
 //	eff_visits  store 0x00 day(4) visit id          → effect.VisitFact (binary)
-//	eff_cust    custkey(16) day(4) visit id          → store id: the customer's complete visits
+//	eff_cust    custkey(16) day(4) store 0x00 visit id → store id: the customer's complete visits
 //	eff_pstore  store 0x00 day(4) custkey(16)        → nil: a customer bought at the store that day
 //	eff_fuday   store 0x00 due day(4) follow-up id   → nil
 //
@@ -70,7 +70,7 @@ func indexVisit(tx *bolt.Tx, v *flows.Visit) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bEffCust).Put(histKey(ck, d, v.ID), []byte(v.StoreID)); err != nil {
+	if err := tx.Bucket(bEffCust).Put(histKey(ck, d, v.StoreID+"\x00"+v.ID), []byte(v.StoreID)); err != nil {
 		return fmt.Errorf("index visit %s: %w", v.ID, err)
 	}
 	return nil
@@ -144,7 +144,11 @@ func (s *Store) CustomerEffectVisits(ctx context.Context, customers []string, fr
 			}
 			end := histKey(ck, to+1, "")
 			for k, v := c.Seek(histKey(ck, from, "")); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
-				fk := storeDayKey(string(v), dayFrom(k[16:20]), k[20:])
+				id := k[20:]
+				if i := bytes.IndexByte(id, 0); i >= 0 {
+					id = id[i+1:] // store 0x00 id
+				}
+				fk := storeDayKey(string(v), dayFrom(k[16:20]), id)
 				b := facts.Get(fk)
 				if b == nil {
 					return fmt.Errorf("visit fact %q indexed for a customer but missing", fk)

@@ -271,10 +271,10 @@ func (s *Store) backfillFacts(ctx context.Context) error {
 	if done {
 		return nil
 	}
-	total, after := 0, ""
+	total, afterStore, afterID := 0, "", ""
 	for {
 		rows, err := s.pool.Query(ctx, `SELECT v.id, v.store_id, v.body FROM visits v
-			WHERE v.id > $1 AND NOT v.purged AND v.body IS NOT NULL ORDER BY v.id LIMIT $2`, after, purgeChunk)
+			WHERE (v.store_id, v.id) > ($1, $2) AND NOT v.purged AND v.body IS NOT NULL ORDER BY v.store_id, v.id LIMIT $3`, afterStore, afterID, purgeChunk)
 		if err != nil {
 			return fmt.Errorf("effect backfill: %w", classify(err))
 		}
@@ -309,7 +309,7 @@ func (s *Store) backfillFacts(ctx context.Context) error {
 			return err
 		}
 		total += len(recs)
-		after = recs[len(recs)-1].id
+		afterStore, afterID = recs[len(recs)-1].store, recs[len(recs)-1].id
 	}
 	if _, err := s.pool.Exec(ctx, `UPDATE effect_backfill SET done = true`); err != nil {
 		return fmt.Errorf("effect backfill: %w", classify(err))

@@ -109,6 +109,19 @@ func effectStore(t *testing.T, open Opener) {
 		if len(ids) != 0 {
 			t.Fatalf("days 1–4: %v", ids)
 		}
+		// Visit ids are per store: the same id at another store the same day is another visit.
+		ingest(t, st, hq.VisitIngest{Visit: effVisit("a1", "S002", "ann", 0, true)})
+		var stores []string
+		if err := st.CustomerEffectVisits(bg(), []string{key("ann")}, day0, day0, func(f effect.VisitFact) error {
+			stores = append(stores, f.StoreID+"/"+f.VisitID)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(stores)
+		if !slices.Equal(stores, []string{"S001/a1", "S002/a1"}) {
+			t.Fatalf("ann's visits a1 at two stores: %v", stores)
+		}
 		if err := st.CustomerEffectVisits(bg(), []string{"11010519491231002X"}, day0, day0, func(effect.VisitFact) error { return nil }); !errors.Is(err, hq.ErrInvalid) {
 			t.Fatalf("malformed key: %v", err)
 		}
