@@ -207,10 +207,18 @@ func TestEffectPageInHeadlessChromium(t *testing.T) {
 	// Choose a store and a class with the form.
 	wd.call("POST", "/execute/sync", map[string]any{"script": "document.querySelector('#store-select').value='S002';document.querySelector('#class-select').value='diabetes';", "args": []any{}})
 	wd.call("POST", "/element/"+wd.find("#effect-refresh")+"/click", map[string]any{})
+	// Read the line in one script call: the page may be replaced between finding an
+	// element and reading it.
+	provenance := func() string {
+		var s string
+		_ = jsonUnmarshal(wd.call("POST", "/execute/sync", map[string]any{
+			"script": "var e = document.querySelector('#effect-provenance'); return e ? e.textContent : ''", "args": []any{}}), &s)
+		return s
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(wd.text("#effect-provenance"), "门店 S002") {
+	for !strings.Contains(provenance(), "门店 S002") {
 		if time.Now().After(deadline) {
-			t.Fatalf("after choosing S002: %q", wd.text("#effect-provenance"))
+			t.Fatalf("after choosing S002: %q", provenance())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
