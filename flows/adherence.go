@@ -107,13 +107,13 @@ func LevelName(level string) string {
 
 // AdherenceOptions configure the analysis. Zero or negative fields take the defaults.
 type AdherenceOptions struct {
-	LookbackDays int // L, default 90
-	HorizonDays  int // carry-in horizon before the window start, default 180
+	LookbackDays int // L, default DefaultLookbackDays
+	HorizonDays  int // carry-in horizon before the window start, default DefaultHorizonDays
 }
 
-// DefaultAdherenceOptions returns L = 90, horizon = 180.
+// DefaultAdherenceOptions returns L = DefaultLookbackDays, horizon = DefaultHorizonDays.
 func DefaultAdherenceOptions() AdherenceOptions {
-	return AdherenceOptions{LookbackDays: 90, HorizonDays: 180}
+	return AdherenceOptions{LookbackDays: DefaultLookbackDays, HorizonDays: DefaultHorizonDays}
 }
 
 func (o AdherenceOptions) normalised() AdherenceOptions {

@@ -168,7 +168,7 @@ func Completion(visits []Visit, by string) []CompletionRow {
 		case ByPharmacist:
 			k = v.PharmacistID
 		case ByDay:
-			k = DayOf(v.StartedAt).String()
+			k = VisitDay(*v).String()
 		case ByStore:
 			k = v.StoreID
 		default:

@@ -67,7 +67,7 @@ func (m FollowUpMessages) check(sampleTitles []string) error {
 	for _, cls := range append(Classes(), ClassGeneral) {
 		for _, acc := range [][]string{nil, sampleTitles} {
 			data := FollowUpData{VisitID: "01J0000000000000000000000V", StoreID: "S001", Class: cls, ClassName: ClassName(cls),
-				Accepted: acc, DueAt: time.Date(2025, 1, 2, 10, 0, 0, 0, Shanghai)}
+				Accepted: acc, DueAt: time.Date(2025, 1, 2, 10, 0, 0, 0, Shanghai())}
 			var b strings.Builder
 			if err := tmpl.Execute(&b, data); err != nil {
 				return fieldErr("reminder", "", "%s (the template may use .VisitID, .StoreID, .Class, .ClassName, .Accepted, .DueAt and join)",

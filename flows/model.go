@@ -8,9 +8,12 @@ import (
 	"time"
 )
 
+// shanghai is the zone every local date is taken in (Shanghai).
+var shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
+
 // Shanghai is the zone every local date is taken in. China has had no daylight saving
 // since 1991, so a fixed +08:00 zone is exact and needs no tzdata on the store PC.
-var Shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
+func Shanghai() *time.Location { return shanghai }
 
 // Day is a local calendar date (Asia/Shanghai) counted in days since 1970-01-01.
 // Day arithmetic is plain integer arithmetic.
@@ -18,7 +21,7 @@ type Day int32
 
 // DayOf returns the Asia/Shanghai local date of t.
 func DayOf(t time.Time) Day {
-	y, m, d := t.In(Shanghai).Date()
+	y, m, d := t.In(shanghai).Date()
 	return DayFromDate(y, m, d)
 }
 
@@ -40,7 +43,7 @@ func ParseDay(s string) (Day, error) {
 // Time returns local midnight of the day in Asia/Shanghai.
 func (d Day) Time() time.Time {
 	u := time.Unix(int64(d)*86400, 0).UTC()
-	return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, Shanghai)
+	return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, shanghai)
 }
 
 // String formats the day as YYYY-MM-DD.

@@ -170,7 +170,7 @@ const DefaultFollowUpText = `您好，感谢您昨天到店咨询{{.ClassName}}�
 
 // DefaultFollowUpPolicy is 24 h, WeCom, DefaultFollowUpText.
 func DefaultFollowUpPolicy() FollowUpPolicy {
-	return FollowUpPolicy{Delay: 24 * time.Hour, Channel: ChannelWeCom, Text: DefaultFollowUpText}
+	return FollowUpPolicy{Delay: DefaultFollowUpDelay, Channel: ChannelWeCom, Text: DefaultFollowUpText}
 }
 
 // FollowUpData is what the reminder template sees. It holds no personal data.
@@ -201,7 +201,7 @@ func RecordFollowUp(v *Visit, consent map[string]bool, policy FollowUpPolicy, no
 		return err
 	}
 	if policy.Delay <= 0 {
-		policy.Delay = 24 * time.Hour
+		policy.Delay = DefaultFollowUpDelay
 	}
 	if policy.Channel == "" {
 		policy.Channel = ChannelWeCom

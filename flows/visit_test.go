@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-var t0 = time.Date(2026, 6, 30, 9, 0, 0, 0, Shanghai)
+var t0 = time.Date(2026, 6, 30, 9, 0, 0, 0, Shanghai())
 
 func yes() *bool { b := true; return &b }
 func no() *bool  { b := false; return &b }

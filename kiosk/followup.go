@@ -78,7 +78,7 @@ func (s *followUpScreen) build() fyne.CanvasObject {
 		}
 		rows = append(rows, s.u.option(n, lang.L("fu.channel."+ch)+"    ["+state+"]", u.vs.consent[ch], func() { s.toggle(n) }))
 	}
-	due := u.now().Add(u.policy().Delay).In(flows.Shanghai).Format("2006-01-02 15:04")
+	due := u.now().Add(u.policy().Delay).In(flows.Shanghai()).Format("2006-01-02 15:04")
 	if s.anyConsent() {
 		rows = append(rows, text(lang.L("fu.scheduled", map[string]any{"At": due}), 1.2, true))
 	} else {

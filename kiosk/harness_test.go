@@ -65,7 +65,7 @@ type harnessOpts struct {
 }
 
 // testNow is a fixed Thursday morning in Shanghai.
-var testNow = time.Date(2026, 11, 26, 10, 0, 0, 0, flows.Shanghai)
+var testNow = time.Date(2026, 11, 26, 10, 0, 0, 0, flows.Shanghai())
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()

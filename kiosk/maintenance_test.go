@@ -20,7 +20,7 @@ func TestDailyBackupPruneAndPurge(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	now := time.Date(2026, 11, 27, 9, 0, 0, 0, flows.Shanghai)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, flows.Shanghai())
 	key := "0123456789abcdef0123456789abcdef"
 	if _, _, err := st.PutPurchases(ctx, []flows.Purchase{
 		{ID: "old", CustomerKey: key, StoreID: "S001", SoldAt: now.AddDate(-4, 0, 0), DrugCode: "x", Quantity: 1, DaysSupply: 30},

@@ -306,7 +306,7 @@ func (s *managerScreen) buildDrill() fyne.CanvasObject {
 			break
 		}
 		outcome := lang.L("summary.outcome." + v.Outcome)
-		rows = append(rows, text(fmt.Sprintf("%s  %s  %s  %s  → %s", v.StartedAt.In(flows.Shanghai).Format("01-02 15:04"),
+		rows = append(rows, text(fmt.Sprintf("%s  %s  %s  %s  → %s", v.StartedAt.In(flows.Shanghai()).Format("01-02 15:04"),
 			v.PharmacistID, v.CustomerMasked, outcome, lang.L("drill.missing", map[string]any{"Step": lang.L(fmt.Sprintf("step.%d", next))})), 0.9, false))
 	}
 	if n == 0 {
@@ -383,7 +383,7 @@ func (s *managerScreen) export() (string, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", fmt.Errorf("export dir: %w", err)
 	}
-	path := filepath.Join(dir, "completion-"+s.u.now().In(flows.Shanghai).Format("20060102-150405")+".csv")
+	path := filepath.Join(dir, "completion-"+s.u.now().In(flows.Shanghai()).Format("20060102-150405")+".csv")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return "", fmt.Errorf("export: %w", err)

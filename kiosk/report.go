@@ -24,10 +24,6 @@ var Periods = []string{PeriodToday, PeriodWeek, PeriodMonth}
 // TargetVisitSeconds is the seed's goal for the pharmacist's entry time per visit.
 const TargetVisitSeconds = 120
 
-// OverdueAfter is when a scheduled follow-up that could not reach HQ counts as overdue
-// (the seed's 闭环校验: not sent / not opened within 72 h is escalated).
-const OverdueAfter = 72 * time.Hour
-
 // DrillClicks is how many clicks (or key presses) it takes in the manager view to get
 // from a metric to the visits missing an action: one tap on a heat-map cell (or key 5)
 // lists the stalled visits with the step each one is missing.
@@ -102,7 +98,7 @@ func BuildReport(visits []flows.Visit, names map[string]string, asOf flows.Day, 
 	var visitSecs float64
 	var visitN int
 	for _, v := range visits {
-		d := flows.DayOf(v.StartedAt)
+		d := flows.VisitDay(v)
 		if d > asOf {
 			continue
 		}
@@ -149,7 +145,7 @@ func BuildReport(visits []flows.Visit, names map[string]string, asOf flows.Day, 
 				visitN++
 			}
 		}
-		if f := scheduled(v); f != nil && synced != nil && now.Sub(f.DueAt) > OverdueAfter && !synced(v.ID) {
+		if f := scheduled(v); f != nil && synced != nil && now.Sub(f.DueAt) > flows.OverdueAfter && !synced(v.ID) {
 			r.Check.Overdue++
 		}
 	}

@@ -131,7 +131,7 @@ func (s *settingsScreen) build() fyne.CanvasObject {
 	var b strings.Builder
 	start := max(0, len(s.u.scanLog)-12)
 	for _, e := range s.u.scanLog[start:] {
-		fmt.Fprintf(&b, "%s  %s\n", e.At.In(flows.Shanghai).Format("15:04:05.000"), e.Text)
+		fmt.Fprintf(&b, "%s  %s\n", e.At.In(flows.Shanghai()).Format("15:04:05.000"), e.Text)
 	}
 	if b.Len() == 0 {
 		b.WriteString(lang.L("settings.log_empty"))

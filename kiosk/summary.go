@@ -59,7 +59,7 @@ func (s *summaryScreen) build() fyne.CanvasObject {
 		line := lang.L("fu.declined")
 		if f := v.FollowUp.FollowUp; f != nil {
 			line = lang.L("summary.followup", map[string]any{"Channel": lang.L("fu.channel." + f.Channel),
-				"At": f.DueAt.In(flows.Shanghai).Format("2006-01-02 15:04")})
+				"At": f.DueAt.In(flows.Shanghai()).Format("2006-01-02 15:04")})
 		}
 		rows = append(rows, text("4 "+lang.L("step.4")+"：  "+line, 1, false))
 	}

@@ -369,7 +369,7 @@ func (u *UI) refreshBanner() {
 	parts = append(parts, sync, lang.L("banner.backlog", map[string]any{"N": u.stats.Pending}))
 	last := lang.L("banner.never")
 	if !u.stats.LastSync.IsZero() {
-		last = u.stats.LastSync.In(flows.Shanghai).Format("01-02 15:04")
+		last = u.stats.LastSync.In(flows.Shanghai()).Format("01-02 15:04")
 	}
 	parts = append(parts, lang.L("banner.last_sync", map[string]any{"At": last}))
 	if u.stats.Rejected > 0 {
@@ -622,19 +622,12 @@ func (u *UI) startVisit(s devices.Scan, name string) {
 	}()
 }
 
-// lookbackDays is the history a step-1 analysis needs: the 90-day window plus the
-// 180-day carry-in horizon.
-func lookbackDays() int {
-	o := flows.DefaultAdherenceOptions()
-	return o.LookbackDays + o.HorizonDays
-}
-
 // loadHistory asks HQ (≤ 800 ms) and merges the answer with the local store; without HQ
 // it uses the local store only (offline). Purchases learned from HQ are cached locally.
 // It runs off the UI goroutine.
 func (u *UI) loadHistory(key string, asOf flows.Day) (flows.Analysis, bool, string) {
 	opt := flows.DefaultAdherenceOptions()
-	from := asOf - flows.Day(lookbackDays())
+	from, _ := flows.HistoryRange(asOf, opt)
 	local, err := u.deps.Store.History(u.ctx, key, from, asOf)
 	if err != nil {
 		u.log.Warn("local history", "err", err)

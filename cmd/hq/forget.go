@@ -47,7 +47,7 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		if ck, err = customerkey.FromIDNumber(secret, *idNumber, time.Now().In(flows.Shanghai)); err != nil {
+		if ck, err = customerkey.FromIDNumber(secret, *idNumber, time.Now().In(flows.Shanghai())); err != nil {
 			return fmt.Errorf("--id-number: %w", err)
 		}
 	} else {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq/admin"
 )
 
@@ -18,15 +19,16 @@ import (
 func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("purge", stderr)
 	target := addAdminTarget(fs)
-	retention := fs.Duration("retention", admin.DefaultRetention, "keep purchases and visit details this long (at least 6480h)")
+	retention := fs.Duration("retention", flows.DefaultRetention,
+		fmt.Sprintf("keep purchases and visit details this long (at least %.0fh)", flows.MinRetention.Hours()))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := target.check(); err != nil {
 		return err
 	}
-	if *retention < admin.MinRetention {
-		return fmt.Errorf("%w: --retention %v is shorter than the 270 days the continuity analysis needs", errUsage, *retention)
+	if *retention < flows.MinRetention {
+		return fmt.Errorf("%w: --retention %v is shorter than the %d days the continuity analysis needs", errUsage, *retention, flows.HistoryDays)
 	}
 	var out []byte
 	if !target.online() {

@@ -50,7 +50,7 @@ func TestBackupWritesCheckedCopy(t *testing.T) {
 		t.Fatal("refused backup changed the file")
 	}
 	s, _ := store.Open(store.DefaultPath(dir), store.Options{})
-	_ = s.SaveVisit(context.Background(), reportVisit("V9", "P03", time.Date(2026, 6, 3, 9, 0, 0, 0, flows.Shanghai), 1, flows.OutcomeInProgress))
+	_ = s.SaveVisit(context.Background(), reportVisit("V9", "P03", time.Date(2026, 6, 3, 9, 0, 0, 0, flows.Shanghai()), 1, flows.OutcomeInProgress))
 	_ = s.Close()
 	if err := runBackup(context.Background(), []string{"--data", dir, "--to", dst, "--force"}, &out, &errb); err != nil {
 		t.Fatal(err)

@@ -84,7 +84,7 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 	var secret []byte
 	opt.Store, opt.Now = storeID, now
 	opt.ResolveCustomer = func(cell string) (string, error) {
-		key, err := devices.CustomerKeyFromInput(secret, cell, now.In(flows.Shanghai))
+		key, err := devices.CustomerKeyFromInput(secret, cell, now.In(flows.Shanghai()))
 		if !errors.Is(err, devices.ErrNeedSecret) {
 			return key, err
 		}
@@ -95,7 +95,7 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 		if secret, err = devices.LoadSecret(secretFile); err != nil {
 			return "", posexport.Fatal(fmt.Errorf("%w: %w", errSecret, err))
 		}
-		return devices.CustomerKeyFromInput(secret, cell, now.In(flows.Shanghai))
+		return devices.CustomerKeyFromInput(secret, cell, now.In(flows.Shanghai()))
 	}
 	rep := &posexport.Report{File: filepath.Base(path), DryRun: *fs.dryRun}
 	rd, err := posexport.Open(path, opt)

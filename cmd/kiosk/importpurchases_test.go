@@ -85,7 +85,7 @@ func TestImportPurchasesHashesRawIDsAndNeverStoresThem(t *testing.T) {
 	if err != nil || len(h) != 2 {
 		t.Fatalf("history of the first ID = %v, %v", h, err)
 	}
-	if h[0].ID == h[1].ID || h[0].StoreID != "S001" || h[0].SoldAt.In(flows.Shanghai).Day() != 1 {
+	if h[0].ID == h[1].ID || h[0].StoreID != "S001" || h[0].SoldAt.In(flows.Shanghai()).Day() != 1 {
 		t.Fatalf("purchases = %+v", h)
 	}
 	// The lower-case x was normalised before hashing.
@@ -282,7 +282,7 @@ func TestImportPurchasesChineseGBKMappingDryRun(t *testing.T) {
 	if err != nil || len(h) != 1 {
 		t.Fatalf("history %+v %v", h, err)
 	}
-	if p := h[0]; p.ID != "S001:X1001:6901234567892" || p.Quantity != 2 || !p.SoldAt.Equal(time.Date(2026, 6, 1, 10, 30, 0, 0, flows.Shanghai)) {
+	if p := h[0]; p.ID != "S001:X1001:6901234567892" || p.Quantity != 2 || !p.SoldAt.Equal(time.Date(2026, 6, 1, 10, 30, 0, 0, flows.Shanghai())) {
 		t.Fatalf("purchase %+v", p)
 	}
 	// What goes to HQ carries the amount in fen and the kind (the kiosk's own compact

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/store"
 )
 
@@ -19,15 +20,16 @@ func runPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("purge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("data", "", "kiosk data directory (holds kiosk.db)")
-	retention := fs.Duration("retention", store.DefaultRetention, "keep purchases and synced visits this long")
+	retention := fs.Duration("retention", flows.DefaultRetention, "keep purchases and synced visits this long")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return fmt.Errorf("%w: --data DIR is required", errUsage)
 	}
-	if *retention < 270*24*time.Hour {
-		return fmt.Errorf("%w: --retention %v is shorter than the 90-day lookback plus 180-day carry-in the counter needs (270 days minimum)", errUsage, *retention)
+	if *retention < flows.MinRetention {
+		return fmt.Errorf("%w: --retention %v is shorter than the %d-day lookback plus %d-day carry-in the counter needs (%d days minimum)",
+			errUsage, *retention, flows.DefaultLookbackDays, flows.DefaultHorizonDays, flows.HistoryDays)
 	}
 	s, err := openExistingStore(*dir, store.Options{Retention: *retention})
 	if err != nil {

@@ -50,7 +50,7 @@ func reportStore(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d1 := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai)
+	d1 := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai())
 	for _, v := range []flows.Visit{
 		reportVisit("V1", "P01", d1, 4, flows.OutcomeComplete),
 		reportVisit("V2", "P01", d1.Add(time.Hour), 4, flows.OutcomeComplete),
@@ -69,7 +69,7 @@ func runReportT(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := report(context.Background(), args, &out, &errb, func() time.Time {
-		return time.Date(2026, 6, 20, 12, 0, 0, 0, flows.Shanghai)
+		return time.Date(2026, 6, 20, 12, 0, 0, 0, flows.Shanghai())
 	})
 	return out.String(), err
 }

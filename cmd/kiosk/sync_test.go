@@ -38,7 +38,7 @@ func syncHQ(t *testing.T) (string, *boltstore.Store, string) {
 }
 
 func syncVisit(i int, complete bool, pharm string) flows.Visit {
-	start := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai).Add(time.Duration(i) * time.Minute)
+	start := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai()).Add(time.Duration(i) * time.Minute)
 	v := flows.Visit{ID: fmt.Sprintf("01SYNCTEST%06d", i), StoreID: "S001", PharmacistID: pharm,
 		CustomerKey: "0123456789abcdef0123456789abcdef", StartedAt: start, UpdatedAt: start.Add(time.Minute),
 		EndedAt: start.Add(time.Minute), Outcome: flows.OutcomeAbandoned, AbandonReason: "idle",

@@ -14,7 +14,7 @@ func TestVisitFactBinaryRoundTrip(t *testing.T) {
 	for _, f := range []effect.VisitFact{
 		{},
 		{VisitID: "01J…", CustomerKey: "9f86d081884c7d659a2feaa0c55ad015", StoreID: "S001",
-			StartedAt: time.Date(2026, 6, 1, 9, 0, 0, 123456789, flows.Shanghai), Complete: true, StepsDone: 4,
+			StartedAt: time.Date(2026, 6, 1, 9, 0, 0, 123456789, flows.Shanghai()), Complete: true, StepsDone: 4,
 			StepSeconds: [4]float64{12.5, 30, 0, 61.25}, StepTimed: [4]bool{true, true, false, true}, VisitSeconds: 110.5, VisitTimed: true,
 			Classes: []string{flows.ClassHypertension, flows.ClassHyperlipidemia}, QuestionnaireClass: flows.ClassHypertension,
 			Recommendations: []effect.RecommendationFact{{ItemID: "pill_organiser", Accepted: &yes}, {ItemID: "refill_plan", Accepted: &no}, {ItemID: "x"}}},

@@ -15,9 +15,9 @@ const (
 	TargetCompleteness = 0.95 // share of started visits finishing each step
 	TargetCoordination = 0.85 // share sent within 2 h of due; share opened within 72 h of send
 	TargetVisitSeconds = 120  // a visit entered in ≤ 120 s
-	SendWithin         = 2 * time.Hour
-	OpenWithin         = 72 * time.Hour
-	AnswerWithin       = 72 * time.Hour // an overdue follow-up answered within 72 h of becoming overdue
+	SendWithin         = flows.SendWithin
+	OpenWithin         = flows.OverdueAfter
+	AnswerWithin       = flows.OverdueAfter // an overdue follow-up answered within 72 h of becoming overdue
 )
 
 // HealthParams select a health report: visits started and follow-ups due on local days

@@ -26,8 +26,8 @@ const (
 	BasketDays       = 90  // [index−90, index−1] and [index, index+89]
 	ConversionDays   = 14  // a product bought in [visit day, visit day+14]
 	maxResamples     = 100000
-	defaultLookback  = 90
-	defaultHorizon   = 180
+	defaultLookback  = flows.DefaultLookbackDays
+	defaultHorizon   = flows.DefaultHorizonDays
 	levelOK, levelYl = 0, 1
 	levelRed         = 2
 )

@@ -37,13 +37,13 @@ func chineseRows() [][]string {
 // wantChinese is what every format of the export above must read as.
 func wantChinese() []flows.Purchase {
 	fen := func(v int64) *int64 { return &v }
-	t1 := time.Date(2026, 6, 1, 10, 30, 15, 0, flows.Shanghai)
+	t1 := time.Date(2026, 6, 1, 10, 30, 15, 0, flows.Shanghai())
 	return []flows.Purchase{
 		{ID: "S001:X1001:6901234567892", CustomerKey: strings.Repeat("ab", 16), StoreID: "S001", SoldAt: t1, DrugCode: "6901234567892",
 			Name: "氨氯地平片", Quantity: 2, DaysSupply: 30, AmountFen: fen(123450), ReceiptID: "R1", Kind: flows.KindRx},
 		{ID: "S001:X1001:XA01", CustomerKey: strings.Repeat("cd", 16), StoreID: "S001", SoldAt: t1, DrugCode: "XA01",
 			Name: "维生素C片", Quantity: 1, AmountFen: fen(800), ReceiptID: "R1", Kind: flows.KindOTC},
-		{ID: "S002:X1002:6901234567892", CustomerKey: strings.Repeat("0f", 16), StoreID: "S002", SoldAt: time.Date(2026, 6, 2, 0, 0, 0, 0, flows.Shanghai),
+		{ID: "S002:X1002:6901234567892", CustomerKey: strings.Repeat("0f", 16), StoreID: "S002", SoldAt: time.Date(2026, 6, 2, 0, 0, 0, 0, flows.Shanghai()),
 			DrugCode: "6901234567892", Name: "电子血压计", Quantity: 1, AmountFen: fen(19990), Kind: flows.KindNonDrug},
 	}
 }
@@ -167,9 +167,9 @@ func chineseXLSX(t testing.TB, path string, second bool) {
 		if err != nil {
 			d, _ = parseDate(r[3], false, false)
 		}
-		vs[3] = d.In(flows.Shanghai).Format("2006-01-02 15:04:05") // text, then a real date cell below
-		vs[3] = excelize.Cell{Value: time.Date(d.In(flows.Shanghai).Year(), d.In(flows.Shanghai).Month(), d.In(flows.Shanghai).Day(),
-			d.In(flows.Shanghai).Hour(), d.In(flows.Shanghai).Minute(), d.In(flows.Shanghai).Second(), 0, time.UTC)}
+		vs[3] = d.In(flows.Shanghai()).Format("2006-01-02 15:04:05") // text, then a real date cell below
+		vs[3] = excelize.Cell{Value: time.Date(d.In(flows.Shanghai()).Year(), d.In(flows.Shanghai()).Month(), d.In(flows.Shanghai()).Day(),
+			d.In(flows.Shanghai()).Hour(), d.In(flows.Shanghai()).Minute(), d.In(flows.Shanghai()).Second(), 0, time.UTC)}
 		var q, amt float64
 		fmt.Sscan(r[9], &q)
 		fmt.Sscan(r[10], &amt)
@@ -418,13 +418,13 @@ func TestXLSXSheetsAndCells(t *testing.T) {
 	if res.err != nil || len(res.rows) != 4 || len(res.rejected) != 2 {
 		t.Fatalf("%+v", res)
 	}
-	if p := res.rows[0]; *p.AmountFen != 1230 || !p.SoldAt.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, flows.Shanghai)) {
+	if p := res.rows[0]; *p.AmountFen != 1230 || !p.SoldAt.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, flows.Shanghai())) {
 		t.Errorf("float noise / serial: %s", dump(p))
 	}
 	if p := res.rows[1]; *p.AmountFen != 400 || p.Quantity != 2 || p.ID != "S1:A4:D1" {
 		t.Errorf("row A4: %s", dump(p))
 	}
-	if p := res.rows[2]; p.AmountFen != nil || !p.SoldAt.Equal(time.Date(2026, 6, 1, 18, 0, 0, 0, flows.Shanghai)) {
+	if p := res.rows[2]; p.AmountFen != nil || !p.SoldAt.Equal(time.Date(2026, 6, 1, 18, 0, 0, 0, flows.Shanghai())) {
 		t.Errorf("row A5: %s", dump(p))
 	}
 	if p := res.rows[3]; p.ID != "S1:10001:6901234567892" || *p.AmountFen != 0 {

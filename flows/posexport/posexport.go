@@ -657,7 +657,7 @@ func (r *Reader) row(rec []string) (flows.Purchase, error) {
 		return flows.Purchase{}, fieldErr(ColDate, dateHdr, err)
 	}
 	if soldAt.After(r.opt.Now.Add(24 * time.Hour)) {
-		return flows.Purchase{}, fieldErr(ColDate, dateHdr, fmt.Errorf("%s is in the future", soldAt.In(flows.Shanghai).Format(time.DateOnly)))
+		return flows.Purchase{}, fieldErr(ColDate, dateHdr, fmt.Errorf("%s is in the future", soldAt.In(flows.Shanghai()).Format(time.DateOnly)))
 	}
 	code, err := r.text(rec, ColDrug)
 	if err != nil {

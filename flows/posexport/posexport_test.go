@@ -21,7 +21,7 @@ import (
 // rawID is a well-formed ID number: no error text may ever contain it.
 const rawID = "11010519491231002X"
 
-var testNow = time.Date(2026, 6, 10, 12, 0, 0, 0, flows.Shanghai)
+var testNow = time.Date(2026, 6, 10, 12, 0, 0, 0, flows.Shanghai())
 
 // resolveErrText is the fake resolver's only error text.
 const resolveErrText = "not a customer key"
@@ -176,7 +176,7 @@ func TestReaderRowValues(t *testing.T) {
 	}
 	p := res.rows[0]
 	if p.ID != "S1:9:D1" || p.CustomerKey != strings.Repeat("ab", 16) || p.Quantity != 2.5 || p.DaysSupply != 28 ||
-		p.Name != "N" || p.Ingredient != "I" || p.ATC != "C09" || !p.SoldAt.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, flows.Shanghai)) {
+		p.Name != "N" || p.Ingredient != "I" || p.ATC != "C09" || !p.SoldAt.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, flows.Shanghai())) {
 		t.Errorf("row 1 = %+v", p)
 	}
 	// Another store: its own id space, no :2.

@@ -351,7 +351,7 @@ func parseDate(s string, serial, date1904 bool) (time.Time, error) {
 		return bad()
 	}
 	if timePart == "" {
-		return time.Date(y, time.Month(m), d, 0, 0, 0, 0, flows.Shanghai), nil
+		return time.Date(y, time.Month(m), d, 0, 0, 0, 0, flows.Shanghai()), nil
 	}
 	var hh, mm, ss int
 	tp := strings.Split(timePart, ":")
@@ -379,7 +379,7 @@ func parseDate(s string, serial, date1904 bool) (time.Time, error) {
 	if hh > 23 || mm > 59 || ss > 59 {
 		return bad()
 	}
-	return time.Date(y, time.Month(m), d, hh, mm, ss, 0, flows.Shanghai), nil
+	return time.Date(y, time.Month(m), d, hh, mm, ss, 0, flows.Shanghai()), nil
 }
 
 // dateSeparators turns 2026年6月1日, 2026/6/1 and 2026.6.1 into 2026-6-1 (a Replacer
@@ -398,9 +398,9 @@ func isASCII(s string) bool {
 // excelSerial converts an Excel date serial (with a fraction for the time of day) to a
 // time in Asia/Shanghai, to the second.
 func excelSerial(v float64, date1904 bool) time.Time {
-	base := time.Date(1899, 12, 30, 0, 0, 0, 0, flows.Shanghai)
+	base := time.Date(1899, 12, 30, 0, 0, 0, 0, flows.Shanghai())
 	if date1904 {
-		base = time.Date(1904, 1, 1, 0, 0, 0, 0, flows.Shanghai)
+		base = time.Date(1904, 1, 1, 0, 0, 0, 0, flows.Shanghai())
 	}
 	days := math.Floor(v)
 	secs := math.Round((v - days) * 86400)

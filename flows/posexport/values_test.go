@@ -45,8 +45,8 @@ func TestParseYuan(t *testing.T) {
 }
 
 func TestParseSaleDate(t *testing.T) {
-	day := time.Date(2026, 6, 1, 0, 0, 0, 0, flows.Shanghai)
-	at := time.Date(2026, 6, 1, 9, 5, 7, 0, flows.Shanghai)
+	day := time.Date(2026, 6, 1, 0, 0, 0, 0, flows.Shanghai())
+	at := time.Date(2026, 6, 1, 9, 5, 7, 0, flows.Shanghai())
 	for in, want := range map[string]time.Time{
 		"2026-06-01": day, "2026/06/01": day, "2026/6/1": day, "2026.6.1": day, "2026年6月1日": day, "20260601": day,
 		" 2026-06-01 ": day, "2026-06-01 09:05:07": at, "2026/6/1 9:05:07": at, "2026-06-01T09:05:07": at,

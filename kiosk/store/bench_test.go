@@ -87,7 +87,7 @@ func BenchmarkScanToAlert(b *testing.B) {
 	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
 	opt := flows.DefaultAdherenceOptions()
 	asOf := p.AsOf
-	from, _ := store.HistoryRange(asOf, opt)
+	from, _ := flows.HistoryRange(asOf, opt)
 	var ds, cpu []time.Duration
 	purchases, alerts := 0, 0
 	i := 0
@@ -169,7 +169,7 @@ func openBench(b *testing.B) (*store.Store, *bolt.DB) {
 	return s, db
 }
 
-var benchStart = time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai)
+var benchStart = time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai())
 
 func visitID(i int) string { return fmt.Sprintf("01JZBENCH%017d", i) }
 

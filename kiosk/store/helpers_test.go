@@ -30,7 +30,7 @@ func openTest(t testing.TB) (*Store, string) {
 	return s, path
 }
 
-var t0 = time.Date(2026, 6, 30, 10, 15, 0, 0, flows.Shanghai)
+var t0 = time.Date(2026, 6, 30, 10, 15, 0, 0, flows.Shanghai())
 
 // visitAt builds a visit with the first `steps` steps recorded; outcome in progress
 // unless finish is set (complete if 4 steps, else abandoned).

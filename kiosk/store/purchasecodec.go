@@ -45,7 +45,7 @@ var utc = time.UTC
 func zoneFor(off int) *time.Location {
 	switch off {
 	case 8 * 3600:
-		return flows.Shanghai
+		return flows.Shanghai()
 	case 0:
 		return utc
 	}

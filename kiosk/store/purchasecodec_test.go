@@ -10,7 +10,7 @@ import (
 
 func TestPurchaseCodecRoundTrip(t *testing.T) {
 	for _, p := range []flows.Purchase{
-		{ID: "S001:1:X", CustomerKey: custKey(1), StoreID: "S001", SoldAt: time.Date(2026, 6, 1, 9, 30, 15, 123456789, flows.Shanghai),
+		{ID: "S001:1:X", CustomerKey: custKey(1), StoreID: "S001", SoldAt: time.Date(2026, 6, 1, 9, 30, 15, 123456789, flows.Shanghai()),
 			DrugCode: "6901234567892", Name: "苯磺酸氨氯地平片", Ingredient: "amlodipine", ATC: "C08CA01", Quantity: 2.5, DaysSupply: 56},
 		{ID: "x", CustomerKey: custKey(2), SoldAt: time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC), DrugCode: "P", Quantity: 0},
 		{ID: "y", CustomerKey: custKey(3), SoldAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", -5*3600)), DrugCode: "Q", Quantity: math.MaxFloat64, DaysSupply: 3650},

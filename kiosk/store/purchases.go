@@ -258,17 +258,3 @@ func (s *Store) Catalog() (*flows.Catalog, error) {
 	}
 	return flows.NewCatalog(drugs), nil
 }
-
-// HistoryRange is the date range step 1 needs for an analysis as of asOf: the lookback
-// window plus the carry-in horizon before it ([asOf − (L−1) − H, asOf], 270 days with the
-// defaults L = 90, H = 180). Zero option fields take the defaults.
-func HistoryRange(asOf flows.Day, opt flows.AdherenceOptions) (from, to flows.Day) {
-	def := flows.DefaultAdherenceOptions()
-	if opt.LookbackDays <= 0 {
-		opt.LookbackDays = def.LookbackDays
-	}
-	if opt.HorizonDays <= 0 {
-		opt.HorizonDays = def.HorizonDays
-	}
-	return asOf - flows.Day(opt.LookbackDays-1) - flows.Day(opt.HorizonDays), asOf
-}

@@ -129,10 +129,10 @@ func migrateV2(tx *bolt.Tx) error {
 		if err := json.Unmarshal(v, &visit); err != nil {
 			return fmt.Errorf("visit %s: %w", k, err)
 		}
-		if err := byDay.Put(dayIndexKey(flows.DayOf(visit.StartedAt), string(k)), nil); err != nil {
+		if err := byDay.Put(dayIndexKey(flows.VisitDay(visit), string(k)), nil); err != nil {
 			return err
 		}
-		day := flows.DayOf(visit.StartedAt)
+		day := flows.VisitDay(visit)
 		switch seq, ok := queued[string(k)]; {
 		case !finished(visit.Outcome):
 			recs[string(k)] = visitRecord(hdr{state: stateOpen, day: day}, v)

@@ -19,14 +19,12 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/pharmachain/counter/flows"
 )
 
 // FileName is the store's file name inside the kiosk data directory.
 const FileName = "kiosk.db"
-
-// DefaultRetention is how long purchases and finished, synced visits are kept: three
-// years (see docs/storage.md). It is configurable through Options.Retention.
-const DefaultRetention = 3 * 365 * 24 * time.Hour
 
 // DefaultLockTimeout is how long Open waits for another process to release the file.
 const DefaultLockTimeout = 2 * time.Second
@@ -57,7 +55,7 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Retention is how long purchases and finished, synced visits are kept by Purge
-	// (default DefaultRetention, three years).
+	// (default flows.DefaultRetention, three years).
 	Retention time.Duration
 	// LockTimeout is how long Open waits for another process holding the file before it
 	// fails with ErrInUse (default DefaultLockTimeout).
@@ -88,7 +86,7 @@ func Open(path string, opts Options) (*Store, error) {
 		s.now = time.Now
 	}
 	if s.retention <= 0 {
-		s.retention = DefaultRetention
+		s.retention = flows.DefaultRetention
 	}
 	timeout := opts.LockTimeout
 	if timeout <= 0 {

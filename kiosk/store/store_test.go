@@ -651,7 +651,7 @@ func TestHotBackup(t *testing.T) {
 }
 
 func TestPurgeRetention(t *testing.T) {
-	now := time.Date(2029, 7, 1, 12, 0, 0, 0, flows.Shanghai)
+	now := time.Date(2029, 7, 1, 12, 0, 0, 0, flows.Shanghai())
 	path := filepath.Join(t.TempDir(), FileName)
 	s, err := Open(path, Options{Now: func() time.Time { return now }})
 	if err != nil {
@@ -864,16 +864,5 @@ func TestCompactToDropsDeletedBytes(t *testing.T) {
 	defer c.Close()
 	if h, _ := c.History(ctx, custKey(6), 0, flows.DayOf(t0)); len(h) != 1 {
 		t.Fatalf("compacted copy lost live data: %v", h)
-	}
-}
-
-func TestHistoryRange(t *testing.T) {
-	e := flows.DayFromDate(2026, 6, 30)
-	from, to := HistoryRange(e, flows.AdherenceOptions{})
-	if to != e || e-from+1 != 270 || from != flows.DayFromDate(2025, 10, 4) {
-		t.Fatalf("HistoryRange = %s..%s", from, to)
-	}
-	if from, _ := HistoryRange(e, flows.AdherenceOptions{LookbackDays: 30, HorizonDays: 10}); e-from+1 != 40 {
-		t.Fatalf("custom range starts %s", from)
 	}
 }

@@ -122,7 +122,7 @@ func (s *Store) SaveVisit(ctx context.Context, v flows.Visit) error {
 		return fmt.Errorf("save visit %s: encode: %w", v.ID, err)
 	}
 	id := []byte(v.ID)
-	day := flows.DayOf(v.StartedAt)
+	day := flows.VisitDay(v)
 	err = s.update(ctx, func(tx *bolt.Tx) error {
 		vs := tx.Bucket(bVisits)
 		indexDay := true

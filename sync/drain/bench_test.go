@@ -25,7 +25,7 @@ var drainBacklog = envInt("HQ_BENCH_BACKLOG", 100_000)
 // in three complete (all four steps), the rest abandoned after step 1.
 func benchVisit(prefix string, j int) flows.Visit {
 	return hqtest.Visit(fmt.Sprintf("%s%07d", prefix, j), "S001", fmt.Sprintf("P%02d", j%5+1),
-		time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai).Add(time.Duration(j)*time.Second), j%3 != 0)
+		time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai()).Add(time.Duration(j)*time.Second), j%3 != 0)
 }
 
 // kioskBacklog builds a real kiosk store (kiosk/store, the same file format and outbox

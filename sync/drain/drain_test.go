@@ -21,7 +21,7 @@ import (
 	"github.com/pharmachain/counter/sync/wire"
 )
 
-var day1 = time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai)
+var day1 = time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai())
 
 func openOutbox(t testing.TB) *testoutbox.Outbox {
 	t.Helper()

@@ -64,9 +64,6 @@ type RollupRow struct {
 	Rollup                flows.Rollup
 }
 
-// VisitDay is the local day a visit counts on: the day it started (Asia/Shanghai).
-func VisitDay(v flows.Visit) flows.Day { return flows.DayOf(v.StartedAt) }
-
 // CompletionStore keeps the daily rollups behind the completion report.
 type CompletionStore interface {
 	// Completion merges the daily rollups selected by q into one group per q.GroupBy

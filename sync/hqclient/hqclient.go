@@ -106,7 +106,7 @@ func (c *Client) getWith(ctx context.Context, hc *http.Client, timeout time.Dura
 }
 
 // History fetches a customer's chain-wide purchases and HQ's continuity analysis
-// (days: lookback, ≤ 0 → 90; asOf 0 → HQ's today). The purchases returned are those
+// (days: lookback, ≤ 0 → flows.DefaultLookbackDays; asOf 0 → HQ's today). The purchases returned are those
 // the analysis used (lookback plus carry-in horizon); cache them locally.
 func (c *Client) History(ctx context.Context, customerKey string, days int, asOf flows.Day) (wire.HistoryResponse, error) {
 	q := url.Values{}

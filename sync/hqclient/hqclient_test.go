@@ -18,7 +18,7 @@ func TestHistoryRosterPoints(t *testing.T) {
 	h := hqtest.Start(t, api.Options{}, "S001", "S002")
 	ctx := context.Background()
 	key := hqtest.Key("c1")
-	sold := time.Date(2026, 6, 20, 10, 0, 0, 0, flows.Shanghai)
+	sold := time.Date(2026, 6, 20, 10, 0, 0, 0, flows.Shanghai())
 	if _, err := h.Store.IngestPurchases(ctx, []flows.Purchase{{ID: "S002-1-1", CustomerKey: key, StoreID: "S002", SoldAt: sold, DrugCode: "POS-AML5", Ingredient: "amlodipine", ATC: "C08CA01", Quantity: 1, DaysSupply: 30}}); err != nil {
 		t.Fatal(err)
 	}

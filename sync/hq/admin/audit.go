@@ -74,7 +74,7 @@ func parseTimeParam(s string, end bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	t, err := time.ParseInLocation("2006-01-02", s, flows.Shanghai)
+	t, err := time.ParseInLocation("2006-01-02", s, flows.Shanghai())
 	if err != nil {
 		return time.Time{}, fmt.Errorf("want RFC 3339 or YYYY-MM-DD, got %q", s)
 	}

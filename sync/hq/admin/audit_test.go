@@ -21,8 +21,8 @@ func TestAuditHandlerParams(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	_ = st.Audit(ctx, hq.AuditEntry{Actor: "admin", Action: "export", Detail: "table=stores.csv", At: time.Date(2026, 3, 1, 12, 0, 0, 0, flows.Shanghai)})
-	_ = st.Audit(ctx, hq.AuditEntry{Actor: "hq", Action: "token.create", Detail: "followup=V1-f1", At: time.Date(2026, 3, 2, 12, 0, 0, 0, flows.Shanghai)})
+	_ = st.Audit(ctx, hq.AuditEntry{Actor: "admin", Action: "export", Detail: "table=stores.csv", At: time.Date(2026, 3, 1, 12, 0, 0, 0, flows.Shanghai())})
+	_ = st.Audit(ctx, hq.AuditEntry{Actor: "hq", Action: "token.create", Detail: "followup=V1-f1", At: time.Date(2026, 3, 2, 12, 0, 0, 0, flows.Shanghai())})
 	h := AuditHandler(st, func(*http.Request) string { return "admin" }, nil)
 	call := func(q string) (int, AuditResponse) {
 		w := httptest.NewRecorder()

@@ -11,13 +11,6 @@ import (
 	"github.com/pharmachain/counter/sync/hq/api"
 )
 
-// DefaultRetention is how long HQ keeps purchases and visit details (three years, the
-// same reasoning as the kiosk's: docs/storage.md).
-const DefaultRetention = 3 * 365 * 24 * time.Hour
-
-// MinRetention is what the continuity analysis needs: 90-day lookback + 180-day carry-in.
-const MinRetention = 270 * 24 * time.Hour
-
 // Cutoff is the first local day a purge with retention ret keeps at now.
 func Cutoff(now time.Time, ret time.Duration) flows.Day { return flows.DayOf(now.Add(-ret)) }
 
@@ -28,11 +21,12 @@ func PurgeHandler(st hq.MaintenanceStore, now func() time.Time, log *slog.Logger
 			api.WriteError(w, http.StatusForbidden, "purging needs an admin token")
 			return
 		}
-		ret := DefaultRetention
+		ret := flows.DefaultRetention
 		if s := r.URL.Query().Get("retention"); s != "" {
 			d, err := time.ParseDuration(s)
-			if err != nil || d < MinRetention {
-				api.WriteError(w, http.StatusBadRequest, "retention: want a duration of at least 6480h (270 days), e.g. 26280h")
+			if err != nil || d < flows.MinRetention {
+				api.WriteError(w, http.StatusBadRequest, fmt.Sprintf("retention: want a duration of at least %.0fh (%d days), e.g. 26280h",
+					flows.MinRetention.Hours(), flows.HistoryDays))
 				return
 			}
 			ret = d

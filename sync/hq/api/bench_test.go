@@ -88,7 +88,7 @@ func buildHistoryDB(b *testing.B, n int) (path string, customers int) {
 		cs[i] = cust{historyCustomerKey(i), i}
 	}
 	sort.Slice(cs, func(a, c int) bool { return cs[a].key < cs[c].key })
-	end := time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai)
+	end := time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai())
 	batch := make([]flows.Purchase, 0, 200_000)
 	flush := func() {
 		if _, err := st.IngestPurchases(context.Background(), batch); err != nil {

@@ -656,7 +656,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p hq.Prin
 		s.fail(w, r, badf("customer_key: want 32 lower-case hex characters"))
 		return
 	}
-	days := 90
+	days := flows.DefaultLookbackDays
 	if v := q.Get("days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 366 {
@@ -676,11 +676,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p hq.Prin
 	}
 	opt := s.opts.Adherence
 	opt.LookbackDays = days
-	horizon := opt.HorizonDays
-	if horizon <= 0 {
-		horizon = flows.DefaultAdherenceOptions().HorizonDays
-	}
-	from := asOf - flows.Day(days-1) - flows.Day(horizon)
+	from, _ := flows.HistoryRange(asOf, opt)
 	ps, err := s.st.History(r.Context(), key, from, asOf)
 	if err != nil {
 		s.fail(w, r, err)

@@ -14,7 +14,7 @@ import (
 // BenchmarkParseRecords decodes a 500-record batch: as HQ does (parseRecords), and the
 // record-by-record fallback alone as the same-run baseline.
 func BenchmarkParseRecords(b *testing.B) {
-	start := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai)
+	start := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai())
 	req := wire.RecordsRequest{StoreID: "S001"}
 	for i := range wire.MaxBatchRecords {
 		at := start.Add(time.Duration(i) * time.Minute)

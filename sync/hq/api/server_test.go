@@ -22,7 +22,7 @@ import (
 	"github.com/pharmachain/counter/sync/wire"
 )
 
-var day1 = time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai)
+var day1 = time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai())
 
 func batch(store string, vs ...flows.Visit) wire.RecordsRequest {
 	return wire.RecordsRequest{StoreID: store, Records: vs}
@@ -303,14 +303,14 @@ func TestBodyOver4MiB(t *testing.T) {
 // TestHistoryAdherence uses the reference's worked example: E = 2026-06-30,
 // amlodipine 04-02 and 05-20 (30 days each) → covered 60/90, gap 12, yellow.
 func TestHistoryAdherence(t *testing.T) {
-	h := hqtest.Start(t, api.Options{Now: func() time.Time { return time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai) }}, "S001", "S002")
+	h := hqtest.Start(t, api.Options{Now: func() time.Time { return time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai()) }}, "S001", "S002")
 	key := hqtest.Key("customer-1")
-	at := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, flows.Shanghai) }
+	at := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, flows.Shanghai()) }
 	req := wire.PurchasesRequest{Purchases: []flows.Purchase{
 		{ID: "S001-1-1", CustomerKey: key, StoreID: "S001", SoldAt: at(4, 2), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30},
 		{ID: "S001-2-1", CustomerKey: key, StoreID: "S001", SoldAt: at(5, 20), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30},
 		{ID: "S001-2-2", CustomerKey: key, StoreID: "S001", SoldAt: at(5, 20), DrugCode: "POS-UNKNOWN", Quantity: 2},
-		{ID: "S001-0-1", CustomerKey: key, StoreID: "S001", SoldAt: time.Date(2025, 9, 1, 10, 0, 0, 0, flows.Shanghai), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30}, // outside horizon
+		{ID: "S001-0-1", CustomerKey: key, StoreID: "S001", SoldAt: time.Date(2025, 9, 1, 10, 0, 0, 0, flows.Shanghai()), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30}, // outside horizon
 		{ID: "S001-3-1", CustomerKey: hqtest.Key("someone-else"), StoreID: "S001", SoldAt: at(5, 20), DrugCode: "POS-MET", Quantity: 1},
 	}}
 	code, body := h.Do(t, "POST", wire.PathPurchases, h.Tokens["S001"], req)
@@ -481,9 +481,9 @@ func TestTokenOnlyHashStored(t *testing.T) {
 // code the catalog does not know keeps none; older clients' purchases without the
 // fields still work.
 func TestPurchaseAmountReceiptKind(t *testing.T) {
-	h := hqtest.Start(t, api.Options{Now: func() time.Time { return time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai) }}, "S001")
+	h := hqtest.Start(t, api.Options{Now: func() time.Time { return time.Date(2026, 6, 30, 10, 0, 0, 0, flows.Shanghai()) }}, "S001")
 	key := hqtest.Key("customer-k")
-	at := time.Date(2026, 6, 1, 10, 0, 0, 0, flows.Shanghai)
+	at := time.Date(2026, 6, 1, 10, 0, 0, 0, flows.Shanghai())
 	amt := int64(3150)
 	zero := int64(0)
 	req := wire.PurchasesRequest{Purchases: []flows.Purchase{

@@ -13,7 +13,7 @@ import (
 	"github.com/pharmachain/counter/sync/internal/hqtest"
 )
 
-var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai)
+var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai())
 
 func TestPurchaseRoundTripAndRanges(t *testing.T) {
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{})

@@ -59,7 +59,7 @@ func indexVisit(tx *bolt.Tx, v *flows.Visit) error {
 	if err != nil {
 		return err
 	}
-	d := hq.VisitDay(*v)
+	d := flows.VisitDay(*v)
 	if err := tx.Bucket(bEffVisits).Put(storeDayKey(v.StoreID, d, []byte(v.ID)), b); err != nil {
 		return fmt.Errorf("index visit %s: %w", v.ID, err)
 	}

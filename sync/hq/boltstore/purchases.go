@@ -178,7 +178,7 @@ func decodePurchase(b []byte) (flows.Purchase, error) {
 		return p, errCorrupt
 	}
 	b = b[w:]
-	p.SoldAt = time.Unix(sec, int64(ns)).In(flows.Shanghai)
+	p.SoldAt = time.Unix(sec, int64(ns)).In(flows.Shanghai())
 	p.Quantity = math.Float64frombits(binary.BigEndian.Uint64(b))
 	b = b[8:]
 	ds, w := binary.Varint(b)

@@ -56,7 +56,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			if err := indexVisit(tx, v); err != nil {
 				return err
 			}
-			k := string(rollupKey(storeID, hq.VisitDay(*v), v.PharmacistID))
+			k := string(rollupKey(storeID, flows.VisitDay(*v), v.PharmacistID))
 			c := deltas[k]
 			if c == nil {
 				c = &flows.Rollup{}
@@ -64,7 +64,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			}
 			contrib := flows.VisitContribution(*v)
 			c.Merge(contrib)
-			addCV(cvDeltas, v.ContentVersion, storeID, hq.VisitDay(*v), v.PharmacistID, contrib)
+			addCV(cvDeltas, v.ContentVersion, storeID, flows.VisitDay(*v), v.PharmacistID, contrib)
 			for _, ev := range in.Points {
 				credited, err := recordEvent(tx, ev)
 				if err != nil {

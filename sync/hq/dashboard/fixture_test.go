@@ -21,7 +21,7 @@ import (
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // fixedNow is the dashboard's clock in tests: 2026-03-31 15:00 Shanghai.
-var fixedNow = time.Date(2026, 3, 31, 15, 0, 0, 0, flows.Shanghai)
+var fixedNow = time.Date(2026, 3, 31, 15, 0, 0, 0, flows.Shanghai())
 
 type fixture struct {
 	hqStore *boltstore.Store

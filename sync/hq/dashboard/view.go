@@ -82,7 +82,7 @@ func (h *Handler) requestView(w http.ResponseWriter, r *http.Request) (*view, bo
 }
 
 func (h *Handler) build(ctx context.Context, from, to flows.Day, sortBy, dir string) (*view, error) {
-	v := &view{From: from.String(), To: to.String(), Generated: h.cfg.Now().In(flows.Shanghai).Format("2006-01-02 15:04")}
+	v := &view{From: from.String(), To: to.String(), Generated: h.cfg.Now().In(flows.Shanghai()).Format("2006-01-02 15:04")}
 	var err error
 	if v.Stores, err = h.cfg.Data.Completion(ctx, Query{From: from, To: to, GroupBy: "store"}); err != nil {
 		return nil, fmt.Errorf("completion by store: %w", err)
@@ -218,7 +218,7 @@ func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.In(flows.Shanghai).Format("01-02 15:04")
+	return t.In(flows.Shanghai()).Format("01-02 15:04")
 }
 
 func reasonZh(r string) string {

@@ -58,7 +58,7 @@ type DispatcherConfig struct {
 	// MaxLate: a follow-up whose due time passed more than this long ago when HQ first
 	// gets to it (its store PC was offline for days, say) is not sent — a "24 h" reminder
 	// weeks late helps nobody — but marked failed ("too late") and so reported overdue.
-	// Default 72 h; negative: send however late.
+	// Default flows.OverdueAfter (72 h); negative: send however late.
 	MaxLate time.Duration
 }
 
@@ -133,7 +133,7 @@ func NewDispatcher(st DispatchStore, ch Channel, cfg DispatcherConfig) (*Dispatc
 		cfg.NoticeEvery = time.Minute
 	}
 	if cfg.MaxLate == 0 {
-		cfg.MaxLate = 72 * time.Hour
+		cfg.MaxLate = flows.OverdueAfter
 	}
 	return &Dispatcher{st: st, ch: ch, cfg: cfg, log: cfg.Logger, noticed: map[string]bool{}}, nil
 }
@@ -265,7 +265,7 @@ func (d *Dispatcher) sendOne(ctx context.Context, it hq.FollowUpItem) (sent bool
 	}
 	if d.cfg.MaxLate > 0 && now.Sub(it.FollowUp.DueAt) > d.cfg.MaxLate {
 		return false, skip("too_late", fmt.Sprintf("too late to send: due %s, more than %s ago",
-			it.FollowUp.DueAt.In(flows.Shanghai).Format("2006-01-02 15:04"), d.cfg.MaxLate),
+			it.FollowUp.DueAt.In(flows.Shanghai()).Format("2006-01-02 15:04"), d.cfg.MaxLate),
 			hq.AuditEntry{At: now, Actor: "hq", Action: "followup.too_late", Detail: "followup=" + id})
 	}
 	expiry := now.Add(d.cfg.LinkTTL)

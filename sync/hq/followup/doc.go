@@ -12,4 +12,4 @@ import (
 	"github.com/pharmachain/counter/flows"
 )
 
-var shanghai = flows.Shanghai
+var shanghai = flows.Shanghai()

@@ -19,7 +19,7 @@ type clock struct {
 	t  time.Time
 }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, flows.Shanghai)} }
+func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, flows.Shanghai())} }
 
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) {

@@ -24,16 +24,16 @@ const (
 
 // OverdueRule is the 闭环校验 rule.
 type OverdueRule struct {
-	SendWithin time.Duration // default 2 h after due
-	OpenWithin time.Duration // default 72 h after the send
+	SendWithin time.Duration // default flows.SendWithin (2 h) after due
+	OpenWithin time.Duration // default flows.OverdueAfter (72 h) after the send
 }
 
 func (r OverdueRule) withDefaults() OverdueRule {
 	if r.SendWithin <= 0 {
-		r.SendWithin = 2 * time.Hour
+		r.SendWithin = flows.SendWithin
 	}
 	if r.OpenWithin <= 0 {
-		r.OpenWithin = 72 * time.Hour
+		r.OpenWithin = flows.OverdueAfter
 	}
 	return r
 }

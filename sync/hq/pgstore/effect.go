@@ -12,7 +12,6 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/effect"
-	"github.com/pharmachain/counter/sync/hq"
 )
 
 // factRow is one visit_facts row.
@@ -30,7 +29,7 @@ func factRowOf(v *flows.Visit, storeID string) (factRow, error) {
 	if err != nil {
 		return factRow{}, err
 	}
-	r := factRow{id: v.ID, store: storeID, day: int32(hq.VisitDay(*v)), complete: f.Complete, fact: b}
+	r := factRow{id: v.ID, store: storeID, day: int32(flows.VisitDay(*v)), complete: f.Complete, fact: b}
 	if v.CustomerKey != "" {
 		if r.key, err = keyBytes(v.CustomerKey); err != nil {
 			return factRow{}, err
@@ -67,7 +66,7 @@ func scanFacts(rows pgx.Rows, what string, fn func(effect.VisitFact) error) erro
 		if err := f.UnmarshalBinary(b); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		f.StartedAt = f.StartedAt.In(flows.Shanghai)
+		f.StartedAt = f.StartedAt.In(flows.Shanghai())
 		if err := fn(f); err != nil {
 			return err
 		}
@@ -135,7 +134,7 @@ func scanPurchases(rows pgx.Rows, what string, fn func(flows.Purchase) error) er
 		if !slices.Equal(ck, last) {
 			last, key = ck, hex.EncodeToString(ck)
 		}
-		p.CustomerKey, p.DaysSupply, p.SoldAt = key, int(supply), p.SoldAt.In(flows.Shanghai)
+		p.CustomerKey, p.DaysSupply, p.SoldAt = key, int(supply), p.SoldAt.In(flows.Shanghai())
 		if err := fn(p); err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func TestVisitFactsBackfilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai)
+	t0 := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai())
 	var batch []hq.VisitIngest
 	for i := range 30 {
 		batch = append(batch, hq.VisitIngest{Visit: hqtest.Visit("v"+string(rune('a'+i)), "S001", "P01", t0.Add(time.Duration(i)*time.Minute), i%2 == 0)})

@@ -147,7 +147,7 @@ func (e *pgExporter) purchases() error {
 		var p flows.Purchase
 		var supply int32
 		err := r.Scan(&p.ID, &p.CustomerKey, &p.StoreID, &p.SoldAt, &p.DrugCode, &p.Name, &p.Ingredient, &p.ATC, &p.Quantity, &supply, &p.AmountFen, &p.ReceiptID, &p.Kind)
-		p.DaysSupply, p.SoldAt = int(supply), p.SoldAt.In(flows.Shanghai)
+		p.DaysSupply, p.SoldAt = int(supply), p.SoldAt.In(flows.Shanghai())
 		out = append(out, p)
 		return err
 	}, func() int { return len(out) }, func() error { err := e.fn(hq.ExportBatch{Purchases: out}); out = nil; return err })

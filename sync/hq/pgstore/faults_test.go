@@ -90,7 +90,7 @@ func TestDatabaseDownMidDrain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ob.Close()
-	start := time.Date(2026, 3, 2, 9, 0, 0, 0, flows.Shanghai)
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, flows.Shanghai())
 	for i := range n {
 		if err := ob.SaveVisit(ctx, hqtest.Visit(fmt.Sprintf("d%06d", i), "S001", fmt.Sprintf("P%02d", i%5+1), start.Add(time.Duration(i)*time.Second), i%3 != 0)); err != nil {
 			t.Fatal(err)

@@ -138,7 +138,7 @@ func importVisits(ctx context.Context, tx pgx.Tx, vs []hq.VisitRecord) error {
 		if err := json.Unmarshal(r.Raw, &v); err != nil {
 			return fmt.Errorf("visit %s: %w", r.ID, err)
 		}
-		days[i], bodies[i] = int32(hq.VisitDay(v)), r.Raw
+		days[i], bodies[i] = int32(flows.VisitDay(v)), r.Raw
 		if v.CustomerKey != "" {
 			ck, err := keyBytes(v.CustomerKey)
 			if err != nil {

@@ -120,7 +120,7 @@ func (s *Store) History(ctx context.Context, customerKey string, from, to flows.
 			return nil, wrap("history", err)
 		}
 		p.DaysSupply = int(supply)
-		p.SoldAt = p.SoldAt.In(flows.Shanghai)
+		p.SoldAt = p.SoldAt.In(flows.Shanghai())
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {

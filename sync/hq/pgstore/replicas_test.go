@@ -141,7 +141,7 @@ func consentVisit(id string, start, due time.Time) flows.Visit {
 // moment credits once.
 func TestReplicasBehaveAsOne(t *testing.T) {
 	ctx := context.Background()
-	start := time.Date(2026, 3, 2, 9, 0, 0, 0, flows.Shanghai)
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, flows.Shanghai())
 	clk := &clock{t: start}
 	ch := &sends{n: map[string]int{}, links: map[string]string{}, delay: 5 * time.Millisecond}
 	nt := &notices{n: map[string]int{}, escalated: map[string]int{}}
@@ -280,7 +280,7 @@ func TestReplicasBehaveAsOne(t *testing.T) {
 // send unknown; a send whose replica died is marked unknown once its lease expired.
 func TestReplicaRecoveryLeavesLiveSends(t *testing.T) {
 	ctx := context.Background()
-	start := time.Date(2026, 3, 2, 9, 0, 0, 0, flows.Shanghai)
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, flows.Shanghai())
 	clk := &clock{t: start}
 	ch := &sends{n: map[string]int{}, links: map[string]string{}}
 	rs := replicas(t, 2, clk, ch, &notices{n: map[string]int{}, escalated: map[string]int{}})
@@ -326,7 +326,7 @@ func TestReplicaRecoveryLeavesLiveSends(t *testing.T) {
 // replica, an admin is signed in on the other; failures on both count together.
 func TestReplicasShareSessions(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, flows.Shanghai)}
+	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, flows.Shanghai())}
 	rs := replicas(t, 2, clk, &sends{n: map[string]int{}, links: map[string]string{}}, &notices{n: map[string]int{}, escalated: map[string]int{}})
 	admin, err := hq.CreateToken(ctx, rs[0].st, hq.Principal{Admin: true})
 	if err != nil {

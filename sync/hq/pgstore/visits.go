@@ -52,7 +52,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 				return hq.IngestResult{}, fmt.Errorf("ingest visits: encode visit %s: %w", v.ID, err)
 			}
 		}
-		ids[i], stores[i], days[i], bodies[i] = v.ID, storeID, int32(hq.VisitDay(*v)), body
+		ids[i], stores[i], days[i], bodies[i] = v.ID, storeID, int32(flows.VisitDay(*v)), body
 	}
 	var res hq.IngestResult
 	err := s.tx(ctx, "ingest visits", func(tx pgx.Tx) error {
@@ -98,7 +98,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 					return fmt.Errorf("records[%d]: follow-up %s of store %q in a visit of store %q: %w", i, it.FollowUp.ID, it.FollowUp.StoreID, v.StoreID, hq.ErrInvalid)
 				}
 			}
-			deltas.add(storeID, v.PharmacistID, hq.VisitDay(*v), v.ContentVersion, flows.VisitContribution(*v))
+			deltas.add(storeID, v.PharmacistID, flows.VisitDay(*v), v.ContentVersion, flows.VisitContribution(*v))
 			fr, err := factRowOf(v, storeID)
 			if err != nil {
 				return fmt.Errorf("records[%d]: %w", i, err)

@@ -111,7 +111,7 @@ func Import(ctx context.Context, path string, sink Sink, opt Options) (*posexpor
 		if cell == lastCell && lastKey != "" {
 			return lastKey, nil
 		}
-		k, err := customerkey.FromInput(opt.Secret, cell, now.In(flows.Shanghai))
+		k, err := customerkey.FromInput(opt.Secret, cell, now.In(flows.Shanghai()))
 		key := k.String()
 		if err == nil {
 			lastCell, lastKey = cell, key

@@ -35,7 +35,7 @@ const (
 // foreign and unknown callbacks bind nothing; removing the contact unbinds and cancels.
 func TestWeComCallbackBindsAndUnbinds(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai)}
+	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai())}
 	logs := &syncBuf{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{NoSync: true})

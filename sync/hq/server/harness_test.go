@@ -42,7 +42,7 @@ func startHQ(t *testing.T, cfg Config, stores ...string) *testHQ {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &testHQ{st: st, clk: &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai)}, logs: &syncBuf{}, tokens: map[string]string{}}
+	h := &testHQ{st: st, clk: &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai())}, logs: &syncBuf{}, tokens: map[string]string{}}
 	if cfg.LinkSecret == nil {
 		cfg.LinkSecret = []byte("0123456789abcdef0123456789abcdef")
 	}

@@ -106,7 +106,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 func checkNoLeak(t *testing.T, wecomURL string) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai)}
+	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai())}
 	logs := &syncBuf{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dbPath := filepath.Join(t.TempDir(), "hq.db")

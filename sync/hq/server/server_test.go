@@ -57,7 +57,7 @@ func completeVisit(id string, end time.Time, consent bool) flows.Visit {
 
 func TestEndToEndThroughHQ(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai)}
+	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai())}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{NoSync: true})
 	if err != nil {
@@ -213,7 +213,7 @@ func (ambiguous) Send(context.Context, flows.FollowUp, string) (followup.SendRes
 
 func TestResolveRoute(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai)}
+	clk := &clock{t: time.Date(2026, 3, 2, 18, 0, 0, 0, flows.Shanghai())}
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hq.db"), boltstore.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)

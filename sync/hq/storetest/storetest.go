@@ -64,7 +64,7 @@ func Run(t *testing.T, open Opener) {
 
 // T0 is the suite's reference time: a Monday morning in Asia/Shanghai, whole
 // microseconds (every backend keeps at least those).
-var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai)
+var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai())
 
 // day0 is t0's local day.
 var day0 = flows.DayOf(t0)
