@@ -84,14 +84,14 @@ func TestHistoryOfflineWithinBudget(t *testing.T) {
 
 // TestEffect: a store token gets its store's effect report (computed live at HQ).
 func TestEffect(t *testing.T) {
-	now := time.Date(2026, 12, 1, 10, 0, 0, 0, flows.Shanghai)
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, flows.Shanghai())
 	h := hqtest.Start(t, api.Options{Now: func() time.Time { return now }}, "S001")
 	ctx := context.Background()
 	key := hqtest.Key("c1")
 	var ps []flows.Purchase
 	for i := range 6 {
 		ps = append(ps, flows.Purchase{ID: "S001:" + string(rune('a'+i)) + ":AML", CustomerKey: key, StoreID: "S001",
-			SoldAt: time.Date(2026, 1, 1, 10, 0, 0, 0, flows.Shanghai).AddDate(0, 0, 30*i), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30})
+			SoldAt: time.Date(2026, 1, 1, 10, 0, 0, 0, flows.Shanghai()).AddDate(0, 0, 30*i), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30})
 	}
 	if _, err := h.Store.IngestPurchases(ctx, ps); err != nil {
 		t.Fatal(err)

@@ -204,7 +204,7 @@ func (h *Handler) storeList(ctx context.Context) ([]string, error) {
 func (h *Handler) fillEffectView(v *effectView, rep *wire.EffectResponse, hl *wire.HealthResponse) {
 	v.AsOf = rep.AsOf.String()
 	v.Source = rep.Source
-	v.Computed = rep.ComputedAt.In(flows.Shanghai).Format("2006-01-02 15:04")
+	v.Computed = rep.ComputedAt.In(flows.Shanghai()).Format("2006-01-02 15:04")
 	v.Conversion = rep.Conversion
 	v.Health = hl
 	if hl.Chain != nil {
@@ -466,5 +466,5 @@ var effectFuncs = template.FuncMap{
 		}
 		return b + fmtOutcome(name, s.After)
 	},
-	"timeZh": func(t time.Time) string { return t.In(flows.Shanghai).Format("2006-01-02 15:04") },
+	"timeZh": func(t time.Time) string { return t.In(flows.Shanghai()).Format("2006-01-02 15:04") },
 }

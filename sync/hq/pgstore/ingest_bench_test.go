@@ -37,7 +37,7 @@ const (
 // cost): batches per kiosk of 500 visits, two in three complete.
 func kioskBodies(b *testing.B, batches int, prefix string) [][][]byte {
 	out := make([][][]byte, benchKiosks)
-	start := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai)
+	start := time.Date(2026, 6, 1, 9, 0, 0, 0, flows.Shanghai())
 	for k := range benchKiosks {
 		store := fmt.Sprintf("S%03d", k+1)
 		for j := range batches {
