@@ -18,7 +18,7 @@ func (s *Store) Audit(ctx context.Context, entries ...hq.AuditEntry) error {
 
 // appendAudit appends entries in the caller's transaction, in order (seq from the
 // audit table's sequence).
-func appendAudit(ctx context.Context, tx pgx.Tx, entries []hq.AuditEntry) error {
+func appendAudit(ctx context.Context, tx execer, entries []hq.AuditEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}

@@ -39,7 +39,7 @@ func factRowOf(v *flows.Visit, storeID string) (factRow, error) {
 }
 
 // insertFacts writes visit facts (ON CONFLICT DO NOTHING: a fact never changes).
-func insertFacts(ctx context.Context, tx pgx.Tx, rs []factRow) error {
+func insertFacts(ctx context.Context, tx execer, rs []factRow) error {
 	if len(rs) == 0 {
 		return nil
 	}

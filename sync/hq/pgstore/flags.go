@@ -9,7 +9,7 @@ import (
 )
 
 // appendFlags appends flags in the caller's transaction, in order.
-func appendFlags(ctx context.Context, tx pgx.Tx, flags []hq.Flag) error {
+func appendFlags(ctx context.Context, tx execer, flags []hq.Flag) error {
 	if len(flags) == 0 {
 		return nil
 	}

@@ -59,7 +59,7 @@ func getItem(ctx context.Context, q interface {
 
 // scheduleFollowUps inserts the follow-ups whose ids are new (status scheduled, no
 // lease), in id order, in the caller's transaction.
-func scheduleFollowUps(ctx context.Context, tx pgx.Tx, items []hq.FollowUpItem) error {
+func scheduleFollowUps(ctx context.Context, tx execer, items []hq.FollowUpItem) error {
 	if len(items) == 0 {
 		return nil
 	}

@@ -234,6 +234,28 @@ func (s *Store) tx(ctx context.Context, what string, fn func(tx pgx.Tx) error) e
 	return nil
 }
 
+// execer runs a statement: a transaction, or a pipeline (pipeline) that sends the
+// statements queued in it together.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// pipeline queues statements to send in one round trip (pgx.Batch) at the end of a
+// transaction; Exec never fails, flush reports the first statement's error.
+type pipeline struct{ b pgx.Batch }
+
+func (p *pipeline) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	p.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
+func (p *pipeline) flush(ctx context.Context, tx pgx.Tx) error {
+	if p.b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, &p.b).Close()
+}
+
 // wrap adds context to err, keeping the seam's sentinel errors visible.
 func wrap(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, classify(err))

@@ -49,7 +49,14 @@ func creditEvents(ctx context.Context, tx pgx.Tx, evs []flows.PointsEvent) (int,
 	}
 	// One statement: the inserted events' points summed into the totals.
 	var credited int
-	err := tx.QueryRow(ctx, `WITH ins AS (
+	err := tx.QueryRow(ctx, creditSQL,
+		ids, stores, pharms, kinds, pts, ats, refs).Scan(&credited)
+	return credited, err
+}
+
+// creditSQL records the events whose ids are new and adds their points to the totals
+// in one statement; it returns how many were new.
+const creditSQL = `WITH ins AS (
 			INSERT INTO points_events (id, store_id, pharmacist_id, kind, points, at, ref)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::timestamptz[], $7::text[]) ORDER BY 1
 			ON CONFLICT (store_id, id) DO NOTHING
@@ -58,9 +65,22 @@ func creditEvents(ctx context.Context, tx pgx.Tx, evs []flows.PointsEvent) (int,
 			INSERT INTO points_totals (store_id, pharmacist_id, points)
 			SELECT store_id, pharmacist_id, sum(points) FROM ins GROUP BY 1, 2 ORDER BY 1, 2
 			ON CONFLICT (store_id, pharmacist_id) DO UPDATE SET points = points_totals.points + EXCLUDED.points)
-		SELECT count(*) FROM ins`,
-		ids, stores, pharms, kinds, pts, ats, refs).Scan(&credited)
-	return credited, err
+		SELECT count(*) FROM ins`
+
+// queueCredit is creditEvents without the count, for a pipelined batch.
+func queueCredit(ctx context.Context, q execer, evs []flows.PointsEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	n := len(evs)
+	ids, stores, pharms, kinds, refs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	pts := make([]int32, n)
+	ats := make([]*timeT, n)
+	for i, ev := range evs {
+		ids[i], stores[i], pharms[i], kinds[i], refs[i], pts[i], ats[i] = ev.ID, ev.StoreID, ev.PharmacistID, ev.Kind, ev.Ref, int32(ev.Points), ts(ev.At)
+	}
+	_, err := q.Exec(ctx, creditSQL, ids, stores, pharms, kinds, pts, ats, refs)
+	return err
 }
 
 // Points implements hq.PointsStore.

@@ -101,7 +101,7 @@ func (d *rollupDeltas) empty() bool { return len(d.day) == 0 }
 
 // apply adds the deltas to the tables: one upsert per table, rows in key order so that
 // concurrent commits lock rows in the same order (no deadlocks).
-func (d *rollupDeltas) apply(ctx context.Context, tx pgx.Tx) error {
+func (d *rollupDeltas) apply(ctx context.Context, tx execer) error {
 	for _, t := range []struct {
 		table, period string
 		pharm, cv     bool
@@ -125,7 +125,7 @@ func (d *rollupDeltas) apply(ctx context.Context, tx pgx.Tx) error {
 }
 
 // upsertRollups adds (op "+") or writes (op "=": imports) rows into table.
-func upsertRollups(ctx context.Context, tx pgx.Tx, table, period string, withPharm, withCV bool, m map[rollupKey]*flows.Rollup, op string) error {
+func upsertRollups(ctx context.Context, tx execer, table, period string, withPharm, withCV bool, m map[rollupKey]*flows.Rollup, op string) error {
 	keys := make([]rollupKey, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

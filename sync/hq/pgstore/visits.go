@@ -114,22 +114,27 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 		if res.Accepted == 0 {
 			return nil
 		}
-		if _, err := creditEvents(ctx, tx, events); err != nil {
-			return fmt.Errorf("credit points: %w", err)
-		}
-		if err := deltas.apply(ctx, tx); err != nil {
+		// Everything the new visits bring, in one round trip.
+		p := &pipeline{}
+		if err := queueCredit(ctx, p, events); err != nil {
 			return err
 		}
-		if err := insertFacts(ctx, tx, facts); err != nil {
-			return fmt.Errorf("visit facts: %w", err)
+		if err := deltas.apply(ctx, p); err != nil {
+			return err
 		}
-		if err := scheduleFollowUps(ctx, tx, fus); err != nil {
-			return fmt.Errorf("schedule follow-ups: %w", err)
+		if err := insertFacts(ctx, p, facts); err != nil {
+			return err
 		}
-		if err := appendFlags(ctx, tx, flags); err != nil {
-			return fmt.Errorf("flags: %w", err)
+		if err := scheduleFollowUps(ctx, p, fus); err != nil {
+			return err
 		}
-		return appendAudit(ctx, tx, audit)
+		if err := appendFlags(ctx, p, flags); err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, p, audit); err != nil {
+			return err
+		}
+		return p.flush(ctx, tx)
 	})
 	if err != nil {
 		return hq.IngestResult{}, err
