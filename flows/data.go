@@ -51,6 +51,7 @@ type Data struct {
 	Questionnaires QuestionnaireSet
 	Knowledge      *KnowledgeBase
 	Points         PointsRules
+	PointsCaps     PointsCaps // daily caps of link points (nil: none)
 	Messages       FollowUpMessages
 }
 
@@ -182,7 +183,7 @@ func ParseData(files map[string][]byte) (Data, error) {
 		}
 	}
 	if b, ok := files[PointsFile]; ok {
-		if d.Points, err = LoadPointsRules(b); err != nil {
+		if d.Points, d.PointsCaps, err = LoadPoints(b); err != nil {
 			fail(PointsFile, err)
 		}
 	}

@@ -47,7 +47,7 @@ func contentDir(t *testing.T, files map[string]string) string {
 }
 
 func points(n string) map[string]string {
-	return map[string]string{flows.PointsFile: `{"visit_complete": ` + n + `, "link_opened": 2, "revisit_booked": 3}`}
+	return map[string]string{flows.PointsFile: `{"visit_complete": ` + n + `, "link_opened": 2, "revisit_booked": 3, "daily_cap": {"link_opened": 40, "revisit_booked": 60}}`}
 }
 
 // embeddedFile is one file of the embedded content.

@@ -209,7 +209,7 @@ func demoSecret(path string) ([]byte, error) {
 // the log-only channel (links printed to stdout) with --demo, else none.
 func hqConfig(c serveConfig, listenAddr string, data flows.Data, log *slog.Logger, stdout io.Writer) (server.Config, error) {
 	msgs := data.Messages
-	cfg := server.Config{Catalog: data.Catalog, PointsRules: data.Points, Messages: &msgs, Logger: log, Out: stdout, Interval: c.dispatchInterval,
+	cfg := server.Config{Catalog: data.Catalog, PointsRules: data.Points, PointsCaps: data.PointsCaps, Messages: &msgs, Logger: log, Out: stdout, Interval: c.dispatchInterval,
 		PublicURL: strings.TrimRight(c.publicURL, "/")}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + listenAddr

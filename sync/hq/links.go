@@ -2,6 +2,7 @@ package hq
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
@@ -17,6 +18,13 @@ type LinkOpen struct {
 	Audit  []AuditEntry
 	// Flags are appended with the open (only by the call that records it).
 	Flags []Flag
+	// DailyCap, if > 0, caps the points of Points.Kind the pharmacist earns per local
+	// day through OpenLink and BookRevisit: Points is credited only if the pharmacist's
+	// total of that kind on flows.DayOf(Points.At) stays ≤ DailyCap with it. Otherwise
+	// the open is recorded without the points (LinkOutcome.Capped), Flags are written
+	// with 0 points, and a FlagDailyCap flag is appended. Concurrent calls, also from
+	// several HQ processes, never credit past the cap.
+	DailyCap int
 }
 
 // RevisitBooking records a revisit booked through a follow-up's tracked link.
@@ -28,6 +36,8 @@ type RevisitBooking struct {
 	Points flows.PointsEvent // as LinkOpen.Points, kind flows.PointsRevisitBooked
 	Audit  []AuditEntry
 	Flags  []Flag // as LinkOpen.Flags
+	// DailyCap as LinkOpen.DailyCap.
+	DailyCap int
 }
 
 // Booking is a revisit booked through the tracked link.
@@ -39,11 +49,18 @@ type Booking struct {
 	At         time.Time `json:"at"`
 }
 
+// CapFlag is the FlagDailyCap flag a store appends when the daily cap withholds ev.
+func CapFlag(ev flows.PointsEvent, cap int) Flag {
+	return Flag{At: ev.At, Kind: FlagDailyCap, StoreID: ev.StoreID, PharmacistID: ev.PharmacistID, Ref: ev.Ref,
+		Detail: fmt.Sprintf("%s: %d points withheld, the day's cap of %d reached", ev.Kind, ev.Points, cap)}
+}
+
 // LinkOutcome says what OpenLink or BookRevisit did.
 type LinkOutcome struct {
 	Item   FollowUpItem // the follow-up after the call
 	First  bool         // this call recorded it (and credited its points)
 	Opened bool         // the link had been opened (BookRevisit: else nothing changed)
+	Capped bool         // First, but the points were withheld by the daily cap
 }
 
 // LinkStore records what customers do with a tracked link. Each call records and

@@ -30,6 +30,7 @@
 //	content_assign  "assign"                      → JSON hq.ContentAssignments
 //	content_status  store id                      → JSON hq.ContentStatus (the kiosk's last report)
 //	eff_visits, eff_cust, eff_pstore, eff_fuday   the effect report's indexes (effect.go)
+//	pdaily      store 0x00 pharmacist 0x00 kind 0x00 day(4) → BE int64 link points that day (caps.go)
 //	flags       BE sequence                       → JSON hq.Flag, append-only (flags.go)
 //	meta        "scoped_ids"                      → "1": visits and pevents keyed by store (scope.go)
 //
@@ -84,7 +85,7 @@ var (
 
 	allBuckets = [][]byte{bTokens, bVisits, bPurchases, bHist, bRollups, bRollupsSD, bPEvents, bPTotals, bRoster,
 		bItems, bDue, bSending, bOpen, bSends, bBookings, bContacts, bAudit, bNotices, bSessions, bSigninFail,
-		bSecrets, bMeta, bContentMeta, bContentFiles, bContentAssign, bContentStatus, bFlags}
+		bSecrets, bMeta, bContentMeta, bContentFiles, bContentAssign, bContentStatus, bFlags, bPDaily}
 )
 
 // Options configures a Store.

@@ -23,15 +23,6 @@ func checkLinkPoints(it hq.FollowUpItem, ev flows.PointsEvent) error {
 	return nil
 }
 
-// creditTx credits ev (if any) inside tx.
-func creditTx(tx *bolt.Tx, ev flows.PointsEvent) error {
-	if ev.ID == "" {
-		return nil
-	}
-	_, err := creditPointsTx(tx, ev)
-	return err
-}
-
 // OpenLink implements hq.LinkStore.
 func (s *Store) OpenLink(ctx context.Context, o hq.LinkOpen) (hq.LinkOutcome, error) {
 	var out hq.LinkOutcome
@@ -54,16 +45,17 @@ func (s *Store) OpenLink(ctx context.Context, o hq.LinkOpen) (hq.LinkOutcome, er
 		if err := tx.Bucket(bOpen).Delete([]byte(o.ID)); err != nil {
 			return err
 		}
-		if err := creditTx(tx, o.Points); err != nil {
+		capped, flags, err := creditCapped(tx, o.Points, o.DailyCap, o.Flags)
+		if err != nil {
 			return err
 		}
 		if err := appendAudit(tx, o.Audit); err != nil {
 			return err
 		}
-		if err := appendFlags(tx, o.Flags); err != nil {
+		if err := appendFlags(tx, flags); err != nil {
 			return err
 		}
-		out = hq.LinkOutcome{Item: it, First: true, Opened: true}
+		out = hq.LinkOutcome{Item: it, First: true, Opened: true, Capped: capped}
 		return nil
 	})
 	if err != nil {
@@ -95,16 +87,17 @@ func (s *Store) BookRevisit(ctx context.Context, b hq.RevisitBooking) (hq.LinkOu
 		if err := putJSON(tx.Bucket(bBookings), []byte(b.ID), bk); err != nil {
 			return err
 		}
-		if err := creditTx(tx, b.Points); err != nil {
+		capped, flags, err := creditCapped(tx, b.Points, b.DailyCap, b.Flags)
+		if err != nil {
 			return err
 		}
 		if err := appendAudit(tx, b.Audit); err != nil {
 			return err
 		}
-		if err := appendFlags(tx, b.Flags); err != nil {
+		if err := appendFlags(tx, flags); err != nil {
 			return err
 		}
-		out = hq.LinkOutcome{Item: it, First: true, Opened: true}
+		out = hq.LinkOutcome{Item: it, First: true, Opened: true, Capped: capped}
 		return nil
 	})
 	if err != nil {

@@ -46,7 +46,9 @@ type LinkConfig struct {
 	Store  LinkStore         // required
 	Signer *Signer           // required
 	Points flows.PointsRules // default flows.DefaultPointsRules()
-	Logger *slog.Logger      // default slog.Default()
+	// Caps are the daily caps of link and booking points per pharmacist (nil: none).
+	Caps   flows.PointsCaps
+	Logger *slog.Logger // default slog.Default()
 	Now    func() time.Time
 	// Rate and Burst: token bucket per client address (default 0.5/s, burst 10).
 	Rate  float64
@@ -206,7 +208,7 @@ func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
 		var ev flows.PointsEvent
 		var flags []hq.Flag
 		if ev, flags, err = h.credit(r.Context(), it, flows.PointsLinkOpened, now); err == nil {
-			out, err = h.cfg.Store.OpenLink(r.Context(), hq.LinkOpen{ID: id, At: now, Points: ev, Flags: flags, Audit: []hq.AuditEntry{{At: now,
+			out, err = h.cfg.Store.OpenLink(r.Context(), hq.LinkOpen{ID: id, At: now, Points: ev, Flags: flags, DailyCap: h.cfg.Caps[ev.Kind], Audit: []hq.AuditEntry{{At: now,
 				Actor: "customer-link", Action: "link.click", Detail: fmt.Sprintf("followup=%s pharmacist=%s points=%d", id, it.FollowUp.PharmacistID, ev.Points)}}})
 		}
 	}
@@ -265,7 +267,7 @@ func (h *linkHandler) book(w http.ResponseWriter, r *http.Request) {
 		var ev flows.PointsEvent
 		var flags []hq.Flag
 		if ev, flags, err = h.credit(r.Context(), it, flows.PointsRevisitBooked, now); err == nil {
-			out, err = h.cfg.Store.BookRevisit(r.Context(), hq.RevisitBooking{ID: id, Date: date, Slot: slot, At: now, Points: ev, Flags: flags,
+			out, err = h.cfg.Store.BookRevisit(r.Context(), hq.RevisitBooking{ID: id, Date: date, Slot: slot, At: now, Points: ev, Flags: flags, DailyCap: h.cfg.Caps[ev.Kind],
 				Audit: []hq.AuditEntry{{At: now, Actor: "customer-link", Action: "link.book",
 					Detail: fmt.Sprintf("followup=%s date=%s slot=%s points=%d", id, date, slot, ev.Points)}}})
 		}

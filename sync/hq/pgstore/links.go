@@ -55,16 +55,17 @@ func (s *Store) OpenLink(ctx context.Context, o hq.LinkOpen) (hq.LinkOutcome, er
 		if _, err := tx.Exec(ctx, `UPDATE followups SET opened_at = $2 WHERE id = $1`, o.ID, o.At); err != nil {
 			return err
 		}
-		if err := creditOne(ctx, tx, o.Points); err != nil {
+		capped, flags, err := creditCapped(ctx, tx, o.Points, o.DailyCap, o.Flags)
+		if err != nil {
 			return err
 		}
 		if err := appendAudit(ctx, tx, o.Audit); err != nil {
 			return err
 		}
-		if err := appendFlags(ctx, tx, o.Flags); err != nil {
+		if err := appendFlags(ctx, tx, flags); err != nil {
 			return err
 		}
-		out = hq.LinkOutcome{Item: it, First: true, Opened: true}
+		out = hq.LinkOutcome{Item: it, First: true, Opened: true, Capped: capped}
 		return nil
 	})
 	if err != nil {
@@ -103,16 +104,17 @@ func (s *Store) BookRevisit(ctx context.Context, b hq.RevisitBooking) (hq.LinkOu
 			b.ID, it.FollowUp.StoreID, int32(b.Date), b.Slot, b.At); err != nil {
 			return err
 		}
-		if err := creditOne(ctx, tx, b.Points); err != nil {
+		capped, flags, err := creditCapped(ctx, tx, b.Points, b.DailyCap, b.Flags)
+		if err != nil {
 			return err
 		}
 		if err := appendAudit(ctx, tx, b.Audit); err != nil {
 			return err
 		}
-		if err := appendFlags(ctx, tx, b.Flags); err != nil {
+		if err := appendFlags(ctx, tx, flags); err != nil {
 			return err
 		}
-		out = hq.LinkOutcome{Item: it, First: true, Opened: true}
+		out = hq.LinkOutcome{Item: it, First: true, Opened: true, Capped: capped}
 		return nil
 	})
 	if err != nil {

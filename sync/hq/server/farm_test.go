@@ -146,3 +146,38 @@ func TestNoChannelSendsNothing(t *testing.T) {
 		t.Fatalf("channel %q, want none", ch)
 	}
 }
+
+// TestDailyCapOfLinkPoints (issue 11.2): the points rules' daily cap bounds what one
+// pharmacist earns per day from customers' links; opens past it are recorded, earn
+// nothing and are flagged. It fails on the code before the fix (every open credited).
+func TestDailyCapOfLinkPoints(t *testing.T) {
+	out := &syncBuf{}
+	h := startHQ(t, Config{Out: out, DemoChannel: true, PointsCaps: flows.PointsCaps{flows.PointsLinkOpened: 4}}, "S001")
+	h.putRoster(t, "S001", "P01")
+	var vs []flows.Visit
+	for _, id := range []string{"VC1", "VC2", "VC3"} {
+		vs = append(vs, storeVisit(id, "S001", "P01", h.clk.Now()))
+	}
+	if code, b := h.do(t, "POST", wire.PathRecords, h.tokens["S001"], wire.RecordsRequest{StoreID: "S001", Records: vs}); code != 200 {
+		t.Fatalf("ingest: %d %s", code, b)
+	}
+	h.clk.Add(24 * time.Hour)
+	links := h.sendDue(t, out)
+	if len(links) != 3 {
+		t.Fatalf("links: %v", links)
+	}
+	h.clk.Add(time.Hour) // long after the send: not a fast open
+	for _, l := range links {
+		if code := h.open(t, l); code != 200 {
+			t.Fatalf("open: %d", code)
+		}
+	}
+	// 3 visits × 1 + link opens of 2 points each under a cap of 4: two credited.
+	if p := h.pointsOf(t, "S001", "P01"); p != 3+4 {
+		t.Fatalf("P01 has %d points, want 7 (the third open is past the day's cap)", p)
+	}
+	code, b := h.do(t, "GET", "/api/v1/flags?kind=daily_cap", h.admin, nil)
+	if code != 200 || strings.Count(string(b), `"kind":"daily_cap"`) != 1 {
+		t.Fatalf("flags: %d %s", code, b)
+	}
+}

@@ -49,8 +49,12 @@ type Config struct {
 	Now    func() time.Time // nil: time.Now
 	// Catalog resolves purchases' drug codes; nil: empty.
 	Catalog *flows.Catalog
-	// PointsRules price visits, link opens and bookings; nil: flows defaults.
+	// PointsRules price visits, link opens and bookings; nil: flows defaults (with their
+	// caps, unless PointsCaps is given).
 	PointsRules flows.PointsRules
+	// PointsCaps cap the link and booking points a pharmacist earns per day (nil: none,
+	// or the flows defaults with default rules).
+	PointsCaps flows.PointsCaps
 	// Messages are the follow-up texts (the WeCom link card's title and description);
 	// nil: flows.DefaultFollowUpMessages().
 	Messages *flows.FollowUpMessages
@@ -152,6 +156,9 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 	}
 	if cfg.PointsRules == nil {
 		cfg.PointsRules = flows.DefaultPointsRules()
+		if cfg.PointsCaps == nil {
+			cfg.PointsCaps = flows.DefaultPointsCaps()
+		}
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -200,7 +207,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hq server: %w", err)
 	}
-	h.link, err = followup.LinkHandler(followup.LinkConfig{Store: st, Signer: signer, Points: cfg.PointsRules,
+	h.link, err = followup.LinkHandler(followup.LinkConfig{Store: st, Signer: signer, Points: cfg.PointsRules, Caps: cfg.PointsCaps,
 		Logger: cfg.Logger, Now: cfg.Now, TrustForwardedFor: cfg.TrustForwardedFor})
 	if err != nil {
 		return nil, fmt.Errorf("hq server: %w", err)

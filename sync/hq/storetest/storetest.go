@@ -50,6 +50,7 @@ func areas() []area {
 		{"Maintenance", maintenance},
 		{"Content", contentStore},
 		{"Flags", flagsArea},
+		{"Caps", capsArea},
 		{"Effect", effectStore},
 		{"Export", export},
 	}

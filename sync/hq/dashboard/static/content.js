@@ -550,6 +550,7 @@
     if (!pts) return h("p", { class: "error", text: "rules/points.json 无法解析，见上方问题列表。" });
     var t = h("table", { class: "points" }, h("tr", {}, h("th", { text: "事件" }), h("th", { text: "编号" }), h("th", { class: "num", text: "积分" }), h("th")));
     Object.keys(pts).forEach(function (k) {
+      if (k === "daily_cap") return; // the caps have their own rows below
       t.appendChild(h("tr", {}, h("td", { text: POINT_NAMES[k] || "自定义事件" }), h("td", { text: k }),
         h("td", {}, field("", POINTS, k, pts, k, { type: "number", cls: "num" })),
         h("td", {}, POINT_NAMES[k] ? null : button("✕", function () { delete pts[k]; touched(POINTS, true); }, "danger"))));
@@ -557,7 +558,22 @@
     var name = h("input", { type: "text", placeholder: "新事件编号（小写字母、数字、_ -）" });
     return h("div", {}, t, h("div", { class: "row" }, name, button("＋ 添加事件", function () {
       if (name.value && !(name.value in pts)) { pts[name.value] = 1; touched(POINTS, true); }
-    })), h("p", { class: "muted", text: "前三项为系统事件，不能删除；积分 0–1000。" }));
+    })), h("p", { class: "muted", text: "前三项为系统事件，不能删除；积分 0–1000。" }), capsForm(pts));
+  }
+
+  // The daily caps of link points (rules/points.json "daily_cap"): empty or 0 = no cap.
+  function capsForm(pts) {
+    var caps = pts.daily_cap || {};
+    var t = h("table", { class: "points" }, h("tr", {}, h("th", { text: "每位药师每日上限" }), h("th", { text: "编号" }), h("th", { class: "num", text: "积分上限" })));
+    ["link_opened", "revisit_booked"].forEach(function (k) {
+      t.appendChild(h("tr", {}, h("td", { text: POINT_NAMES[k] }), h("td", { text: k }),
+        h("td", {}, field("", POINTS, "daily_cap." + k, caps, k, { type: "number", cls: "num", set: function (v) {
+          if (!pts.daily_cap) pts.daily_cap = caps;
+          if (v > 0) caps[k] = v; else delete caps[k];
+          if (Object.keys(caps).length === 0) delete pts.daily_cap;
+        } }))));
+    });
+    return h("div", {}, t, h("p", { class: "muted", text: "顾客打开随访链接、预约复诊所得积分每人每天的上限（1–100000；留空为不设上限），防止刷分。" }));
   }
 
   function messagesForm() {
