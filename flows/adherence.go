@@ -220,45 +220,21 @@ func levelRank(level string) int {
 	return 0
 }
 
-// maxDaysSupply bounds one fill's days' supply (ten years); larger values are data
+// MaxDaysSupply bounds one fill's days' supply (ten years); larger values are data
 // errors and would overflow day arithmetic.
-const maxDaysSupply = 3660
+const MaxDaysSupply = 3660
 
-// ReadPurchase is how the continuity analysis reads one purchase: its local date, its
-// drug facts (the purchase's own ingredient and ATC win over the catalog's), class, kind
-// and days' supply (the purchase's, else round(quantity × pack_days_supply) of the
-// catalog, at least 1), and whether it counts (Counted) or why not (Unknown). The cover
-// span is left empty. Apart from the copied ID, date and name, the result depends only on
-// DrugCode, Ingredient, ATC, Kind, DaysSupply and Quantity, so a caller reading many
-// purchases may cache it on those fields. cat may be nil.
+// ReadPurchase is how the continuity analysis reads one purchase: the purchase as
+// ResolvePurchase completes it from the catalog (its local date, drug facts, kind and
+// days' supply), its class, and whether it counts (Counted) or why not (Unknown). The
+// cover span is left empty. Apart from the copied ID, date and name, the result depends
+// only on DrugCode, Ingredient, ATC, Kind, DaysSupply and Quantity, so a caller reading
+// many purchases may cache it on those fields. cat may be nil.
 func ReadPurchase(p Purchase, cat *Catalog) Line {
-	ln := Line{PurchaseID: p.ID, Day: DayOf(p.SoldAt), Name: p.Name, Ingredient: strings.TrimSpace(p.Ingredient),
-		ATC: strings.TrimSpace(p.ATC), DaysSupply: p.DaysSupply, Kind: p.Kind}
-	drug, known := cat.Lookup(p.DrugCode)
-	if known {
-		if ln.Name == "" {
-			ln.Name = drug.Name
-		}
-		if ln.Ingredient == "" {
-			ln.Ingredient = drug.Ingredient
-		}
-		if ln.ATC == "" {
-			ln.ATC = drug.ATC
-		}
-		if ln.Kind == "" {
-			ln.Kind = drug.Kind
-		}
-	}
+	ResolvePurchase(cat, &p)
+	ln := Line{PurchaseID: p.ID, Day: DayOf(p.SoldAt), Name: p.Name, Ingredient: p.Ingredient,
+		ATC: p.ATC, DaysSupply: p.DaysSupply, Kind: p.Kind}
 	ln.Class = ClassOf(ln.ATC)
-	if ln.DaysSupply > maxDaysSupply {
-		ln.DaysSupply = maxDaysSupply
-	}
-	if ln.DaysSupply <= 0 {
-		ln.DaysSupply = 0
-		if known {
-			ln.DaysSupply = packSupply(p.Quantity, drug.PackDaysSupply)
-		}
-	}
 	switch {
 	case p.Quantity < 0:
 		// A return line: shown, never counted, not a missing-data problem.
@@ -279,7 +255,7 @@ func ReadPurchase(p Purchase, cat *Catalog) Line {
 	return ln
 }
 
-// packSupply is round(quantity × pack days' supply) bounded to [1, maxDaysSupply], or 0
+// packSupply is round(quantity × pack days' supply) bounded to [1, MaxDaysSupply], or 0
 // when either is unknown (pack 0, quantity not a positive finite number).
 func packSupply(quantity float64, pack int) int {
 	if pack <= 0 || !(quantity > 0) || math.IsInf(quantity, 0) {
@@ -289,8 +265,8 @@ func packSupply(quantity float64, pack int) int {
 	if ds < 1 {
 		ds = 1
 	}
-	if ds > maxDaysSupply {
-		ds = maxDaysSupply
+	if ds > MaxDaysSupply {
+		ds = MaxDaysSupply
 	}
 	return int(ds)
 }
@@ -365,7 +341,7 @@ func ClassCoverage(fills []CoverFill, asOf Day, opt AdherenceOptions, spans []Co
 		if f.Day < S {
 			S = f.Day
 		}
-		supply := min(max(int(f.Supply), 1), maxDaysSupply)
+		supply := min(max(int(f.Supply), 1), MaxDaysSupply)
 		start := max(f.Day, cursor)
 		end := start + Day(supply) - 1
 		cursor = end + 1

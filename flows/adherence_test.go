@@ -437,7 +437,7 @@ func TestReturnsAndAbsurdSupply(t *testing.T) {
 	p[0].DaysSupply = math.MaxInt
 	a = Analyze(p, nil, E, DefaultAdherenceOptions())
 	check(t, a, want{ClassHypertension, "2026-06-01", 30, 30, 1, 0, 1, LevelOK, 0})
-	if a.Lines[0].DaysSupply != maxDaysSupply {
+	if a.Lines[0].DaysSupply != MaxDaysSupply {
 		t.Errorf("days supply not clamped: %d", a.Lines[0].DaysSupply)
 	}
 }

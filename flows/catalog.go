@@ -136,12 +136,24 @@ func (c *Catalog) KindOf(code string) string {
 	return d.Kind
 }
 
-// ResolvePurchase fills what a purchase did not say from the catalog entry of its drug
-// code: name, ingredient, ATC, days' supply (round(quantity × pack_days_supply), at
-// least 1, as Analyze reads it) and kind. Given fields win. It reports whether the
-// product is known: in the catalog, or described by the sale itself (ingredient and
-// ATC). A purchase of an unknown product is left as it is (its kind stays empty).
+// ResolvePurchase is the one enrichment of a purchase from the catalog: wherever a
+// purchase enters (HQ's ingest and imports, the kiosk's POS import, demo data) and
+// wherever the continuity analysis reads one (ReadPurchase). What the sale did not say
+// comes from the catalog entry of its drug code: name, ingredient, ATC, days' supply
+// (round(quantity × pack_days_supply), at least 1) and kind. Given fields win; blank
+// ingredient and ATC count as not given and given ones lose surrounding spaces. Days'
+// supply is bounded to MaxDaysSupply however it was found, and a negative one counts as
+// not given. It reports whether the product is known: in the catalog, or described by
+// the sale itself (ingredient and ATC). A purchase of a product the catalog does not
+// list keeps its own fields (its kind stays as given, possibly empty). cat may be nil.
 func ResolvePurchase(cat *Catalog, p *Purchase) bool {
+	p.Ingredient, p.ATC = strings.TrimSpace(p.Ingredient), strings.TrimSpace(p.ATC)
+	if p.DaysSupply > MaxDaysSupply {
+		p.DaysSupply = MaxDaysSupply
+	}
+	if p.DaysSupply < 0 {
+		p.DaysSupply = 0
+	}
 	d, ok := cat.Lookup(p.DrugCode)
 	if !ok {
 		return p.Ingredient != "" && p.ATC != ""

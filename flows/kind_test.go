@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCatalogKind(t *testing.T) {
@@ -139,6 +140,45 @@ func TestResolvePurchase(t *testing.T) {
 	p = Purchase{DrugCode: "??", Quantity: 1, Ingredient: "x", ATC: "C10AA05"}
 	if !ResolvePurchase(cat, &p) {
 		t.Error("a sale describing its drug is known")
+	}
+	// Days' supply is bounded wherever it came from, and blank drug facts are not given.
+	p = Purchase{DrugCode: "AML", Quantity: 1, DaysSupply: 100000, Ingredient: "  ", ATC: " C09CA03 "}
+	if ResolvePurchase(cat, &p); p.DaysSupply != MaxDaysSupply || p.Ingredient != "amlodipine" || p.ATC != "C09CA03" {
+		t.Errorf("clamp and trim: %+v", p)
+	}
+	p = Purchase{DrugCode: "AML", Quantity: 1e9}
+	if ResolvePurchase(cat, &p); p.DaysSupply != MaxDaysSupply {
+		t.Errorf("pack supply clamp: %+v", p)
+	}
+}
+
+// The analysis reads a purchase exactly as ResolvePurchase stores it: enriching first
+// changes nothing the analysis sees.
+func TestReadPurchaseIsResolvePurchase(t *testing.T) {
+	cat := NewCatalog([]Drug{
+		{Code: "AML", Name: "氨氯地平", Ingredient: "amlodipine", ATC: "C08CA01", PackDaysSupply: 28},
+		{Code: "BPM", Name: "血压计", Kind: KindNonDrug},
+		{Code: "IBU", Name: "布洛芬", Ingredient: "ibuprofen", ATC: "M01AE01", Kind: KindOTC},
+	})
+	sold := time.Date(2026, 6, 1, 10, 0, 0, 0, Shanghai())
+	for _, p := range []Purchase{
+		{ID: "1", DrugCode: "AML", Quantity: 2, SoldAt: sold},
+		{ID: "2", DrugCode: "AML", Quantity: 1, DaysSupply: 99999, SoldAt: sold},
+		{ID: "3", DrugCode: "AML", Quantity: -1, SoldAt: sold},
+		{ID: "4", DrugCode: "BPM", Quantity: 1, SoldAt: sold},
+		{ID: "5", DrugCode: "IBU", Quantity: 1, SoldAt: sold},
+		{ID: "6", DrugCode: "??", Quantity: 1, SoldAt: sold},
+		{ID: "7", DrugCode: "??", Quantity: 1, Ingredient: " x ", ATC: "C10AA05", DaysSupply: 30, SoldAt: sold},
+	} {
+		direct := ReadPurchase(p, cat)
+		q := p
+		ResolvePurchase(cat, &q)
+		if stored := ReadPurchase(q, cat); stored != direct {
+			t.Errorf("purchase %s: read directly %+v, after enrichment %+v", p.ID, direct, stored)
+		}
+		if direct.DaysSupply > 0 && direct.DaysSupply != q.DaysSupply {
+			t.Errorf("purchase %s: analysis reads %d days, enrichment stores %d", p.ID, direct.DaysSupply, q.DaysSupply)
+		}
 	}
 }
 

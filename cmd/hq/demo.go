@@ -85,7 +85,7 @@ func seedDemo(ctx context.Context, st hq.Store, secret []byte, now time.Time, st
 			sold := flows.DayOf(now).Time().AddDate(0, 0, -f.daysAgo).Add(10 * time.Hour)
 			p := flows.Purchase{ID: fmt.Sprintf("%s:DEMO-%d-%d:%s", DemoStoreID, ci+1, fi+1, f.code), CustomerKey: key, StoreID: DemoStoreID,
 				SoldAt: sold, DrugCode: f.code, Quantity: f.packs}
-			hq.ResolvePurchase(cat, &p)
+			flows.ResolvePurchase(cat, &p)
 			ps = append(ps, p)
 		}
 	}

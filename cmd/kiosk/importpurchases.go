@@ -126,10 +126,7 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 	err = rd.Each(ctx, func(p flows.Purchase) error {
 		progress.Update()
 		rep.Valid++
-		// The kiosk's catalog names the drug (the file's drug columns are not read).
-		if d, ok := cat.Lookup(p.DrugCode); ok {
-			p.Name, p.Ingredient, p.ATC = d.Name, d.Ingredient, d.ATC
-		} else {
+		if !flows.ResolvePurchase(cat, &p) {
 			rep.Unknown(p.DrugCode)
 		}
 		if batch = append(batch, p); len(batch) >= importBatch {

@@ -103,9 +103,7 @@ func Purchases(secret []byte, cat *flows.Catalog, now time.Time) ([]flows.Purcha
 			sold := flows.DayOf(now).Time().AddDate(0, 0, -f.DaysAgo).Add(10 * time.Hour)
 			p := flows.Purchase{ID: fmt.Sprintf("%s:DEMO-%d-%d:%s", f.Store, ci+1, fi+1, f.Code), CustomerKey: key,
 				StoreID: f.Store, SoldAt: sold, DrugCode: f.Code, Quantity: f.Packs}
-			if d, ok := cat.Lookup(f.Code); ok {
-				p.Name, p.Ingredient, p.ATC = d.Name, d.Ingredient, d.ATC
-			}
+			flows.ResolvePurchase(cat, &p)
 			ps = append(ps, p)
 		}
 	}

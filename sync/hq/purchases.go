@@ -18,12 +18,3 @@ type PurchaseStore interface {
 	// included), oldest first (ties by purchase id). A malformed key is ErrInvalid.
 	History(ctx context.Context, customerKey string, from, to flows.Day) ([]flows.Purchase, error)
 }
-
-// ResolvePurchase fills a purchase's name, ingredient, ATC, days' supply and kind from
-// the catalog where the sale did not give them (given fields win): flows.ResolvePurchase,
-// so a stored purchase reads as the continuity analysis reads it. It reports whether the
-// drug is known: in the catalog, or described by the sale itself (ingredient and ATC).
-// An unknown drug's purchase is still kept.
-func ResolvePurchase(cat *flows.Catalog, p *flows.Purchase) bool {
-	return flows.ResolvePurchase(cat, p)
-}

@@ -628,7 +628,7 @@ func validatePurchase(pu *flows.Purchase, path string, p hq.Principal) error {
 // maxReceiptID bounds a purchase's receipt id (POS receipt numbers are short).
 const maxReceiptID = 128
 
-func (s *Server) resolve(p *flows.Purchase) bool { return hq.ResolvePurchase(s.opts.Catalog, p) }
+func (s *Server) resolve(p *flows.Purchase) bool { return flows.ResolvePurchase(s.opts.Catalog, p) }
 
 // checkQuery rejects query parameters the route does not know (a typo must not
 // silently widen a report).

@@ -167,7 +167,7 @@ func (s StoreSink) Put(ctx context.Context, batch []flows.Purchase) (Result, err
 	var res Result
 	seen := map[string]bool{}
 	for i := range batch {
-		if !hq.ResolvePurchase(s.Catalog, &batch[i]) && !seen[batch[i].DrugCode] {
+		if !flows.ResolvePurchase(s.Catalog, &batch[i]) && !seen[batch[i].DrugCode] {
 			seen[batch[i].DrugCode] = true
 			res.UnknownCodes = append(res.UnknownCodes, batch[i].DrugCode)
 		}
