@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
@@ -52,7 +53,11 @@ type Config struct {
 	// SecureCookie sets the Secure flag (HQ behind TLS). Also set when the request came
 	// over TLS.
 	SecureCookie bool
-	SessionTTL   time.Duration // default 8 h
+	// TrustForwardedFor takes the client address (sign-in failure limit) from the last
+	// X-Forwarded-For entry: HQ behind a reverse proxy (several replicas behind nginx),
+	// where every request comes from the proxy's address.
+	TrustForwardedFor bool
+	SessionTTL        time.Duration // default 8 h
 	// MaxFailures per client address per minute on sign-in (default 10).
 	MaxFailures int
 	// Sessions keeps signed-in sessions and sign-in failures (the HQ store, so that
@@ -164,6 +169,18 @@ func (h *Handler) audit(ctx context.Context, action, detail string) {
 	}
 }
 
+func (h *Handler) clientAddr(r *http.Request) string {
+	if h.cfg.TrustForwardedFor {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			if a := strings.TrimSpace(parts[len(parts)-1]); a != "" {
+				return a
+			}
+		}
+	}
+	return clientAddr(r)
+}
+
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -223,7 +240,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, "表单已失效，请重新登录")
 		return
 	}
-	addr := clientAddr(r)
+	addr := h.clientAddr(r)
 	if h.tooManyFailures(r, addr) {
 		h.renderLogin(w, r, http.StatusTooManyRequests, "尝试次数过多，请一分钟后再试")
 		return

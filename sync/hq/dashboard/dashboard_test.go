@@ -245,3 +245,41 @@ func TestCSVExports(t *testing.T) {
 		t.Fatal("formula defusing")
 	}
 }
+
+// Behind a reverse proxy (TrustForwardedFor) the sign-in failure limit counts each
+// client's address from X-Forwarded-For, not the proxy's: one client's failures do not
+// lock every admin out.
+func TestSignInLimitPerForwardedAddress(t *testing.T) {
+	f := newFixture(t)
+	f.h.cfg.TrustForwardedFor = true
+	try := func(addr, token string) int {
+		c := noRedirect()
+		resp, body := get(t, c, f.srv.URL+"/")
+		m := csrfRe.FindStringSubmatch(body)
+		pre := cookie(resp, preCSRFCookie)
+		if m == nil || pre == nil {
+			t.Fatalf("login page without CSRF token")
+		}
+		req, _ := http.NewRequest("POST", f.srv.URL+"/login", strings.NewReader(url.Values{"csrf": {m[1]}, "token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", "10.9.9.9, "+addr) // the proxy appends the client last
+		req.AddCookie(pre)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range f.h.cfg.MaxFailures {
+		if code := try("203.0.113.7", "hqa_wrong"); code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	if code := try("203.0.113.7", f.admin); code != http.StatusTooManyRequests {
+		t.Errorf("the failing client after the limit: %d, want 429", code)
+	}
+	if code := try("198.51.100.9", f.admin); code != http.StatusSeeOther {
+		t.Errorf("another client behind the same proxy: %d, want 303", code)
+	}
+}

@@ -226,7 +226,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 		Audit: func(ctx context.Context, actor, action, detail string, at time.Time) error {
 			return st.Audit(ctx, hq.AuditEntry{At: at, Actor: actor, Action: action, Detail: detail})
 		},
-		Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie, Sessions: st,
+		Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie, TrustForwardedFor: cfg.TrustForwardedFor, Sessions: st,
 		Content: contentadmin.New(st, cfg.DefaultContent, cfg.Now)})
 	if err != nil {
 		return nil, fmt.Errorf("hq server: %w", err)
