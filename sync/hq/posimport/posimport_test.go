@@ -56,6 +56,13 @@ func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.next.ServeHTTP(w, r)
 }
 
+// setHook replaces the hook; requests may be in flight (an import still running).
+func (rc *recorder) setHook(h func(n int32, w http.ResponseWriter, r *http.Request) bool) {
+	rc.mu.Lock()
+	rc.hook = h
+	rc.mu.Unlock()
+}
+
 func startHQ(t *testing.T) (*hqtest.HQ, *recorder) {
 	t.Helper()
 	h := hqtest.Start(t, api.Options{}, "S001", "S002")
@@ -167,7 +174,7 @@ func TestInterruptedImportRerunImportsNothingTwice(t *testing.T) {
 	// The 4th batch reaches HQ and is stored, then the importer dies before the answer:
 	// the connection is cut and the run's context ends (a crash, or Ctrl-C).
 	ctx, cancel := context.WithCancel(context.Background())
-	rc.hook = func(n int32, w http.ResponseWriter, r *http.Request) bool {
+	rc.setHook(func(n int32, w http.ResponseWriter, r *http.Request) bool {
 		if n != 4 {
 			return false
 		}
@@ -180,7 +187,7 @@ func TestInterruptedImportRerunImportsNothingTwice(t *testing.T) {
 			}
 		}
 		return true
-	}
+	})
 	rep, err := Import(ctx, path, sink, importOpts())
 	if err == nil {
 		t.Fatal("the interrupted import succeeded")
@@ -199,7 +206,7 @@ func TestInterruptedImportRerunImportsNothingTwice(t *testing.T) {
 	// Run it again: the batches acknowledged in order are skipped (at least 2: the cut
 	// request was the 4th to arrive, and two are in flight at a time), those HQ stored
 	// without the importer hearing of it come back as duplicates, the rest is added.
-	rc.hook = nil
+	rc.setHook(nil)
 	rep, err = Import(context.Background(), path, sink, importOpts())
 	if err != nil {
 		t.Fatal(err)
@@ -239,20 +246,20 @@ func TestHQRetriesRefusalsAndOutages(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "e.csv")
 	writeExport(t, path, exportSpec{Rows: 300, Customers: 10, Stores: 2})
 	// 503 with Retry-After twice, then HQ: retried like the drainer, nothing lost.
-	rc.hook = func(n int32, w http.ResponseWriter, r *http.Request) bool {
+	rc.setHook(func(n int32, w http.ResponseWriter, r *http.Request) bool {
 		if n <= 2 {
 			w.Header().Set("Retry-After", "0")
 			http.Error(w, `{"error":"busy"}`, http.StatusServiceUnavailable)
 			return true
 		}
 		return false
-	}
+	})
 	sink := NewHTTPSink(HTTPConfig{BaseURL: h.URL, Token: h.Admin, RetryWaitMin: 1, RetryWaitMax: 1})
 	rep, err := Import(context.Background(), path, sink, importOpts())
 	if err != nil || rep.Imported != 300 {
 		t.Fatalf("after 503s: %s %v", rep.Summary(), err)
 	}
-	rc.hook = nil
+	rc.setHook(nil)
 	// A store token may not send another store's rows: refused (the file's fault).
 	writeExport(t, path, exportSpec{Rows: 10, Customers: 10, Stores: 2})
 	rep, err = Import(context.Background(), path, NewHTTPSink(HTTPConfig{BaseURL: h.URL, Token: h.Tokens["S001"]}), Options{Secret: testSecret, NoResume: true})

@@ -96,10 +96,10 @@ func TestWatcherImportsSettledFilesAndMovesThem(t *testing.T) {
 	}
 
 	// HQ unavailable: the file stays, is tried again later and resumed.
-	rc.hook = func(n int32, w http.ResponseWriter, r *http.Request) bool {
+	rc.setHook(func(n int32, w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "down", http.StatusBadGateway)
 		return true
-	}
+	})
 	late := filepath.Join(dir, "20260603.csv")
 	writeExport(t, late, exportSpec{Rows: 300, Customers: 10, Prefix: "Z"})
 	scan(0)
@@ -112,7 +112,7 @@ func TestWatcherImportsSettledFilesAndMovesThem(t *testing.T) {
 	if testutil.ToFloat64(m.files.WithLabelValues("retry")) != 1 || testutil.ToFloat64(m.lastFailure) == 0 {
 		t.Fatal("retry not counted")
 	}
-	rc.hook = nil
+	rc.setHook(nil)
 	if n := scan(time.Second); n != 0 {
 		t.Fatal("retried before its time")
 	}
