@@ -3,6 +3,8 @@ package devices
 import (
 	"testing"
 	"time"
+
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // BenchmarkFrameToEvent measures bytes in → classified event out for a 20-byte ID-number
@@ -33,7 +35,7 @@ func BenchmarkFrameToEvent(b *testing.B) {
 func BenchmarkCustomerKey(b *testing.B) {
 	secret := []byte("bench-chain-secret-0123456789")
 	for b.Loop() {
-		if len(CustomerKey(secret, "11010519491231002X")) != 32 {
+		if len(customerkey.Hash(secret, "11010519491231002X")) != 32 {
 			b.Fatal("key length")
 		}
 	}

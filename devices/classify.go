@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // Kind is the classification of a scanned code.
@@ -176,7 +178,7 @@ func (c *Classifier) Classify(f Frame) Scan {
 	}
 	if isIDShape(text) {
 		s.Kind = KindIDNumber
-		s.Masked = MaskID(text)
+		s.Masked = customerkey.Mask(text)
 		id, err := NormaliseIDNumber(text, c.now())
 		if err != nil {
 			s.fail(err)
@@ -186,7 +188,7 @@ func (c *Classifier) Classify(f Frame) Scan {
 			s.fail(problem("scan.no_secret", nil, "no chain secret configured: cannot compute the customer key"))
 			return s
 		}
-		s.Masked, s.CustomerKey, s.Valid = MaskID(id), CustomerKey(c.Secret, id), true
+		s.Masked, s.CustomerKey, s.Valid = customerkey.Mask(id), customerkey.Hash(c.Secret, id).String(), true
 		return s
 	}
 	if allDigits(text) {

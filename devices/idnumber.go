@@ -7,33 +7,12 @@ import (
 	"github.com/pharmachain/counter/flows/customerkey"
 )
 
-// The chain secret and customer keys live in flows/customerkey (shared with HQ); these
-// names keep the counter's callers unchanged.
-
-// MinSecretLen is the shortest chain secret LoadSecret accepts, in bytes.
-const MinSecretLen = customerkey.MinSecretLen
-
-// ErrSecretTooShort is returned (wrapped) by LoadSecret for an empty or short secret file.
-var ErrSecretTooShort = customerkey.ErrSecretTooShort
-
-// LoadSecret reads the chain secret file (customerkey.LoadSecret).
-func LoadSecret(path string) ([]byte, error) { return customerkey.LoadSecret(path) }
-
-// CustomerKey returns the chain-wide customer key of a normalised ID number
-// (customerkey.Hash).
-func CustomerKey(secret []byte, normalisedID string) string {
-	return customerkey.Hash(secret, normalisedID).String()
-}
-
-// MaskID returns the display form of an ID number (customerkey.Mask).
-func MaskID(id string) string { return customerkey.Mask(id) }
-
-// IDCheckChar returns the GB 11643 check character for the first 17 digits of an ID number.
-func IDCheckChar(first17 string) (byte, error) { return customerkey.IDCheckChar(first17) }
+// The chain secret, customer keys and masking live in flows/customerkey (shared with
+// HQ); devices only turns its ID-number errors into Problems.
 
 // NormaliseIDNumber checks a resident ID number and returns its normalised form
-// (customerkey.NormaliseIDNumber).
-// Its errors are Problems with the codes of customerkey.IDError.
+// (customerkey.NormaliseIDNumber). Its errors are Problems with the codes of
+// customerkey.IDError, so the counter says them in its language.
 func NormaliseIDNumber(s string, today time.Time) (string, error) {
 	id, err := customerkey.NormaliseIDNumber(s, today)
 	var ie *customerkey.IDError

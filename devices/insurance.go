@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // ErrInsuranceUnresolved is the user-facing error for an insurance QR code that could not be
@@ -122,8 +124,8 @@ func (c *Classifier) ResolveInsurance(ctx context.Context, s Scan, r InsuranceRe
 		Valid:       true,
 		Symbology:   s.Symbology,
 		AIM:         s.AIM,
-		Masked:      MaskID(norm),
-		CustomerKey: CustomerKey(c.Secret, norm),
+		Masked:      customerkey.Mask(norm),
+		CustomerKey: customerkey.Hash(c.Secret, norm).String(),
 		At:          s.At,
 	}
 	return out, name, nil

@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
-
-	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // Raw identifiers used as input below. None may appear in any file or log written.
@@ -134,7 +133,7 @@ func TestNoRawIdentifierWritten(t *testing.T) {
 	}
 	files := 0
 	var keyFoundKiosk, keyFoundHQ bool
-	key := devices.CustomerKey(secret, rawIDs[1])
+	key := customerkey.Hash(secret, rawIDs[1]).String()
 	keyBin, _ := hex.DecodeString(key[:32])
 	for _, dir := range []string{kioskDir, hqDir, work} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/kiosk/store"
 	"github.com/pharmachain/counter/sync/drain"
@@ -107,7 +108,7 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 	if cfg.SecretFile == "" {
 		return errors.New("no chain secret: pass --secret-file FILE (the file provisioned for the chain)")
 	}
-	secret, err := devices.LoadSecret(cfg.SecretFile)
+	secret, err := customerkey.LoadSecret(cfg.SecretFile)
 	if err != nil {
 		return fmt.Errorf("chain secret: %w", err)
 	}

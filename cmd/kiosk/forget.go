@@ -9,7 +9,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/kiosk/store"
 )
 
@@ -36,25 +37,30 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if (*idNumber == "") == (*key == "") {
 		return fmt.Errorf("%w: give exactly one of --id-number (with --secret-file) or --customer-key", errUsage)
 	}
-	ck := *key
+	var ck customerkey.Key
 	if *idNumber != "" {
 		if *secretFile == "" {
 			return fmt.Errorf("%w: --id-number needs --secret-file (the chain secret)", errUsage)
 		}
-		var err error
-		if ck, err = devices.CustomerKeyForID(*secretFile, *idNumber, time.Now()); err != nil {
+		secret, err := customerkey.LoadSecret(*secretFile)
+		if err != nil {
 			return err
 		}
-	}
-	if !store.ValidCustomerKey(ck) {
-		return fmt.Errorf("%w: --customer-key: want 32 lower-case hex characters", errUsage)
+		if ck, err = customerkey.FromIDNumber(secret, *idNumber, time.Now().In(flows.Shanghai())); err != nil {
+			return fmt.Errorf("--id-number: %w", err)
+		}
+	} else {
+		var err error
+		if ck, err = customerkey.Parse(*key); err != nil {
+			return fmt.Errorf("%w: --customer-key: want 32 lower-case hex characters", errUsage)
+		}
 	}
 	s, err := openExistingStore(*dir, store.Options{})
 	if err != nil {
 		return err
 	}
 	path := s.Path()
-	stats, err := s.DeleteCustomer(ctx, ck)
+	stats, err := s.DeleteCustomer(ctx, ck.String())
 	if err == nil && *compact {
 		tmp := path + ".compact"
 		_ = os.Remove(tmp)
@@ -72,7 +78,7 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("forget: %w", err)
 	}
 	out := struct {
-		CustomerKey string `json:"customer_key"`
+		CustomerKey customerkey.Key `json:"customer_key"`
 		store.DeleteStats
 		Compacted bool `json:"compacted"`
 	}{ck, stats, *compact}

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/flows/posexport"
 	"github.com/pharmachain/counter/kiosk/store"
 )
@@ -83,19 +83,19 @@ func runImportPurchases(ctx context.Context, args []string, stdout, stderr io.Wr
 	now := time.Now()
 	var secret []byte
 	opt.Store, opt.Now = storeID, now
-	opt.ResolveCustomer = func(cell string) (string, error) {
-		key, err := devices.CustomerKeyFromInput(secret, cell, now.In(flows.Shanghai()))
-		if !errors.Is(err, devices.ErrNeedSecret) {
+	opt.ResolveCustomer = func(cell string) (customerkey.Key, error) {
+		key, err := customerkey.FromInput(secret, cell, now.In(flows.Shanghai()))
+		if !errors.Is(err, customerkey.ErrNeedSecret) {
 			return key, err
 		}
 		// The first raw ID number: load the secret now; without it nothing more can be read.
 		if secretFile == "" {
 			return "", posexport.Fatal(fmt.Errorf("%w: the file holds raw ID numbers: give the chain secret with --secret-file", errSecret))
 		}
-		if secret, err = devices.LoadSecret(secretFile); err != nil {
+		if secret, err = customerkey.LoadSecret(secretFile); err != nil {
 			return "", posexport.Fatal(fmt.Errorf("%w: %w", errSecret, err))
 		}
-		return devices.CustomerKeyFromInput(secret, cell, now.In(flows.Shanghai()))
+		return customerkey.FromInput(secret, cell, now.In(flows.Shanghai()))
 	}
 	rep := &posexport.Report{File: filepath.Base(path), DryRun: *fs.dryRun}
 	rd, err := posexport.Open(path, opt)

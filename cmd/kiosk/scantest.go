@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/devices"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // scanTestLine is one JSON line of `kiosk scan-test`: a frame or a device state change. It
@@ -89,7 +90,7 @@ func runScanTest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *secretFile == "" {
 		secret = devices.DemoSecret()
 		fmt.Fprintln(stderr, "scan-test: WARNING: no --secret-file given; using the public DEMO chain secret — customer keys will not match HQ")
-	} else if secret, err = devices.LoadSecret(*secretFile); err != nil {
+	} else if secret, err = customerkey.LoadSecret(*secretFile); err != nil {
 		return fmt.Errorf("scan-test: %w", err)
 	}
 	logger := slog.New(slog.DiscardHandler)

@@ -17,6 +17,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/devices/demogateway"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // scanTestRun starts runScanTest in-process on a PTY pair and returns the PTY master, a
@@ -100,7 +101,7 @@ func TestScanTestOverPTY(t *testing.T) {
 		"110105194912310021\r\n6901234567893\r\nbad\x00frame\r\n"))
 	want := []map[string]any{
 		{"kind": "id_number", "valid": true, "masked": "1101**********002X",
-			"customer_key": devices.CustomerKey([]byte("installer-test-secret-0123456789"), "11010519491231002X")},
+			"customer_key": customerkey.Hash([]byte("installer-test-secret-0123456789"), "11010519491231002X").String()},
 		{"kind": "gtin", "valid": true, "code": "6901234567892", "symbology": "EAN-13"},
 		{"kind": "trace_code", "valid": true, "code": "81234560123456789012"},
 		{"kind": "gs1", "valid": true, "code": "06901234567892", "symbology": "GS1 DataMatrix"},
@@ -149,7 +150,7 @@ func TestScanTestDemoSecretAndUsage(t *testing.T) {
 	}
 	m.Write([]byte("513101198201130014")) // no suffix: ends after the idle gap
 	l := scanTestNext(t, lines)
-	if l["kind"] != "id_number" || l["customer_key"] != devices.CustomerKey(devices.DemoSecret(), "513101198201130014") {
+	if l["kind"] != "id_number" || l["customer_key"] != customerkey.Hash(devices.DemoSecret(), "513101198201130014").String() {
 		t.Errorf("demo-secret frame: %v", l["_raw"])
 	}
 	err, stderr := stop()

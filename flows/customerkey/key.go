@@ -48,6 +48,49 @@ func Valid(s string) bool {
 // String returns the key's text.
 func (k Key) String() string { return string(k) }
 
+// Size is the length of a key's binary form in bytes.
+const Size = 16
+
+// MarshalText returns the key's text; an invalid key is an error (never written).
+func (k Key) MarshalText() ([]byte, error) {
+	if _, err := Parse(string(k)); err != nil {
+		return nil, err
+	}
+	return []byte(k), nil
+}
+
+// UnmarshalText accepts a customer key's text (Parse), so a Key field decoded from JSON
+// is valid or the decoding fails.
+func (k *Key) UnmarshalText(b []byte) error {
+	v, err := Parse(string(b))
+	if err != nil {
+		return err
+	}
+	*k = v
+	return nil
+}
+
+// MarshalBinary is the key's binary form: the 16 bytes its text spells in hex (what the
+// stores index by). An invalid key is an error.
+func (k Key) MarshalBinary() ([]byte, error) { return k.AppendBinary(make([]byte, 0, Size)) }
+
+// AppendBinary appends the key's binary form (MarshalBinary) to b.
+func (k Key) AppendBinary(b []byte) ([]byte, error) {
+	if _, err := Parse(string(k)); err != nil {
+		return b, err
+	}
+	return hex.AppendDecode(b, []byte(k))
+}
+
+// UnmarshalBinary accepts a key's binary form (16 bytes).
+func (k *Key) UnmarshalBinary(b []byte) error {
+	if len(b) != Size {
+		return fmt.Errorf("%d bytes, want %d: %w", len(b), Size, ErrMalformed)
+	}
+	*k = Key(hex.EncodeToString(b))
+	return nil
+}
+
 // Hash is the key of an already normalised 18-character ID number (NormaliseIDNumber).
 func Hash(secret []byte, normalisedID string) Key {
 	m := hmac.New(sha256.New, secret)

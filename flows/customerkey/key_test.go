@@ -1,6 +1,7 @@
 package customerkey
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -85,5 +86,37 @@ func TestValidMask(t *testing.T) {
 		if got := ValidMask(s); got != want {
 			t.Errorf("ValidMask(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+func TestKeyForms(t *testing.T) {
+	k := Hash([]byte("0123456789abcdef"), "11010519491231002X")
+	b, err := k.MarshalBinary()
+	if err != nil || len(b) != Size {
+		t.Fatalf("MarshalBinary: %x, %v", b, err)
+	}
+	var back Key
+	if err := back.UnmarshalBinary(b); err != nil || back != k {
+		t.Fatalf("UnmarshalBinary: %q, %v", back, err)
+	}
+	if err := back.UnmarshalBinary(b[:15]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("15 bytes: %v", err)
+	}
+	for _, bad := range []Key{"", "11010519491231002X", Key(strings.ToUpper(string(k))), k + "0"} {
+		if _, err := bad.MarshalBinary(); !errors.Is(err, ErrMalformed) {
+			t.Errorf("MarshalBinary(%q): %v", bad, err)
+		}
+		if _, err := bad.MarshalText(); !errors.Is(err, ErrMalformed) {
+			t.Errorf("MarshalText(%q): %v", bad, err)
+		}
+	}
+	var s struct {
+		K Key `json:"k"`
+	}
+	if err := json.Unmarshal([]byte(`{"k":"`+string(k)+`"}`), &s); err != nil || s.K != k {
+		t.Fatalf("JSON: %q, %v", s.K, err)
+	}
+	if err := json.Unmarshal([]byte(`{"k":"11010519491231002X"}`), &s); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("JSON with an ID number: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // A POS export as 海典-like systems write it: a title line, Chinese headers, both an ID
@@ -49,9 +50,9 @@ func wantChinese() []flows.Purchase {
 }
 
 // resolveBoth knows the two raw IDs of the export.
-func resolveBoth(cell string) (string, error) {
+func resolveBoth(cell string) (customerkey.Key, error) {
 	if cell == "440524188001010014" {
-		return strings.Repeat("cd", 16), nil
+		return customerkey.Key(strings.Repeat("cd", 16)), nil
 	}
 	return fakeResolve(cell)
 }

@@ -70,6 +70,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // MaxDaysSupply is the largest days_supply a row may give (ten years).
@@ -97,10 +98,11 @@ type Options struct {
 	DrugColumns bool
 	// Now is the time a sale may not be more than a day after.
 	Now time.Time
-	// ResolveCustomer turns a non-empty customer cell into a customer key. Its error
-	// rejects the row (and is the row's error text, so it must not quote the cell),
-	// unless it is marked with Fatal, which stops the read.
-	ResolveCustomer func(cell string) (customerKey string, err error)
+	// ResolveCustomer turns a non-empty customer cell into a customer key (usually
+	// customerkey.FromInput). Its error rejects the row (and is the row's error text, so
+	// it must not quote the cell), unless it is marked with Fatal, which stops the read;
+	// an invalid key rejects the row too.
+	ResolveCustomer func(cell string) (customerkey.Key, error)
 	// Encoding of a text export: EncAuto (detect) or EncUTF8, EncGB18030, EncUTF16LE,
 	// EncUTF16BE (ParseEncoding reads the --encoding flag). A byte-order mark of
 	// another encoding still wins, except that UTF-8 and GB18030 never read one.
@@ -645,7 +647,7 @@ func (r *Reader) row(rec []string) (flows.Purchase, error) {
 		}
 		return flows.Purchase{}, fieldErr(ColCustomer, custHdr, err)
 	}
-	if key == "" {
+	if !customerkey.Valid(string(key)) {
 		return flows.Purchase{}, fieldErr(ColCustomer, custHdr, errors.New("gave no customer key"))
 	}
 	ds, dateHdr := r.cell(rec, ColDate)
@@ -681,7 +683,7 @@ func (r *Reader) row(rec []string) (flows.Purchase, error) {
 			return flows.Purchase{}, fieldErr(ColDaysSupply, dHdr, fmt.Errorf("%s %w", show(ds), err))
 		}
 	}
-	p := flows.Purchase{CustomerKey: key, StoreID: store, SoldAt: soldAt, DrugCode: code, Quantity: q, DaysSupply: days}
+	p := flows.Purchase{CustomerKey: key.String(), StoreID: store, SoldAt: soldAt, DrugCode: code, Quantity: q, DaysSupply: days}
 	if as, aHdr := r.cell(rec, ColAmountFen); as != "" {
 		fen, err := parseFen(as)
 		if err != nil {

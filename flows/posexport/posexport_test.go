@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // rawID is a well-formed ID number: no error text may ever contain it.
@@ -28,12 +29,12 @@ const resolveErrText = "not a customer key"
 
 // fakeResolve accepts 32 lower-case hex characters as a key, maps rawID to a fixed key
 // and refuses anything else without quoting it.
-func fakeResolve(cell string) (string, error) {
+func fakeResolve(cell string) (customerkey.Key, error) {
 	if cell == rawID {
-		return strings.Repeat("ab", 16), nil
+		return customerkey.Key(strings.Repeat("ab", 16)), nil
 	}
 	if len(cell) == 32 && strings.Trim(cell, "0123456789abcdef") == "" {
-		return cell, nil
+		return customerkey.Key(cell), nil
 	}
 	return "", errors.New(resolveErrText)
 }
@@ -219,7 +220,7 @@ func TestReaderNeverEchoesTheCustomerCell(t *testing.T) {
 func TestReaderFatalAndContext(t *testing.T) {
 	stop := errors.New("no secret")
 	calls := 0
-	res := readAll(t, hdr+"1,a,2026-06-01,D1,1,\n2,b,2026-06-01,D1,1,\n", Options{Store: "S1", ResolveCustomer: func(string) (string, error) {
+	res := readAll(t, hdr+"1,a,2026-06-01,D1,1,\n2,b,2026-06-01,D1,1,\n", Options{Store: "S1", ResolveCustomer: func(string) (customerkey.Key, error) {
 		calls++
 		return "", Fatal(stop)
 	}})
@@ -227,7 +228,7 @@ func TestReaderFatalAndContext(t *testing.T) {
 		t.Fatalf("err = %v after %d calls, want the fatal error itself after 1", res.err, calls)
 	}
 	// An empty key from the resolver is a rejection, not a keyless row.
-	res = readAll(t, hdr+"1,a,2026-06-01,D1,1,\n", Options{Store: "S1", ResolveCustomer: func(string) (string, error) { return "", nil }})
+	res = readAll(t, hdr+"1,a,2026-06-01,D1,1,\n", Options{Store: "S1", ResolveCustomer: func(string) (customerkey.Key, error) { return "", nil }})
 	if len(res.rows) != 0 || len(res.rejected) != 1 {
 		t.Fatalf("empty key: %+v", res)
 	}
@@ -284,7 +285,7 @@ func FuzzPOSExport(f *testing.F) {
 	f.Add(u16[2:len(u16)-3], uint8(3), true)
 	mapping := map[string][]string{ColSale: {"单据"}, ColDrug: {"国家医保编码", "商品编码"}}
 	f.Fuzz(func(t *testing.T, data []byte, enc uint8, mapped bool) {
-		resolve := func(c string) (string, error) {
+		resolve := func(c string) (customerkey.Key, error) {
 			if c == "" {
 				t.Fatal("resolver called with an empty cell")
 			}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // Fixed, public demo identifiers (they exist only in a --demo run).
@@ -98,7 +99,7 @@ func Purchases(secret []byte, cat *flows.Catalog, now time.Time) ([]flows.Purcha
 		if err != nil {
 			return nil, fmt.Errorf("demo customer %s: %w", c.Label, err)
 		}
-		key := devices.CustomerKey(secret, id)
+		key := customerkey.Hash(secret, id).String()
 		for fi, f := range c.Fills {
 			sold := flows.DayOf(now).Time().AddDate(0, 0, -f.DaysAgo).Add(10 * time.Hour)
 			p := flows.Purchase{ID: fmt.Sprintf("%s:DEMO-%d-%d:%s", f.Store, ci+1, fi+1, f.Code), CustomerKey: key,

@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // ctxWriter stops a long backup when ctx is cancelled.
@@ -180,7 +181,7 @@ type DeleteStats struct {
 // of the customer are removed. Records HQ already holds must be deleted at HQ as well.
 func (s *Store) DeleteCustomer(ctx context.Context, customerKey string) (DeleteStats, error) {
 	var st DeleteStats
-	if !ValidCustomerKey(customerKey) {
+	if !customerkey.Valid(customerKey) {
 		return st, fmt.Errorf("delete customer: %w: customer key must be 32 lower-case hex characters", ErrInvalid)
 	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {

@@ -12,24 +12,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // purchaseKeyPrefix is the length of customer key (32) + day (4) in a purchase key.
 const purchaseKeyPrefix = 32 + 4
-
-// ValidCustomerKey reports whether k has the customer-key form: 32 lower-case hex chars.
-func ValidCustomerKey(k string) bool {
-	if len(k) != 32 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
 
 func purchaseKey(customerKey string, day flows.Day, id string) []byte {
 	k := make([]byte, 0, purchaseKeyPrefix+len(id))
@@ -45,7 +32,7 @@ func checkPurchase(p *flows.Purchase) error {
 		return fmt.Errorf("purchase without id")
 	case len(p.ID) > 256:
 		return fmt.Errorf("purchase id longer than 256 bytes")
-	case !ValidCustomerKey(p.CustomerKey):
+	case !customerkey.Valid(p.CustomerKey):
 		return fmt.Errorf("purchase %s: customer key must be 32 lower-case hex characters", p.ID)
 	case p.SoldAt.IsZero():
 		return fmt.Errorf("purchase %s: no sale time", p.ID)
@@ -151,7 +138,7 @@ func (s *Store) putPurchases(ctx context.Context, ps []flows.Purchase, queue boo
 // History returns the customer's purchases dated from..to (inclusive, local dates) in
 // date order: one cursor range over the purchases bucket.
 func (s *Store) History(ctx context.Context, customerKey string, from, to flows.Day) ([]flows.Purchase, error) {
-	if !ValidCustomerKey(customerKey) {
+	if !customerkey.Valid(customerKey) {
 		return nil, fmt.Errorf("history: %w: customer key must be 32 lower-case hex characters", ErrInvalid)
 	}
 	var out []flows.Purchase

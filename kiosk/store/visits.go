@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 func dayIndexKey(day flows.Day, id string) []byte {
@@ -27,7 +28,7 @@ func checkVisit(v *flows.Visit) error {
 		return fmt.Errorf("visit id longer than 128 bytes")
 	case v.StartedAt.IsZero():
 		return fmt.Errorf("visit %s: no start time", v.ID)
-	case v.CustomerKey != "" && !ValidCustomerKey(v.CustomerKey):
+	case v.CustomerKey != "" && !customerkey.Valid(v.CustomerKey):
 		return fmt.Errorf("visit %s: customer key must be 32 lower-case hex characters", v.ID)
 	}
 	switch v.Outcome {

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/kiosk"
 	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/kiosk/store"
@@ -49,7 +49,7 @@ func TestWedgeInRealWindow(t *testing.T) {
 	k.waitLog("screen name=signInScreen")
 
 	secret := []byte(demo.Secret)
-	key := func(id string) string { return devices.CustomerKey(secret, id) }
+	key := func(id string) string { return customerkey.Hash(secret, id).String() }
 	custA, custB, custC, custD := demo.Customers[0].ID, demo.Customers[1].ID, demo.Customers[2].ID, demo.Customers[3].ID
 	insB := "YBDEMO0000000000000002" // the demo gateway's token for customer B
 

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq"
 )
 
@@ -35,7 +36,7 @@ func (s *Store) IngestVisits(ctx context.Context, storeID string, batch []hq.Vis
 			if v.StoreID != storeID {
 				return fmt.Errorf("records[%d].store_id: %q in a batch of store %q: %w", i, v.StoreID, storeID, hq.ErrInvalid)
 			}
-			if v.CustomerKey != "" && !validKey(v.CustomerKey) {
+			if v.CustomerKey != "" && !customerkey.Valid(v.CustomerKey) {
 				return fmt.Errorf("records[%d].customer_key: want 32 lower-case hex characters: %w", i, hq.ErrInvalid)
 			}
 			vk := pair(storeID, v.ID)
@@ -152,19 +153,6 @@ func (s *Store) VisitsWithID(ctx context.Context, id string) ([]flows.Visit, err
 		})
 	})
 	return out, err
-}
-
-// validKey reports whether k is a customer key: 32 lower-case hex characters.
-func validKey(k string) bool {
-	if len(k) != 32 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if c := k[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // VisitIDs lists the ids of every visit the file holds (without their stores), purged

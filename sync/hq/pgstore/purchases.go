@@ -2,13 +2,13 @@ package pgstore
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq"
 )
 
@@ -129,19 +129,12 @@ func (s *Store) History(ctx context.Context, customerKey string, from, to flows.
 	return out, nil
 }
 
-// keyBytes decodes a customer key (32 lower-case hex characters) to 16 bytes.
+// keyBytes is a customer key's binary form (customerkey); a malformed key is
+// hq.ErrInvalid.
 func keyBytes(key string) ([]byte, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("want 32 lower-case hex characters, got %d characters: %w", len(key), hq.ErrInvalid)
-	}
-	for i := 0; i < len(key); i++ {
-		if c := key[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return nil, fmt.Errorf("want 32 lower-case hex characters: %w", hq.ErrInvalid)
-		}
-	}
-	b, err := hex.DecodeString(key)
+	b, err := customerkey.Key(key).MarshalBinary()
 	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, hq.ErrInvalid)
+		return nil, fmt.Errorf("%w: %w", err, hq.ErrInvalid)
 	}
 	return b, nil
 }

@@ -106,13 +106,13 @@ func Import(ctx context.Context, path string, sink Sink, opt Options) (*posexpor
 	now := opt.Now()
 	ro := opt.Reader
 	ro.StoreColumn, ro.DrugColumns, ro.Now = true, true, now
-	var lastCell, lastKey string // a sale's lines follow each other: hash its customer once
-	ro.ResolveCustomer = func(cell string) (string, error) {
+	var lastCell string // a sale's lines follow each other: hash its customer once
+	var lastKey customerkey.Key
+	ro.ResolveCustomer = func(cell string) (customerkey.Key, error) {
 		if cell == lastCell && lastKey != "" {
 			return lastKey, nil
 		}
-		k, err := customerkey.FromInput(opt.Secret, cell, now.In(flows.Shanghai()))
-		key := k.String()
+		key, err := customerkey.FromInput(opt.Secret, cell, now.In(flows.Shanghai()))
 		if err == nil {
 			lastCell, lastKey = cell, key
 		}
