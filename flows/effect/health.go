@@ -188,7 +188,7 @@ func (d *Data) Health(p HealthParams) (Health, error) {
 		if only >= 0 && f.store != only {
 			continue
 		}
-		if day, _ := dayAndSecond(time.Unix(f.due, 0)); day < p.From || day > p.To {
+		if day, _ := DayAndSecond(time.Unix(f.due, 0)); day < p.From || day > p.To {
 			continue
 		}
 		if f.due > now {

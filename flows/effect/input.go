@@ -17,6 +17,7 @@
 package effect
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -118,7 +119,7 @@ func PurchaseFactOf(p flows.Purchase) PurchaseFact {
 		CustomerKey: p.CustomerKey, StoreID: p.StoreID, DrugCode: p.DrugCode, Ingredient: p.Ingredient,
 		ATC: p.ATC, Kind: p.Kind, Quantity: p.Quantity, DaysSupply: p.DaysSupply,
 	}
-	f.Day, f.Second = dayAndSecond(p.SoldAt)
+	f.Day, f.Second = DayAndSecond(p.SoldAt)
 	if p.AmountFen != nil {
 		f.AmountFen, f.HasAmount = *p.AmountFen, true
 	}
@@ -132,26 +133,66 @@ func ReceiptOf(p flows.Purchase) string {
 	if p.ReceiptID != "" {
 		return p.ReceiptID
 	}
-	parts := strings.SplitN(p.ID, ":", 3)
-	if len(parts) == 3 && parts[1] != "" {
-		return parts[1]
+	return string(saleOf([]byte(p.ID)))
+}
+
+// saleOf is the sale id inside a purchase id STORE:SALE:CODE[:n], else the id.
+func saleOf(id []byte) []byte {
+	i := bytes.IndexByte(id, ':')
+	if i < 0 {
+		return id
 	}
-	return p.ID
+	j := bytes.IndexByte(id[i+1:], ':')
+	if j <= 0 {
+		return id
+	}
+	return id[i+1 : i+1+j]
 }
 
 // ReceiptKey is a 64-bit key of a store's receipt id (FNV-1a). Two receipts of one
 // customer colliding is about 10⁻¹⁷ likely.
 func ReceiptKey(storeID, receipt string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(storeID))
-	h.Write([]byte{0})
-	h.Write([]byte(receipt))
-	return h.Sum64()
+	h := fnvAdd(fnvOffset, storeID)
+	h = fnvByte(h, 0)
+	return fnvAdd(h, receipt)
 }
 
-// dayAndSecond is flows.DayOf(t) and the seconds since that local midnight, with
+// ReceiptKeyOf is ReceiptKey(store, ReceiptOf(purchase)) over a stored purchase's raw
+// fields, without allocating (storage backends decoding many purchases).
+func ReceiptKeyOf(store, receiptID, purchaseID []byte) uint64 {
+	r := receiptID
+	if len(r) == 0 {
+		r = saleOf(purchaseID)
+	}
+	h := fnvAddBytes(fnvOffset, store)
+	h = fnvByte(h, 0)
+	return fnvAddBytes(h, r)
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvByte(h uint64, c byte) uint64 { return (h ^ uint64(c)) * fnvPrime }
+
+func fnvAdd(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = fnvByte(h, s[i])
+	}
+	return h
+}
+
+func fnvAddBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h = fnvByte(h, c)
+	}
+	return h
+}
+
+// DayAndSecond is flows.DayOf(t) and the seconds since that local midnight, with
 // integer arithmetic (Asia/Shanghai is a fixed +08:00).
-func dayAndSecond(t time.Time) (flows.Day, int32) {
+func DayAndSecond(t time.Time) (flows.Day, int32) {
 	s := t.Unix() + 8*3600
 	d := s / 86400
 	r := s % 86400
@@ -408,7 +449,7 @@ func (b *Builder) AddVisit(v VisitFact) error {
 	case v.StartedAt.IsZero():
 		return fmt.Errorf("%w: visit %s: no start time", ErrInvalid, v.VisitID)
 	}
-	day, sec := dayAndSecond(v.StartedAt)
+	day, sec := DayAndSecond(v.StartedAt)
 	st := b.store(v.StoreID)
 	h := hrec{day: day, store: st, steps: int8(min(max(v.StepsDone, 0), 4)), complete: v.Complete}
 	for i := range 4 {

@@ -23,15 +23,17 @@ type EffectStore interface {
 	// ErrInvalid.
 	CustomerEffectVisits(ctx context.Context, customers []string, from, to flows.Day, fn func(effect.VisitFact) error) error
 	// CustomerPurchases calls fn with the purchases sold on [from, to] at any store of the
-	// given customers, a customer's purchases together, oldest first (every field, as
-	// History gives them). A malformed key is ErrInvalid.
-	CustomerPurchases(ctx context.Context, customers []string, from, to flows.Day, fn func(flows.Purchase) error) error
+	// given customers, a customer's purchases together, as effect.PurchaseFactOf reads the
+	// purchases History gives (fn must copy a fact it keeps: the store may reuse it). A
+	// malformed key is ErrInvalid.
+	CustomerPurchases(ctx context.Context, customers []string, from, to flows.Day, fn func(*effect.PurchaseFact) error) error
 	// EffectCustomers lists, sorted and once each, the customers with a visit or a
 	// purchase at store on [from, to] (the candidates of a store's effect report).
 	EffectCustomers(ctx context.Context, store string, from, to flows.Day) ([]string, error)
 	// EffectPurchases calls fn with every purchase sold on [from, to] at any store, a
-	// customer's purchases together (the chain-wide report).
-	EffectPurchases(ctx context.Context, from, to flows.Day, fn func(flows.Purchase) error) error
+	// customer's purchases together, as facts like CustomerPurchases (the chain-wide
+	// report).
+	EffectPurchases(ctx context.Context, from, to flows.Day, fn func(*effect.PurchaseFact) error) error
 	// EffectFollowUps calls fn with every follow-up due on local days [from, to] at
 	// store (every store when ""): its store, due, sent and opened times.
 	EffectFollowUps(ctx context.Context, store string, from, to flows.Day, fn func(effect.FollowUpFact) error) error

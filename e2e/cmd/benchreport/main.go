@@ -69,6 +69,7 @@ func suites() []suite {
 		{"./sync/hq/pgstore/", "^BenchmarkIngestKiosks$", "1x"},
 		{"./sync/hq/pgstore/", "^(BenchmarkHistoryQuery|BenchmarkCompletionReport)$", "3s"},
 		{"./flows/effect/", "^(BenchmarkEffectReport|BenchmarkHealthReport)$", "3x"},
+		{"./sync/hq/effectreport/", "^BenchmarkHQEffectReport$", "5x"},
 		{"./sync/hq/posimport/", "^BenchmarkPOSImport$", "1x"},
 	}
 }
@@ -86,6 +87,7 @@ func goals() []goal {
 		{"BenchmarkCompletionReport/pg-chain-year-by-store", "ms/op", "<=", 300, "completion report for 5 000 stores × 1 year (≈ 170 M visits) on PostgreSQL ≤ 300 ms", 10},
 		{"BenchmarkEffectReport/chain-year", "ns/op", "<=", 10e9, "effect report, 200 stores × 1 year (≈ 7 M visits, 10 M purchases), 3 classes, 1 000 resamples, from built facts, ≤ 10 s", 12},
 		{"BenchmarkEffectReport/store-year", "ns/op", "<=", 500e6, "effect report for one store-year (34 k visits, 78 k purchase lines), facts built in the op, ≤ 500 ms", 12},
+		{"BenchmarkHQEffectReport/store-year", "ns/op", "<=", 500e6, "a store-year's effect report as HQ serves it, facts read from its bbolt file in the op, ≤ 500 ms", 12},
 		{"BenchmarkPOSImport/1M-rows", "import-s", "<=", 60, "1 M rows of GBK CSV imported into a running bbolt HQ through the API (importer a separate process) ≤ 60 s", 16},
 	}
 }

@@ -3,11 +3,13 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
-	"sort"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -19,7 +21,7 @@ import (
 // The effect report's indexes (hq.EffectStore), written with the records they index:
 //
 //	eff_visits  store 0x00 day(4) visit id          → effect.VisitFact (binary)
-//	eff_cust    custkey(16) day(4) store 0x00 visit id → store id: the customer's complete visits
+//	eff_cust    custkey(16) day(4) store 0x00 visit id → the fact again: the customer's complete visits
 //	eff_pstore  store 0x00 day(4) custkey(16)        → nil: a customer bought at the store that day
 //	eff_fuday   store 0x00 due day(4) follow-up id   → nil
 //
@@ -70,7 +72,7 @@ func indexVisit(tx *bolt.Tx, v *flows.Visit) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bEffCust).Put(histKey(ck, d, v.StoreID+"\x00"+v.ID), []byte(v.StoreID)); err != nil {
+	if err := tx.Bucket(bEffCust).Put(histKey(ck, d, v.StoreID+"\x00"+v.ID), b); err != nil {
 		return fmt.Errorf("index visit %s: %w", v.ID, err)
 	}
 	return nil
@@ -144,18 +146,21 @@ func (s *Store) CustomerEffectVisits(ctx context.Context, customers []string, fr
 			}
 			end := histKey(ck, to+1, "")
 			for k, v := c.Seek(histKey(ck, from, "")); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
-				id := k[20:]
-				if i := bytes.IndexByte(id, 0); i >= 0 {
-					id = id[i+1:] // store 0x00 id
-				}
-				fk := storeDayKey(string(v), dayFrom(k[16:20]), id)
-				b := facts.Get(fk)
-				if b == nil {
-					return fmt.Errorf("visit fact %q indexed for a customer but missing", fk)
-				}
 				var f effect.VisitFact
-				if err := f.UnmarshalBinary(b); err != nil {
-					return fmt.Errorf("visit fact %q: %w", fk, err)
+				if f.UnmarshalBinary(v) != nil {
+					// An entry of the first layout holds the store id: the fact is in eff_visits.
+					id := k[20:]
+					if i := bytes.IndexByte(id, 0); i >= 0 {
+						id = id[i+1:]
+					}
+					fk := storeDayKey(string(v), dayFrom(k[16:20]), id)
+					b := facts.Get(fk)
+					if b == nil {
+						return fmt.Errorf("visit fact %q indexed for a customer but missing", fk)
+					}
+					if err := f.UnmarshalBinary(b); err != nil {
+						return fmt.Errorf("visit fact %q: %w", fk, err)
+					}
 				}
 				if err := fn(f); err != nil {
 					return err
@@ -178,43 +183,107 @@ func keysBytes(keys []string) ([][]byte, error) {
 	return out, nil
 }
 
-// CustomerPurchases implements hq.EffectStore.
-func (s *Store) CustomerPurchases(ctx context.Context, customers []string, from, to flows.Day, fn func(flows.Purchase) error) error {
+// CustomerPurchases implements hq.EffectStore: the history rows decoded straight
+// into facts (strings interned per call, the receipt key hashed from the raw bytes).
+func (s *Store) CustomerPurchases(ctx context.Context, customers []string, from, to flows.Day, fn func(*effect.PurchaseFact) error) error {
 	cks, err := keysBytes(customers)
 	if err != nil {
 		return fmt.Errorf("customer purchases: %w", err)
 	}
 	return s.view(ctx, "customer purchases", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bHist).Cursor()
-		var ps []flows.Purchase
+		in := interner{}
+		var f effect.PurchaseFact
 		for i, ck := range cks {
 			if i%256 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			ps = ps[:0]
 			end := histKey(ck, to+1, "")
 			for k, v := c.Seek(histKey(ck, from, "")); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
-				p, err := decodePurchase(v)
-				if err != nil {
+				if err := decodePurchaseFact(v, &f, in); err != nil {
 					return fmt.Errorf("decode purchase %q: %w", k, err)
 				}
-				p.CustomerKey = customers[i]
-				ps = append(ps, p)
-			}
-			sort.SliceStable(ps, func(i, j int) bool {
-				if !ps[i].SoldAt.Equal(ps[j].SoldAt) {
-					return ps[i].SoldAt.Before(ps[j].SoldAt)
-				}
-				return ps[i].ID < ps[j].ID
-			})
-			for _, p := range ps {
-				if err := fn(p); err != nil {
+				f.CustomerKey = customers[i]
+				if err := fn(&f); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	})
+}
+
+// interner returns one string per distinct byte sequence (store ids, drug codes,
+// ingredients, ATC codes and kinds repeat across purchases).
+type interner map[string]string
+
+func (in interner) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := in[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
+// decodePurchaseFact reads encodePurchase's form into an effect fact.
+func decodePurchaseFact(b []byte, f *effect.PurchaseFact, in interner) error {
+	if len(b) == 0 || (b[0] != purchaseV1 && b[0] != purchaseV2) {
+		return errCorrupt
+	}
+	v2 := b[0] == purchaseV2
+	b = b[1:]
+	var raw [8][]byte
+	n := 6
+	if v2 {
+		n = 8
+	}
+	for i := range n {
+		l, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < l {
+			return errCorrupt
+		}
+		raw[i] = b[w : w+int(l)]
+		b = b[w+int(l):]
+	}
+	// ID, StoreID, DrugCode, Name, Ingredient, ATC, ReceiptID, Kind
+	*f = effect.PurchaseFact{StoreID: in.str(raw[1]), DrugCode: in.str(raw[2]), Ingredient: in.str(raw[4]), ATC: in.str(raw[5]),
+		Kind: in.str(raw[7]), Receipt: effect.ReceiptKeyOf(raw[1], raw[6], raw[0])}
+	sec, w := binary.Varint(b)
+	if w <= 0 {
+		return errCorrupt
+	}
+	b = b[w:]
+	_, w = binary.Uvarint(b) // nanoseconds: the day and second are enough
+	if w <= 0 || len(b) < w+8 {
+		return errCorrupt
+	}
+	b = b[w:]
+	f.Day, f.Second = effect.DayAndSecond(time.Unix(sec, 0))
+	f.Quantity = math.Float64frombits(binary.BigEndian.Uint64(b))
+	b = b[8:]
+	ds, w := binary.Varint(b)
+	if w <= 0 {
+		return errCorrupt
+	}
+	f.DaysSupply = int(ds)
+	b = b[w:]
+	if v2 {
+		if len(b) == 0 {
+			return errCorrupt
+		}
+		if b[0] == 1 {
+			amt, w := binary.Varint(b[1:])
+			if w <= 0 {
+				return errCorrupt
+			}
+			f.AmountFen, f.HasAmount = amt, true
+		}
+	}
+	return nil
 }
 
 // EffectCustomers implements hq.EffectStore.
@@ -255,12 +324,14 @@ func (s *Store) EffectCustomers(ctx context.Context, store string, from, to flow
 
 // EffectPurchases implements hq.EffectStore: one pass over the history index, which
 // is ordered by customer.
-func (s *Store) EffectPurchases(ctx context.Context, from, to flows.Day, fn func(flows.Purchase) error) error {
+func (s *Store) EffectPurchases(ctx context.Context, from, to flows.Day, fn func(*effect.PurchaseFact) error) error {
 	return s.view(ctx, "effect purchases", func(tx *bolt.Tx) error {
 		c := tx.Bucket(bHist).Cursor()
 		n := 0
 		var lastCK []byte
 		var key string
+		in := interner{}
+		var f effect.PurchaseFact
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			if n++; n%4096 == 0 && ctx.Err() != nil {
 				return ctx.Err()
@@ -271,16 +342,15 @@ func (s *Store) EffectPurchases(ctx context.Context, from, to flows.Day, fn func
 			if d := dayFrom(k[16:20]); d < from || d > to {
 				continue
 			}
-			p, err := decodePurchase(v)
-			if err != nil {
+			if err := decodePurchaseFact(v, &f, in); err != nil {
 				return fmt.Errorf("decode purchase %q: %w", k, err)
 			}
 			if !bytes.Equal(lastCK, k[:16]) {
 				lastCK = append(lastCK[:0], k[:16]...)
 				key = hex.EncodeToString(lastCK)
 			}
-			p.CustomerKey = key
-			if err := fn(p); err != nil {
+			f.CustomerKey = key
+			if err := fn(&f); err != nil {
 				return err
 			}
 		}

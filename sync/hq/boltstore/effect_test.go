@@ -1,6 +1,7 @@
 package boltstore_test
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -84,5 +85,45 @@ func TestEffectIndexBuiltForOldFiles(t *testing.T) {
 	fu := 0
 	if err := st.EffectFollowUps(ctx, "S001", flows.DayOf(t0)+1, flows.DayOf(t0)+1, func(effect.FollowUpFact) error { fu++; return nil }); err != nil || fu != 250 {
 		t.Fatalf("%d follow-ups (%v), want 250", fu, err)
+	}
+}
+
+// TestEffectCustIndexFirstLayout: eff_cust entries written by the first layout (value:
+// the store id; the fact only in eff_visits) still read.
+func TestEffectCustIndexFirstLayout(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hq.db")
+	st, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := hqtest.Visit("v1", "S001", "P01", t0, true)
+	if _, err := st.IngestVisits(ctx, "S001", []hq.VisitIngest{{Visit: v}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("eff_cust"))
+		k, _ := b.Cursor().First()
+		return b.Put(bytes.Clone(k), []byte("S001"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st, err = boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var got []string
+	if err := st.CustomerEffectVisits(ctx, []string{v.CustomerKey}, flows.DayOf(t0), flows.DayOf(t0), func(f effect.VisitFact) error {
+		got = append(got, f.StoreID+"/"+f.VisitID)
+		return nil
+	}); err != nil || !slices.Equal(got, []string{"S001/v1"}) {
+		t.Fatalf("%v %v", got, err)
 	}
 }

@@ -180,8 +180,8 @@ func (s *Service) storeData(ctx context.Context, store string, from, to, asOf fl
 		if err != nil {
 			return nil, fmt.Errorf("effect report of store %s: %w", store, err)
 		}
-		err = s.st.CustomerPurchases(ctx, part, from-purchaseLookback, asOf, func(p flows.Purchase) error {
-			if err := b.AddPurchase(effect.PurchaseFactOf(p)); err != nil {
+		err = s.st.CustomerPurchases(ctx, part, from-purchaseLookback, asOf, func(p *effect.PurchaseFact) error {
+			if err := b.AddPurchase(*p); err != nil {
 				bad++
 				addErr = err
 			}
@@ -329,8 +329,8 @@ func (s *Service) build(ctx context.Context) (*Snapshot, error) {
 	from := asOf - flows.Day(s.cfg.SnapshotDays)
 	b := effect.NewBuilder(s.cfg.Catalog, s.cfg.Knowledge)
 	bad := 0
-	if err := s.st.EffectPurchases(ctx, from, asOf, func(p flows.Purchase) error {
-		if b.AddPurchase(effect.PurchaseFactOf(p)) != nil {
+	if err := s.st.EffectPurchases(ctx, from, asOf, func(p *effect.PurchaseFact) error {
+		if b.AddPurchase(*p) != nil {
 			bad++
 		}
 		return nil

@@ -118,24 +118,33 @@ func (s *Store) CustomerEffectVisits(ctx context.Context, customers []string, fr
 	return scanFacts(rows, "customer effect visits", fn)
 }
 
-const purchaseSelect = `SELECT customer_key, id, store_id, sold_at, drug_code, name, ingredient, atc, quantity, days_supply, amount_fen, receipt_id, kind FROM purchases `
+const purchaseSelect = `SELECT customer_key, id, store_id, sold_at, drug_code, ingredient, atc, quantity, days_supply, amount_fen, receipt_id, kind FROM purchases `
 
-func scanPurchases(rows pgx.Rows, what string, fn func(flows.Purchase) error) error {
+func scanPurchases(rows pgx.Rows, what string, fn func(*effect.PurchaseFact) error) error {
 	defer rows.Close()
 	var last []byte
 	var key string
+	var f effect.PurchaseFact
 	for rows.Next() {
-		var p flows.Purchase
 		var ck []byte
+		var id, receipt string
+		var sold time.Time
 		var supply int32
-		if err := rows.Scan(&ck, &p.ID, &p.StoreID, &p.SoldAt, &p.DrugCode, &p.Name, &p.Ingredient, &p.ATC, &p.Quantity, &supply, &p.AmountFen, &p.ReceiptID, &p.Kind); err != nil {
+		var amount *int64
+		f = effect.PurchaseFact{}
+		if err := rows.Scan(&ck, &id, &f.StoreID, &sold, &f.DrugCode, &f.Ingredient, &f.ATC, &f.Quantity, &supply, &amount, &receipt, &f.Kind); err != nil {
 			return wrap(what, err)
 		}
 		if !slices.Equal(ck, last) {
 			last, key = ck, hex.EncodeToString(ck)
 		}
-		p.CustomerKey, p.DaysSupply, p.SoldAt = key, int(supply), p.SoldAt.In(flows.Shanghai())
-		if err := fn(p); err != nil {
+		f.CustomerKey, f.DaysSupply = key, int(supply)
+		f.Day, f.Second = effect.DayAndSecond(sold)
+		if amount != nil {
+			f.AmountFen, f.HasAmount = *amount, true
+		}
+		f.Receipt = effect.ReceiptKeyOf([]byte(f.StoreID), []byte(receipt), []byte(id))
+		if err := fn(&f); err != nil {
 			return err
 		}
 	}
@@ -146,7 +155,7 @@ func scanPurchases(rows pgx.Rows, what string, fn func(flows.Purchase) error) er
 }
 
 // CustomerPurchases implements hq.EffectStore.
-func (s *Store) CustomerPurchases(ctx context.Context, customers []string, from, to flows.Day, fn func(flows.Purchase) error) error {
+func (s *Store) CustomerPurchases(ctx context.Context, customers []string, from, to flows.Day, fn func(*effect.PurchaseFact) error) error {
 	keys, err := keysOf(customers)
 	if err != nil {
 		return fmt.Errorf("customer purchases: %w", err)
@@ -180,7 +189,7 @@ func (s *Store) EffectCustomers(ctx context.Context, store string, from, to flow
 }
 
 // EffectPurchases implements hq.EffectStore: rows in customer order (the history index).
-func (s *Store) EffectPurchases(ctx context.Context, from, to flows.Day, fn func(flows.Purchase) error) error {
+func (s *Store) EffectPurchases(ctx context.Context, from, to flows.Day, fn func(*effect.PurchaseFact) error) error {
 	rows, err := s.pool.Query(ctx, purchaseSelect+`WHERE day BETWEEN $1 AND $2 ORDER BY customer_key, sold_at, id`, int32(from), int32(to))
 	if err != nil {
 		return wrap("effect purchases", err)
