@@ -379,9 +379,10 @@ func decodeRecords(raws []json.RawMessage, out []flows.Visit) bool {
 		if checkKeys(raw, visitType, "") != nil {
 			return false
 		}
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if dec.Decode(&out[i]) != nil || dec.InputOffset() != int64(len(raw)) {
+		// checkKeys refused every key that is not exactly a field (what
+		// DisallowUnknownFields would), so a plain Unmarshal decodes strictly without a
+		// Decoder's copy of the record.
+		if json.Unmarshal(raw, &out[i]) != nil {
 			return false
 		}
 	}
