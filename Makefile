@@ -111,7 +111,7 @@ package-windows: $(FYNE)
 package-hq:
 	mkdir -p dist/hq
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o dist/hq/hq ./cmd/hq
-	cp docs/deploy/hq.service docs/deploy/hq-posimport.service docs/deploy/hq.env.example dist/hq/
+	cp docs/deploy/hq.service docs/deploy/hq-posimport.service docs/deploy/hq.env.example docs/deploy/nginx-hq.conf dist/hq/
 	tar -C dist -czf dist/hq-linux-amd64.tar.gz hq
 	@echo "wrote dist/hq-linux-amd64.tar.gz"
 

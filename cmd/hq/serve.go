@@ -20,6 +20,7 @@ import (
 	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/api"
+	"github.com/pharmachain/counter/sync/hq/clientip"
 	"github.com/pharmachain/counter/sync/hq/pgstore"
 	"github.com/pharmachain/counter/sync/hq/server"
 	"github.com/pharmachain/counter/sync/hq/wecom"
@@ -39,7 +40,11 @@ type serveConfig struct {
 	// WeCom callback URL (/wecom/callback): contact bindings from add-contact events.
 	wecomCallbackToken, wecomCallbackAESKeyFile string
 	dispatchInterval                            time.Duration
-	trustForwardedFor                           bool
+	trustForwardedFor                           bool // refused: see --trust-proxy
+	// Behind a reverse proxy: the proxies whose X-Forwarded-For HQ believes, and Secure
+	// cookies (also on whenever the public URL is https).
+	trustProxy   string
+	secureCookie bool
 	// ready, if set, receives the listening address (tests).
 	ready func(addr string)
 }
@@ -67,7 +72,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.wecomCallbackToken, "wecom-callback-token", "", "Token of WeCom's callback URL (with --wecom-callback-aes-key-file and --wecom-corp-id): serves /wecom/callback, which binds customers to WeCom contacts")
 	fs.StringVar(&c.wecomCallbackAESKeyFile, "wecom-callback-aes-key-file", "", "file holding the callback URL's EncodingAESKey (43 characters)")
 	fs.StringVar(&c.robotKeysFile, "robot-keys", "", "file of STORE_ID=WEBHOOK_KEY lines: each store's WeCom group robot (escalations, daily summary)")
-	fs.BoolVar(&c.trustForwardedFor, "trust-forwarded-for", false, "take the client address from X-Forwarded-For (only behind a reverse proxy that sets it, e.g. nginx in front of several replicas)")
+	fs.StringVar(&c.trustProxy, "trust-proxy", "", "CIDR[,…] of the reverse proxies (nginx) whose X-Forwarded-For names the client, e.g. 127.0.0.1 or 10.0.0.0/8; other peers' X-Forwarded-For is ignored")
+	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the dashboard's cookies Secure (automatic when --public-url is https)")
+	fs.BoolVar(&c.trustForwardedFor, "trust-forwarded-for", false, "removed: it believed any client's X-Forwarded-For; use --trust-proxy CIDR naming your proxies")
 	fs.DurationVar(&c.dispatchInterval, "dispatch-interval", 5*time.Second, "how often the follow-up dispatcher looks for due follow-ups")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -214,7 +221,14 @@ func hqConfig(c serveConfig, listenAddr string, data flows.Data, log *slog.Logge
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + listenAddr
 	}
-	cfg.TrustForwardedFor = c.trustForwardedFor
+	if c.trustForwardedFor {
+		return cfg, fmt.Errorf("%w: --trust-forwarded-for believed any client's X-Forwarded-For; give --trust-proxy CIDR[,…] naming your reverse proxies instead", errUsage)
+	}
+	trust, err := clientip.Parse(c.trustProxy)
+	if err != nil {
+		return cfg, fmt.Errorf("%w: --trust-proxy: %v", errUsage, err)
+	}
+	cfg.TrustProxy, cfg.SecureCookie = trust, c.secureCookie
 	if c.linkSecretFile != "" {
 		secret, err := server.LoadOrCreateSecretFile(c.linkSecretFile)
 		if err != nil {

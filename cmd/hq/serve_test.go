@@ -127,3 +127,18 @@ func TestServeSaysWhichChannelIsLive(t *testing.T) {
 		t.Fatalf("demo HQ: %s", s.out.String())
 	}
 }
+
+// --trust-proxy names the proxies whose X-Forwarded-For HQ believes; the old
+// --trust-forwarded-for (which believed anyone's) is refused with a pointer to it.
+func TestServeProxyFlags(t *testing.T) {
+	if code, _, errs := runHQ(t, "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--trust-proxy", "nginx.local"); code != 2 || !strings.Contains(errs, "--trust-proxy") {
+		t.Fatalf("bad --trust-proxy: %d %s", code, errs)
+	}
+	if code, _, errs := runHQ(t, "serve", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--trust-forwarded-for"); code != 2 || !strings.Contains(errs, "--trust-proxy CIDR") {
+		t.Fatalf("--trust-forwarded-for: %d %s", code, errs)
+	}
+	s := startServe(t, serveConfig{dir: t.TempDir(), trustProxy: "127.0.0.1,10.0.0.0/8", publicURL: "https://hq.example.cn"})
+	if code, _ := get(t, s.base+"/healthz", ""); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+}

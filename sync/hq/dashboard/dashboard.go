@@ -18,13 +18,12 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/clientip"
 	"github.com/pharmachain/counter/sync/hq/contentadmin"
 	"github.com/pharmachain/counter/sync/hq/effectreport"
 )
@@ -53,11 +52,10 @@ type Config struct {
 	// SecureCookie sets the Secure flag (HQ behind TLS). Also set when the request came
 	// over TLS.
 	SecureCookie bool
-	// TrustForwardedFor takes the client address (sign-in failure limit) from the last
-	// X-Forwarded-For entry: HQ behind a reverse proxy (several replicas behind nginx),
-	// where every request comes from the proxy's address.
-	TrustForwardedFor bool
-	SessionTTL        time.Duration // default 8 h
+	// Clients resolves the client's address for the sign-in failure limit and the audit
+	// (X-Forwarded-For only from trusted proxies); the zero value: the TCP peer.
+	Clients    clientip.Resolver
+	SessionTTL time.Duration // default 8 h
 	// MaxFailures per client address per minute on sign-in (default 10).
 	MaxFailures int
 	// Sessions keeps signed-in sessions and sign-in failures (the HQ store, so that
@@ -169,25 +167,7 @@ func (h *Handler) audit(ctx context.Context, action, detail string) {
 	}
 }
 
-func (h *Handler) clientAddr(r *http.Request) string {
-	if h.cfg.TrustForwardedFor {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if a := strings.TrimSpace(parts[len(parts)-1]); a != "" {
-				return a
-			}
-		}
-	}
-	return clientAddr(r)
-}
-
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func (h *Handler) clientAddr(r *http.Request) string { return h.cfg.Clients.Addr(r) }
 
 // tooManyFailures reports whether addr failed to sign in MaxFailures times in the last
 // minute (counted by the session store, so across HQ processes). A store error counts
@@ -241,12 +221,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := h.clientAddr(r)
-	if h.tooManyFailures(r, addr) {
+	if h.tooManyFailures(r, clientip.Key(addr)) {
 		h.renderLogin(w, r, http.StatusTooManyRequests, "尝试次数过多，请一分钟后再试")
 		return
 	}
 	if !h.cfg.Verify(r.Context(), r.PostForm.Get("token")) {
-		h.noteFailure(r, addr)
+		h.noteFailure(r, clientip.Key(addr))
 		h.audit(r.Context(), "dashboard.signin_failed", "addr="+addr)
 		h.renderLogin(w, r, http.StatusUnauthorized, "管理员令牌无效")
 		return

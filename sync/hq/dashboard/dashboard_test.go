@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/clientip"
 )
 
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -246,12 +248,12 @@ func TestCSVExports(t *testing.T) {
 	}
 }
 
-// Behind a reverse proxy (TrustForwardedFor) the sign-in failure limit counts each
+// Behind a trusted reverse proxy (Clients) the sign-in failure limit counts each
 // client's address from X-Forwarded-For, not the proxy's: one client's failures do not
 // lock every admin out.
 func TestSignInLimitPerForwardedAddress(t *testing.T) {
 	f := newFixture(t)
-	f.h.cfg.TrustForwardedFor = true
+	f.h.cfg.Clients = clientip.New(netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"))
 	try := func(addr, token string) int {
 		c := noRedirect()
 		resp, body := get(t, c, f.srv.URL+"/")

@@ -2,19 +2,19 @@ package followup
 
 import (
 	"bytes"
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/clientip"
 )
 
 // Booking time slots offered on the page.
@@ -50,12 +50,15 @@ type LinkConfig struct {
 	Caps   flows.PointsCaps
 	Logger *slog.Logger // default slog.Default()
 	Now    func() time.Time
-	// Rate and Burst: token bucket per client address (default 0.5/s, burst 10).
-	Rate  float64
-	Burst int
-	// TrustForwardedFor takes the client address from the last X-Forwarded-For entry
-	// (only behind a reverse proxy HQ trusts).
-	TrustForwardedFor bool
+	// Rate and Burst: token bucket per client (an IPv4 address, an IPv6 /64; default
+	// 0.5/s, burst 10). MaxClients bounds the clients remembered (default 10 000): the
+	// least recently seen is forgotten to make room, never everyone refused.
+	Rate       float64
+	Burst      int
+	MaxClients int
+	// Clients resolves the client's address (X-Forwarded-For only from trusted
+	// proxies); the zero value: the TCP peer.
+	Clients clientip.Resolver
 	// BookingDays: how far ahead a revisit can be booked (default 30 days).
 	BookingDays int
 	// StoreName gives a store's display name for the page (nil: the store id).
@@ -98,7 +101,10 @@ func LinkHandler(cfg LinkConfig) (http.Handler, error) {
 	if cfg.StoreName == nil {
 		cfg.StoreName = func(id string) string { return id }
 	}
-	h := &linkHandler{cfg: cfg, limiter: newLimiter(cfg.Rate, cfg.Burst, cfg.Now), mux: http.NewServeMux()}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = limiterMaxKeys
+	}
+	h := &linkHandler{cfg: cfg, limiter: newLimiter(cfg.Rate, cfg.Burst, cfg.MaxClients, cfg.Now), mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /f/{token}", h.open)
 	h.mux.HandleFunc("POST /f/{token}/book", h.book)
 	return h, nil
@@ -111,7 +117,7 @@ func (h *linkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Robots-Tag", "noindex")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	if !h.limiter.allow(h.clientAddr(r)) {
+	if !h.limiter.allow(clientip.Key(h.clientAddr(r))) {
 		w.Header().Set("Retry-After", "10")
 		h.plain(w, http.StatusTooManyRequests, "请求过于频繁", "请稍后再试。")
 		return
@@ -119,21 +125,7 @@ func (h *linkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-func (h *linkHandler) clientAddr(r *http.Request) string {
-	if h.cfg.TrustForwardedFor {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if a := strings.TrimSpace(parts[len(parts)-1]); a != "" {
-				return a
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func (h *linkHandler) clientAddr(r *http.Request) string { return h.cfg.Clients.Addr(r) }
 
 // verify checks the token; on failure it writes the plain page and audits the reject.
 func (h *linkHandler) verify(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -343,45 +335,48 @@ func (h *linkHandler) plain(w http.ResponseWriter, code int, title, msg string) 
 	h.render(w, code, pageData{Title: title, Message: msg})
 }
 
-// limiter is a token bucket per client address, held by the handler.
+// limiter is a token bucket per client key, held by the handler. It remembers at most
+// max clients: when full, the least recently seen is forgotten (its bucket would be
+// full again by now or soon), so a flood of addresses costs the flooder's own buckets
+// and never locks everyone out.
 type limiter struct {
 	rate  float64
 	burst float64
+	max   int
 	now   func() time.Time
 	mu    sync.Mutex
-	m     map[string]*bucket
+	m     map[string]*list.Element // of *bucket, most recently seen at the front
+	lru   *list.List
 }
 
 type bucket struct {
+	key    string
 	tokens float64
 	last   time.Time
 }
 
 const limiterMaxKeys = 10000
 
-func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), now: now, m: map[string]*bucket{}}
+func newLimiter(rate float64, burst, max int, now func() time.Time) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), max: max, now: now, m: map[string]*list.Element{}, lru: list.New()}
 }
 
 func (l *limiter) allow(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if len(l.m) >= limiterMaxKeys {
-		full := time.Duration(l.burst / l.rate * float64(time.Second))
-		for k, b := range l.m {
-			if now.Sub(b.last) > full {
-				delete(l.m, k)
-			}
+	var b *bucket
+	if e, ok := l.m[key]; ok {
+		l.lru.MoveToFront(e)
+		b = e.Value.(*bucket)
+	} else {
+		for l.lru.Len() >= l.max {
+			old := l.lru.Back()
+			l.lru.Remove(old)
+			delete(l.m, old.Value.(*bucket).key)
 		}
-		if len(l.m) >= limiterMaxKeys {
-			return false // under a flood of addresses, refuse rather than grow without bound
-		}
-	}
-	b, ok := l.m[key]
-	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
-		l.m[key] = b
+		b = &bucket{key: key, tokens: l.burst, last: now}
+		l.m[key] = l.lru.PushFront(b)
 	}
 	if el := now.Sub(b.last).Seconds(); el > 0 {
 		b.tokens = min(l.burst, b.tokens+el*l.rate)

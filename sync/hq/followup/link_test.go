@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
+	"github.com/pharmachain/counter/sync/hq/clientip"
 )
 
 type linkEnv struct {
@@ -242,7 +244,7 @@ func TestLinkPageRevealsNoIdentityAndValidatesBooking(t *testing.T) {
 func TestLinkRateLimitPerClient(t *testing.T) {
 	e := newLinkEnv(t, 3)
 	h, _ := LinkHandler(LinkConfig{Store: e.st, Signer: testSigner(t), Logger: quiet(),
-		Now: e.clk.Now, Rate: 0.5, Burst: 3, TrustForwardedFor: true})
+		Now: e.clk.Now, Rate: 0.5, Burst: 3, Clients: clientip.New(netip.MustParsePrefix("10.0.0.0/8"))})
 	hit := func(client string) int {
 		r := httptest.NewRequest("GET", "/f/garbage", nil)
 		r.RemoteAddr = "10.0.0.1:5555"

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/admin"
 	"github.com/pharmachain/counter/sync/hq/api"
+	"github.com/pharmachain/counter/sync/hq/clientip"
 	"github.com/pharmachain/counter/sync/hq/contentadmin"
 	"github.com/pharmachain/counter/sync/hq/dashboard"
 	"github.com/pharmachain/counter/sync/hq/effectreport"
@@ -109,10 +111,14 @@ type Config struct {
 	WeComCallbackAESKey string
 	WeComCorpID         string
 
-	// SecureCookie marks the dashboard's session cookie Secure (HQ behind TLS).
+	// SecureCookie marks the dashboard's cookies Secure (HQ behind TLS); also on
+	// whenever PublicURL is https.
 	SecureCookie bool
-	// TrustForwardedFor: the link rate limiter keys on X-Forwarded-For (behind a proxy).
-	TrustForwardedFor bool
+	// TrustProxy: the reverse proxies whose X-Forwarded-For HQ believes (`hq serve
+	// --trust-proxy CIDR,…`), for every client address HQ keys on — the link rate limit,
+	// sign-in failures, audit addresses, the addresses a store syncs from. Zero: the TCP
+	// peer is the client.
+	TrustProxy clientip.Resolver
 
 	// EffectSnapshotDays: days of facts the effect report's chain-wide snapshot holds
 	// (rebuilt nightly by Start); 0: effectreport.DefaultSnapshotDays.
@@ -208,7 +214,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 		return nil, fmt.Errorf("hq server: %w", err)
 	}
 	h.link, err = followup.LinkHandler(followup.LinkConfig{Store: st, Signer: signer, Points: cfg.PointsRules, Caps: cfg.PointsCaps,
-		Logger: cfg.Logger, Now: cfg.Now, TrustForwardedFor: cfg.TrustForwardedFor})
+		Logger: cfg.Logger, Now: cfg.Now, Clients: cfg.TrustProxy})
 	if err != nil {
 		return nil, fmt.Errorf("hq server: %w", err)
 	}
@@ -226,7 +232,8 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 		Audit: func(ctx context.Context, actor, action, detail string, at time.Time) error {
 			return st.Audit(ctx, hq.AuditEntry{At: at, Actor: actor, Action: action, Detail: detail})
 		},
-		Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie, TrustForwardedFor: cfg.TrustForwardedFor, Sessions: st,
+		Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie || strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
+		Clients: cfg.TrustProxy, Sessions: st,
 		Content: contentadmin.New(st, cfg.DefaultContent, cfg.Now)})
 	if err != nil {
 		return nil, fmt.Errorf("hq server: %w", err)
