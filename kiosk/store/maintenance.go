@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/flows/customerkey"
 )
 
@@ -64,7 +65,7 @@ const purgeChunk = 20000
 // are kept. It works in bounded transactions and stops early when ctx is cancelled.
 func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeStats, error) {
 	st := PurgeStats{Cutoff: flows.DayOf(now.Add(-s.retention)), RetentionApplied: s.retention.String()}
-	cut := dayBytes(int32(st.Cutoff))
+	cut := codec.AppendDay(nil, st.Cutoff)
 
 	// Purchases: keys are ordered by customer, so scan all, chunk by chunk.
 	var resume []byte
@@ -82,7 +83,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeStats, error) {
 			n := 0
 			for ; k != nil && n < purgeChunk; k, _ = c.Next() {
 				n++
-				if len(k) > purchaseKeyPrefix && bytes.Compare(k[32:36], cut[:]) < 0 {
+				if len(k) > purchaseKeyPrefix && bytes.Compare(k[32:36], cut) < 0 {
 					del = append(del, bytes.Clone(k))
 				}
 			}
@@ -119,7 +120,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeStats, error) {
 			}
 			var del [][]byte
 			n := 0
-			for ; k != nil && n < purgeChunk && bytes.Compare(k[:4], cut[:]) < 0; k, _ = c.Next() {
+			for ; k != nil && n < purgeChunk && bytes.Compare(k[:4], cut) < 0; k, _ = c.Next() {
 				n++
 				rec := vs.Get(k[4:])
 				if rec == nil {
@@ -139,7 +140,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (PurgeStats, error) {
 					st.KeptUnsynced++
 				}
 			}
-			if k == nil || bytes.Compare(k[:4], cut[:]) >= 0 {
+			if k == nil || bytes.Compare(k[:4], cut) >= 0 {
 				done = true
 			} else {
 				resume = bytes.Clone(k)

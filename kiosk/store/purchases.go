@@ -12,18 +12,32 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 // purchaseKeyPrefix is the length of customer key (32) + day (4) in a purchase key.
-const purchaseKeyPrefix = 32 + 4
+const purchaseKeyPrefix = 32 + codec.DayLen
 
 func purchaseKey(customerKey string, day flows.Day, id string) []byte {
 	k := make([]byte, 0, purchaseKeyPrefix+len(id))
 	k = append(k, customerKey...)
-	d := dayBytes(int32(day))
-	k = append(k, d[:]...)
+	k = codec.AppendDay(k, day)
 	return append(k, id...)
+}
+
+// decodePurchase rebuilds a purchase from its key (customer key, day, id) and its value
+// (flows/codec).
+func decodePurchase(k, v []byte) (flows.Purchase, error) {
+	if len(k) < purchaseKeyPrefix {
+		return flows.Purchase{}, fmt.Errorf("purchase key %x: too short", k)
+	}
+	p, err := codec.DecodePurchase(v)
+	if err != nil {
+		return flows.Purchase{}, fmt.Errorf("decode purchase %q: %w", k[purchaseKeyPrefix:], err)
+	}
+	p.ID, p.CustomerKey = string(k[purchaseKeyPrefix:]), string(k[:32])
+	return p, nil
 }
 
 func checkPurchase(p *flows.Purchase) error {
@@ -80,7 +94,7 @@ func (s *Store) putPurchases(ctx context.Context, ps []flows.Purchase, queue boo
 			}
 		}
 		key := purchaseKey(p.CustomerKey, flows.DayOf(p.SoldAt), p.ID)
-		encs[i] = enc{key: key, val: encodePurchase(&p), id: p.ID, body: body}
+		encs[i] = enc{key: key, val: codec.EncodePurchase(&p), id: p.ID, body: body}
 	}
 	// bbolt nodes only split at commit, so many puts into one node are quadratic unless
 	// they arrive in key order: insert purchases sorted by key and the id index by id.

@@ -150,10 +150,10 @@ func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return err
 }
 
-// Bucket names (schema version 2).
+// Bucket names (schema version 3).
 var (
 	bMeta          = []byte("meta")          // schema_version, outbox counters, sync status (small: stored inline)
-	bPurchases     = []byte("purchases")     // customer_key(32) + day(4) + purchase id → purchase JSON (no customer key)
+	bPurchases     = []byte("purchases")     // customer_key(32) + day(4) + purchase id → purchase (flows/codec; schema 3)
 	bPurchaseIDs   = []byte("purchase_ids")  // purchase id → primary key in purchases
 	bCatalog       = []byte("catalog")       // drug code → Drug JSON
 	bVisits        = []byte("visits")        // visit id → visit record: header (state, outbox seq) + Visit JSON
@@ -176,15 +176,6 @@ var (
 	keyRosterAt    = []byte("roster_updated_at")
 	keyPointsAt    = []byte("points_updated_at")
 )
-
-// dayBytes encodes a day so that byte order is day order (sign bit flipped).
-func dayBytes(d int32) [4]byte {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], uint32(d)^0x80000000)
-	return b
-}
-
-func dayFromBytes(b []byte) int32 { return int32(binary.BigEndian.Uint32(b) ^ 0x80000000) }
 
 func u64(v uint64) []byte {
 	var b [8]byte

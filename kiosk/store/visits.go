@@ -10,13 +10,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/flows/customerkey"
 )
 
 func dayIndexKey(day flows.Day, id string) []byte {
-	d := dayBytes(int32(day))
-	k := make([]byte, 0, 4+len(id))
-	k = append(k, d[:]...)
+	k := codec.AppendDay(make([]byte, 0, codec.DayLen+len(id)), day)
 	return append(k, id...)
 }
 
@@ -206,10 +205,9 @@ func (s *Store) Visits(ctx context.Context, from, to flows.Day) ([]flows.Visit, 
 			return nil
 		}
 		vs := tx.Bucket(bVisits)
-		end := dayBytes(int32(to))
+		end := codec.AppendDay(nil, to)
 		c := tx.Bucket(bVisitsByDay).Cursor()
-		start := dayBytes(int32(from))
-		for k, _ := c.Seek(start[:]); k != nil && len(k) >= 4 && bytes.Compare(k[:4], end[:]) <= 0; k, _ = c.Next() {
+		for k, _ := c.Seek(codec.AppendDay(nil, from)); k != nil && len(k) >= codec.DayLen && bytes.Compare(k[:codec.DayLen], end) <= 0; k, _ = c.Next() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

@@ -6,7 +6,7 @@
 //	tokens      sha256-hex(token)                 → JSON hq.Principal
 //	visits      store 0x00 visit id               → JSON flows.Visit, or a purge tombstone (dedup by store and id)
 //	purchases   purchase id                       → customer key (16 bytes) (dedup by id)
-//	phist       custkey(16) day(4) purchase id    → compact purchase (history index)
+//	phist       custkey(16) day(4) purchase id    → purchase, flows/codec (history index; purchasecodec.go)
 //	rollups     store 0x00 day(4) pharmacist      → flows.Rollup, fixed binary (completion report)
 //	rollups_sd  store 0x00 day(4)                 → the same summed over pharmacists
 //	rollups_cv  BE uint32 content version, store 0x00 day(4) pharmacist → the same by content version
@@ -33,6 +33,7 @@
 //	pdaily      store 0x00 pharmacist 0x00 kind 0x00 day(4) → BE int64 link points that day (caps.go)
 //	flags       BE sequence                       → JSON hq.Flag, append-only (flags.go)
 //	meta        "scoped_ids"                      → "1": visits and pevents keyed by store (scope.go)
+//	            "purchase_codec"                  → "3": phist values in the flows/codec form (purchasecodec.go)
 //
 // bbolt allows one writer at a time and locks its file: one HQ process per file. Every
 // write is one bbolt transaction, so each "one commit" of the hq contract is one Update.
@@ -49,7 +50,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
 )
 
@@ -149,10 +149,17 @@ func Open(path string, opts Options) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if !opts.ReadOnly {
+		if err := migratePurchaseCodec(db, log.Info); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("init hq store %s: %w", path, err)
+		}
 		if err := indexEffect(db, log.Info); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("init hq store %s: %w", path, err)
 		}
+	} else if err := db.View(checkPurchaseCodec); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open hq store %s: %w", path, err)
 	}
 	s := &Store{db: db, opts: opts, log: log}
 	_ = db.View(func(tx *bolt.Tx) error { s.unscopedTombs = hasUnscopedTombstones(tx); return nil })
@@ -208,13 +215,6 @@ func pair(a, b string) []byte {
 	k = append(k, 0)
 	return append(k, b...)
 }
-
-// dayBytes encodes a day so that byte order is numeric order (sign bit flipped).
-func dayBytes(b []byte, d flows.Day) {
-	binary.BigEndian.PutUint32(b, uint32(d)^0x80000000)
-}
-
-func dayFrom(b []byte) flows.Day { return flows.Day(int32(binary.BigEndian.Uint32(b) ^ 0x80000000)) }
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	data, err := json.Marshal(v)

@@ -7,6 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/sync/hq"
 )
 
@@ -19,7 +20,7 @@ func dailyKey(ev flows.PointsEvent) []byte {
 	k = append(append(k, ev.StoreID...), 0)
 	k = append(append(k, ev.PharmacistID...), 0)
 	k = append(append(k, ev.Kind...), 0, 0, 0, 0, 0)
-	dayBytes(k[len(k)-4:], flows.DayOf(ev.At))
+	codec.PutDay(k[len(k)-4:], flows.DayOf(ev.At))
 	return k
 }
 

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/sync/hq"
 )
 
@@ -56,7 +57,7 @@ func (s *Store) Completion(ctx context.Context, q hq.CompletionQuery) ([]hq.Comp
 				return fmt.Errorf("corrupt rollup key %q", k)
 			}
 			store, pharm := k[:i], k[i+5:]
-			day := dayFrom(k[i+1 : i+5])
+			day := codec.Day(k[i+1 : i+5])
 			if q.StoreID != "" && string(store) != q.StoreID {
 				break
 			}
@@ -249,6 +250,6 @@ func rollupKey(store string, d flows.Day, pharm string) []byte {
 	k := make([]byte, 0, len(store)+5+len(pharm))
 	k = append(k, store...)
 	k = append(k, 0, 0, 0, 0, 0)
-	dayBytes(k[len(store)+1:], d)
+	codec.PutDay(k[len(store)+1:], d)
 	return append(k, pharm...)
 }

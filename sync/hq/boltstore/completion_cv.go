@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/sync/hq"
 )
 
@@ -72,7 +73,7 @@ func completionByVersion(tx *bolt.Tx, q hq.CompletionQuery, from, to flows.Day) 
 		if i < 0 || len(rk) < i+5 {
 			return nil, fmt.Errorf("corrupt content rollup key %q", k)
 		}
-		store, pharm, day := rk[:i], rk[i+5:], dayFrom(rk[i+1:i+5])
+		store, pharm, day := rk[:i], rk[i+5:], codec.Day(rk[i+1:i+5])
 		if q.StoreID != "" && string(store) != q.StoreID || day < from || day > to || q.PharmacistID != "" && string(pharm) != q.PharmacistID {
 			continue
 		}

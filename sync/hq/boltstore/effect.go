@@ -3,17 +3,16 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/flows/effect"
 	"github.com/pharmachain/counter/sync/hq"
 )
@@ -41,7 +40,7 @@ func storeDayKey(store string, d flows.Day, suffix []byte) []byte {
 	k := make([]byte, 0, len(store)+5+len(suffix))
 	k = append(k, store...)
 	k = append(k, 0, 0, 0, 0, 0)
-	dayBytes(k[len(store)+1:], d)
+	codec.PutDay(k[len(store)+1:], d)
 	return append(k, suffix...)
 }
 
@@ -51,7 +50,7 @@ func splitStoreDay(k []byte) (store []byte, d flows.Day, suffix []byte, ok bool)
 	if i < 0 || len(k) < i+5 {
 		return nil, 0, nil, false
 	}
-	return k[:i], dayFrom(k[i+1 : i+5]), k[i+5:], true
+	return k[:i], codec.Day(k[i+1 : i+5]), k[i+5:], true
 }
 
 // indexVisit writes a new visit's effect facts.
@@ -153,7 +152,7 @@ func (s *Store) CustomerEffectVisits(ctx context.Context, customers []string, fr
 					if i := bytes.IndexByte(id, 0); i >= 0 {
 						id = id[i+1:]
 					}
-					fk := storeDayKey(string(v), dayFrom(k[16:20]), id)
+					fk := storeDayKey(string(v), codec.Day(k[16:20]), id)
 					b := facts.Get(fk)
 					if b == nil {
 						return fmt.Errorf("visit fact %q indexed for a customer but missing", fk)
@@ -200,7 +199,7 @@ func (s *Store) CustomerPurchases(ctx context.Context, customers []string, from,
 			}
 			end := histKey(ck, to+1, "")
 			for k, v := c.Seek(histKey(ck, from, "")); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
-				if err := decodePurchaseFact(v, &f, in); err != nil {
+				if err := decodePurchaseFact(k, v, &f, in); err != nil {
 					return fmt.Errorf("decode purchase %q: %w", k, err)
 				}
 				f.CustomerKey = customers[i]
@@ -229,60 +228,20 @@ func (in interner) str(b []byte) string {
 	return s
 }
 
-// decodePurchaseFact reads encodePurchase's form into an effect fact.
-func decodePurchaseFact(b []byte, f *effect.PurchaseFact, in interner) error {
-	if len(b) == 0 || (b[0] != purchaseV1 && b[0] != purchaseV2) {
-		return errCorrupt
+// decodePurchaseFact reads a history row (key k, value v in the flows/codec form) into
+// an effect fact without copying strings it has seen before.
+func decodePurchaseFact(k, v []byte, f *effect.PurchaseFact, in interner) error {
+	if len(k) < histKeyPrefix {
+		return fmt.Errorf("history key %x: too short", k)
 	}
-	v2 := b[0] == purchaseV2
-	b = b[1:]
-	var raw [8][]byte
-	n := 6
-	if v2 {
-		n = 8
+	r, err := codec.DecodeRaw(v)
+	if err != nil {
+		return err
 	}
-	for i := range n {
-		l, w := binary.Uvarint(b)
-		if w <= 0 || uint64(len(b)-w) < l {
-			return errCorrupt
-		}
-		raw[i] = b[w : w+int(l)]
-		b = b[w+int(l):]
-	}
-	// ID, StoreID, DrugCode, Name, Ingredient, ATC, ReceiptID, Kind
-	*f = effect.PurchaseFact{StoreID: in.str(raw[1]), DrugCode: in.str(raw[2]), Ingredient: in.str(raw[4]), ATC: in.str(raw[5]),
-		Kind: in.str(raw[7]), Receipt: effect.ReceiptKeyOf(raw[1], raw[6], raw[0])}
-	sec, w := binary.Varint(b)
-	if w <= 0 {
-		return errCorrupt
-	}
-	b = b[w:]
-	_, w = binary.Uvarint(b) // nanoseconds: the day and second are enough
-	if w <= 0 || len(b) < w+8 {
-		return errCorrupt
-	}
-	b = b[w:]
-	f.Day, f.Second = effect.DayAndSecond(time.Unix(sec, 0))
-	f.Quantity = math.Float64frombits(binary.BigEndian.Uint64(b))
-	b = b[8:]
-	ds, w := binary.Varint(b)
-	if w <= 0 {
-		return errCorrupt
-	}
-	f.DaysSupply = int(ds)
-	b = b[w:]
-	if v2 {
-		if len(b) == 0 {
-			return errCorrupt
-		}
-		if b[0] == 1 {
-			amt, w := binary.Varint(b[1:])
-			if w <= 0 {
-				return errCorrupt
-			}
-			f.AmountFen, f.HasAmount = amt, true
-		}
-	}
+	*f = effect.PurchaseFact{StoreID: in.str(r.StoreID), DrugCode: in.str(r.DrugCode), Ingredient: in.str(r.Ingredient),
+		ATC: in.str(r.ATC), Kind: in.str(r.Kind), Receipt: effect.ReceiptKeyOf(r.StoreID, r.ReceiptID, k[histKeyPrefix:]),
+		Quantity: r.Quantity, DaysSupply: r.DaysSupply, AmountFen: r.AmountFen, HasAmount: r.HasAmount}
+	f.Day, f.Second = effect.DayAndSecond(time.Unix(r.Sec, 0))
 	return nil
 }
 
@@ -339,10 +298,10 @@ func (s *Store) EffectPurchases(ctx context.Context, from, to flows.Day, fn func
 			if len(k) < 20 {
 				return fmt.Errorf("corrupt history key %q", k)
 			}
-			if d := dayFrom(k[16:20]); d < from || d > to {
+			if d := codec.Day(k[16:20]); d < from || d > to {
 				continue
 			}
-			if err := decodePurchaseFact(v, &f, in); err != nil {
+			if err := decodePurchaseFact(k, v, &f, in); err != nil {
 				return fmt.Errorf("decode purchase %q: %w", k, err)
 			}
 			if !bytes.Equal(lastCK, k[:16]) {
@@ -470,7 +429,7 @@ func (s *Store) purgeEffect(ctx context.Context, cutoff flows.Day) error {
 			if len(k) < 20 {
 				return 0, false
 			}
-			return dayFrom(k[16:20]), true
+			return codec.Day(k[16:20]), true
 		},
 	}
 	for _, name := range [][]byte{bEffVisits, bEffCust, bEffPStore} {
@@ -568,11 +527,11 @@ func indexEffect(db *bolt.DB, log func(msg string, args ...any)) error {
 		if len(k) < 20 {
 			return fmt.Errorf("corrupt history key %q", k)
 		}
-		p, err := decodePurchase(v)
+		p, err := decodeHist(k, v)
 		if err != nil {
 			return fmt.Errorf("purchase %q: %w", k, err)
 		}
-		return indexPurchase(tx, p.StoreID, dayFrom(k[16:20]), k[:16])
+		return indexPurchase(tx, p.StoreID, codec.Day(k[16:20]), k[:16])
 	}, &counts[1]); err != nil {
 		return fmt.Errorf("index purchases for the effect report: %w", err)
 	}

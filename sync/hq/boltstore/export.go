@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/wire"
@@ -138,7 +139,7 @@ func (e *exporter) purchases() error {
 		if len(k) < 20 {
 			return fmt.Errorf("short history key")
 		}
-		p, err := decodePurchase(v)
+		p, err := decodeHist(k, v)
 		if err != nil {
 			return err
 		}
@@ -166,7 +167,7 @@ func (e *exporter) rollups() error {
 		if err != nil {
 			return err
 		}
-		out = append(out, hq.RollupRow{StoreID: string(rk[:i]), PharmacistID: string(rk[i+5:]), Day: dayFrom(rk[i+1 : i+5]),
+		out = append(out, hq.RollupRow{StoreID: string(rk[:i]), PharmacistID: string(rk[i+5:]), Day: codec.Day(rk[i+1 : i+5]),
 			ContentVersion: version, Rollup: r})
 		return nil
 	}, func() int { return len(out) }, func() error { err := e.fn(hq.ExportBatch{Rollups: out}); out = nil; return err })
@@ -371,7 +372,7 @@ func (s *Store) Import(ctx context.Context, b hq.ExportBatch) error {
 			if err := tx.Bucket(bPurchases).Put([]byte(p.ID), ck); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bHist).Put(histKey(ck, flows.DayOf(p.SoldAt), p.ID), encodePurchase(p)); err != nil {
+			if err := tx.Bucket(bHist).Put(histKey(ck, flows.DayOf(p.SoldAt), p.ID), codec.EncodePurchase(p)); err != nil {
 				return err
 			}
 			if err := indexPurchase(tx, p.StoreID, flows.DayOf(p.SoldAt), ck); err != nil {

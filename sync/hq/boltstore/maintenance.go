@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/sync/hq"
 )
 
@@ -176,7 +177,7 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff flows.Day) (hq.PurgeStat
 			var keys [][]byte
 			c := hb.Cursor()
 			for k, _ := c.First(); k != nil && len(keys) < purgeChunk; k, _ = c.Next() {
-				if len(k) >= 20 && dayFrom(k[16:20]) < cutoff {
+				if len(k) >= 20 && codec.Day(k[16:20]) < cutoff {
 					keys = append(keys, append([]byte(nil), k...))
 				}
 			}

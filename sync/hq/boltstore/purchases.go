@@ -3,16 +3,13 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"math"
 	"sort"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/codec"
 	"github.com/pharmachain/counter/flows/customerkey"
 	"github.com/pharmachain/counter/sync/hq"
 )
@@ -42,7 +39,7 @@ func (s *Store) IngestPurchases(ctx context.Context, ps []flows.Purchase) (hq.In
 			if err := pb.Put([]byte(p.ID), ck); err != nil {
 				return fmt.Errorf("put purchase %s: %w", p.ID, err)
 			}
-			if err := hb.Put(histKey(ck, flows.DayOf(p.SoldAt), p.ID), encodePurchase(p)); err != nil {
+			if err := hb.Put(histKey(ck, flows.DayOf(p.SoldAt), p.ID), codec.EncodePurchase(p)); err != nil {
 				return fmt.Errorf("put purchase %s history: %w", p.ID, err)
 			}
 			if err := indexPurchase(tx, p.StoreID, flows.DayOf(p.SoldAt), ck); err != nil {
@@ -70,7 +67,7 @@ func (s *Store) History(ctx context.Context, customerKey string, from, to flows.
 		start := histKey(ck, from, "")
 		end := histKey(ck, to+1, "")
 		for k, v := c.Seek(start); k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
-			p, err := decodePurchase(v)
+			p, err := decodeHist(k, v)
 			if err != nil {
 				return fmt.Errorf("decode purchase %q: %w", k, err)
 			}
@@ -102,95 +99,27 @@ func keyBytes(key string) ([]byte, error) {
 	return b, nil
 }
 
+// histKeyPrefix is the length of customer key (16 bytes) + day in a history key.
+const histKeyPrefix = customerkey.Size + codec.DayLen
+
 func histKey(ck []byte, d flows.Day, id string) []byte {
-	k := make([]byte, 20, 20+len(id))
+	k := make([]byte, histKeyPrefix, histKeyPrefix+len(id))
 	copy(k, ck)
-	dayBytes(k[16:], d)
+	codec.PutDay(k[customerkey.Size:], d)
 	return append(k, id...)
 }
 
-// Purchase encodings: version 1 (before amount, receipt and kind), version 2.
-const (
-	purchaseV1 = 1
-	purchaseV2 = 2
-)
-
-// encodePurchase is a compact binary form (history rows are the bulk of HQ's data).
-func encodePurchase(p *flows.Purchase) []byte {
-	b := make([]byte, 0, 72+len(p.ID)+len(p.Name)+len(p.Ingredient)+len(p.ReceiptID))
-	b = append(b, purchaseV2)
-	for _, s := range []string{p.ID, p.StoreID, p.DrugCode, p.Name, p.Ingredient, p.ATC, p.ReceiptID, p.Kind} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+// decodeHist rebuilds a purchase from its history key (customer, day, id) and its value
+// (flows/codec); the customer key is the caller's. Sale times read in Asia/Shanghai, as
+// HQ gives them out.
+func decodeHist(k, v []byte) (flows.Purchase, error) {
+	if len(k) < histKeyPrefix {
+		return flows.Purchase{}, fmt.Errorf("history key %x: too short", k)
 	}
-	b = binary.AppendVarint(b, p.SoldAt.Unix())
-	b = binary.AppendUvarint(b, uint64(p.SoldAt.Nanosecond()))
-	b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Quantity))
-	b = binary.AppendVarint(b, int64(p.DaysSupply))
-	if p.AmountFen != nil {
-		b = append(b, 1)
-		b = binary.AppendVarint(b, *p.AmountFen)
-	} else {
-		b = append(b, 0)
+	p, err := codec.DecodePurchase(v)
+	if err != nil {
+		return flows.Purchase{}, err
 	}
-	return b
-}
-
-var errCorrupt = errors.New("corrupt purchase encoding")
-
-func decodePurchase(b []byte) (flows.Purchase, error) {
-	var p flows.Purchase
-	if len(b) == 0 || (b[0] != purchaseV1 && b[0] != purchaseV2) {
-		return p, errCorrupt
-	}
-	v2 := b[0] == purchaseV2
-	b = b[1:]
-	strs := make([]string, 6, 8)
-	if v2 {
-		strs = strs[:8]
-	}
-	for i := range strs {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || uint64(len(b)-w) < n {
-			return p, errCorrupt
-		}
-		strs[i] = string(b[w : w+int(n)])
-		b = b[w+int(n):]
-	}
-	p.ID, p.StoreID, p.DrugCode, p.Name, p.Ingredient, p.ATC = strs[0], strs[1], strs[2], strs[3], strs[4], strs[5]
-	if v2 {
-		p.ReceiptID, p.Kind = strs[6], strs[7]
-	}
-	sec, w := binary.Varint(b)
-	if w <= 0 {
-		return p, errCorrupt
-	}
-	b = b[w:]
-	ns, w := binary.Uvarint(b)
-	if w <= 0 || len(b) < w+8 {
-		return p, errCorrupt
-	}
-	b = b[w:]
-	p.SoldAt = time.Unix(sec, int64(ns)).In(flows.Shanghai())
-	p.Quantity = math.Float64frombits(binary.BigEndian.Uint64(b))
-	b = b[8:]
-	ds, w := binary.Varint(b)
-	if w <= 0 {
-		return p, errCorrupt
-	}
-	p.DaysSupply = int(ds)
-	b = b[w:]
-	if v2 {
-		if len(b) == 0 {
-			return p, errCorrupt
-		}
-		if b[0] == 1 {
-			amt, w := binary.Varint(b[1:])
-			if w <= 0 {
-				return p, errCorrupt
-			}
-			p.AmountFen = &amt
-		}
-	}
+	p.ID, p.SoldAt = string(k[histKeyPrefix:]), p.SoldAt.In(flows.Shanghai())
 	return p, nil
 }
