@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -55,9 +56,21 @@ func (a adminTarget) openExisting(ctx context.Context) (hq.Store, error) {
 // non-200 answer becomes an error quoting HQ's status and message; on 200 the caller
 // reads and closes the body.
 func (a adminTarget) call(ctx context.Context, method, path string, timeout time.Duration) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(*a.base, "/")+path, nil)
+	return a.callBody(ctx, method, path, nil, timeout)
+}
+
+// callBody is call with a JSON request body (nil: none).
+func (a adminTarget) callBody(ctx context.Context, method, path string, body []byte, timeout time.Duration) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(*a.base, "/")+path, rd)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+*a.token)
 	resp, err := (&http.Client{Timeout: timeout}).Do(req)
@@ -70,6 +83,16 @@ func (a adminTarget) call(ctx context.Context, method, path string, timeout time
 		return nil, fmt.Errorf("HQ answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
 	}
 	return resp, nil
+}
+
+// callJSONBody is callJSON with a JSON request body.
+func (a adminTarget) callJSONBody(ctx context.Context, method, path string, body []byte, timeout time.Duration) ([]byte, error) {
+	resp, err := a.callBody(ctx, method, path, body, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 }
 
 // callJSON is call for the admin routes that answer a small JSON document.

@@ -27,7 +27,7 @@ type verb struct {
 func verbs() []verb {
 	return []verb{
 		{"serve", "run the HQ HTTP API ((--data DIR | --db URL) --addr HOST:PORT [--catalog FILE] [--demo])", runServe},
-		{"token", "token create (--data DIR | --db URL) (--store ID | --admin): print a new bearer token", runToken},
+		{"token", "token create|list|revoke (--hq URL --token ADMIN | --data DIR | --db URL): the bearer tokens' life cycle (hq token for details)", runToken},
 		{"import-purchases", "import POS exports (CSV in UTF-8/GBK/UTF-16, .xlsx) into a running HQ (--hq) or a stopped one (--data) or its database (--db); --watch DIR", runImportPurchases},
 		{"migrate", "migrate --db URL: bring a PostgreSQL database to this HQ's schema (hq serve --db does it at start too)", runMigrate},
 		{"migrate-data", "migrate-data --from DIR --db URL: copy a stopped embedded HQ into PostgreSQL (safe to rerun; counts verified)", runMigrateData},

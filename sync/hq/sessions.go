@@ -9,6 +9,9 @@ import (
 type Session struct {
 	CSRF    string    `json:"csrf"`
 	Expires time.Time `json:"expires"`
+	// TokenHash is the hash of the admin token the session was opened with: the session
+	// ends when that token is revoked or expires (hq.CheckTokenHash on every request).
+	TokenHash string `json:"token_hash,omitempty"`
 }
 
 // SessionStore keeps dashboard sessions and sign-in failures, so that every HQ process

@@ -11,7 +11,8 @@ import (
 	"github.com/pharmachain/counter/sync/hq"
 )
 
-// ErrUnauthorized is returned by Authenticate for a missing or unknown token.
+// ErrUnauthorized is returned by Authenticate for a missing, unknown, revoked or expired
+// token.
 var ErrUnauthorized = errors.New("missing or unknown bearer token")
 
 // Authenticate resolves the request's "Authorization: Bearer TOKEN".
@@ -21,13 +22,16 @@ func (s *Server) Authenticate(r *http.Request) (hq.Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return hq.Principal{}, ErrUnauthorized
 	}
-	p, err := s.st.LookupToken(r.Context(), hq.HashToken(strings.TrimSpace(tok)))
-	if errors.Is(err, hq.ErrNotFound) {
+	tok = strings.TrimSpace(tok)
+	now := s.opts.Now()
+	p, err := hq.CheckToken(r.Context(), s.st, tok, now)
+	if errors.Is(err, hq.ErrNotFound) { // unknown, revoked or expired
 		return hq.Principal{}, ErrUnauthorized
 	}
 	if err != nil {
 		return hq.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
+	s.uses.note(hq.HashToken(tok), s.opts.Clients.Addr(r), now)
 	return p, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/sync/hq"
+	"github.com/pharmachain/counter/sync/hq/clientip"
 	"github.com/pharmachain/counter/sync/hq/contentadmin"
 	"github.com/pharmachain/counter/sync/hq/effectreport"
 	"github.com/pharmachain/counter/sync/wire"
@@ -56,6 +57,9 @@ type Options struct {
 	// snapshot is then built on first use, never refreshed nightly: the composition
 	// root runs one that is).
 	Effect *effectreport.Service
+	// Clients resolves client addresses (token uses: the addresses each store syncs
+	// from); the zero value: the TCP peer.
+	Clients clientip.Resolver
 	// Mount, if set, is called with the mux after the built-in routes are registered,
 	// so other HQ parts (follow-ups, dashboard, demo gateway) add their routes. Use
 	// s.RequireAuth to protect /api/ routes.
@@ -72,7 +76,14 @@ type Server struct {
 	handler http.Handler
 	content *contentadmin.Service
 	effect  *effectreport.Service
+	// uses are the token uses noted since the last Flush; flushers are other queues
+	// flushed with them (OnFlush).
+	uses     *useTracker
+	flushers []func(context.Context) error
 }
+
+// OnFlush adds f to what Flush (and Run) write. Call it before serving.
+func (s *Server) OnFlush(f func(context.Context) error) { s.flushers = append(s.flushers, f) }
 
 // New builds the server on st.
 func New(st hq.Store, opts Options) *Server {
@@ -91,7 +102,7 @@ func New(st hq.Store, opts Options) *Server {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{st: st, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s := &Server{st: st, opts: opts, log: opts.Logger, mux: http.NewServeMux(), uses: newUseTracker()}
 	s.content = contentadmin.New(st, opts.DefaultContent, opts.Now)
 	s.effect = s.effectService()
 	s.metrics = newMetrics(opts.Registry)

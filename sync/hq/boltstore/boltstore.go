@@ -3,7 +3,7 @@
 //
 // Layout (one bucket each):
 //
-//	tokens      sha256-hex(token)                 → JSON hq.Principal
+//	tokens      sha256-hex(token)                 → JSON hq.Principal (+ revoked_at); token_use, store_addrs (tokens.go)
 //	visits      store 0x00 visit id               → JSON flows.Visit, or a purge tombstone (dedup by store and id)
 //	purchases   purchase id                       → customer key (16 bytes) (dedup by id)
 //	phist       custkey(16) day(4) purchase id    → purchase, flows/codec (history index; purchasecodec.go)
@@ -85,7 +85,7 @@ var (
 
 	allBuckets = [][]byte{bTokens, bVisits, bPurchases, bHist, bRollups, bRollupsSD, bPEvents, bPTotals, bRoster,
 		bItems, bDue, bSending, bOpen, bSends, bBookings, bContacts, bAudit, bNotices, bSessions, bSigninFail,
-		bSecrets, bMeta, bContentMeta, bContentFiles, bContentAssign, bContentStatus, bFlags, bPDaily}
+		bSecrets, bMeta, bContentMeta, bContentFiles, bContentAssign, bContentStatus, bFlags, bPDaily, bTokenUse, bStoreAddrs}
 )
 
 // Options configures a Store.

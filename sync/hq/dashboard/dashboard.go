@@ -44,7 +44,12 @@ const (
 type Config struct {
 	Data Data // required
 	// Verify reports whether token is an admin token (the HQ owns token verification).
+	// Unused when Tokens is set.
 	Verify func(ctx context.Context, token string) bool
+	// Tokens, if set, verifies sign-ins (hq.CheckToken: an unknown, revoked or expired
+	// token, or a store token, is refused) and ties each session to its token: a
+	// session ends on its next request once that token is revoked or expired.
+	Tokens hq.TokenStore
 	// Audit records sign-ins and exports (may be nil), e.g. (*followup.Store).Audit.
 	Audit  func(ctx context.Context, actor, action, detail string, at time.Time) error
 	Now    func() time.Time // default time.Now
@@ -79,7 +84,7 @@ type Handler struct {
 
 // New builds the dashboard handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Data == nil || cfg.Verify == nil {
+	if cfg.Data == nil || (cfg.Verify == nil && cfg.Tokens == nil) {
 		return nil, errors.New("dashboard: Data and Verify are required")
 	}
 	if cfg.Now == nil {
@@ -149,13 +154,51 @@ func (h *Handler) current(r *http.Request) (string, hq.Session, bool) {
 	if !ok {
 		return "", hq.Session{}, false
 	}
-	if !h.cfg.Now().Before(s.Expires) {
+	live, err := h.tokenLive(r.Context(), s)
+	if err != nil {
+		h.cfg.Logger.Error("dashboard session: token lookup", "err", err)
+		return "", hq.Session{}, false
+	}
+	if !h.cfg.Now().Before(s.Expires) || !live {
 		if err := h.cfg.Sessions.DeleteSession(r.Context(), key); err != nil {
 			h.cfg.Logger.Error("dashboard session", "err", err)
 		}
 		return "", hq.Session{}, false
 	}
 	return key, s, true
+}
+
+// verify checks a sign-in token; it returns the hash the session keeps ("" without
+// Tokens).
+func (h *Handler) verify(ctx context.Context, token string) (bool, string) {
+	if h.cfg.Tokens == nil {
+		return h.cfg.Verify(ctx, token), ""
+	}
+	p, err := hq.CheckToken(ctx, h.cfg.Tokens, token, h.cfg.Now())
+	if err != nil && !errors.Is(err, hq.ErrNotFound) {
+		h.cfg.Logger.Error("dashboard sign-in: token lookup", "err", err)
+	}
+	return err == nil && p.Admin, hq.HashToken(token)
+}
+
+// tokenLive reports whether the token a session was opened with is still a live admin
+// token (always, without Tokens). A session from before sessions kept their token ends.
+// A storage error keeps the session (it is not deleted) but refuses this request.
+func (h *Handler) tokenLive(ctx context.Context, s hq.Session) (bool, error) {
+	if h.cfg.Tokens == nil {
+		return true, nil
+	}
+	if s.TokenHash == "" {
+		return false, nil
+	}
+	p, err := hq.CheckTokenHash(ctx, h.cfg.Tokens, s.TokenHash, h.cfg.Now())
+	if errors.Is(err, hq.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return p.Admin, nil
 }
 
 func (h *Handler) audit(ctx context.Context, action, detail string) {
@@ -225,7 +268,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusTooManyRequests, "尝试次数过多，请一分钟后再试")
 		return
 	}
-	if !h.cfg.Verify(r.Context(), r.PostForm.Get("token")) {
+	ok, tokenHash := h.verify(r.Context(), r.PostForm.Get("token"))
+	if !ok {
 		h.noteFailure(r, clientip.Key(addr))
 		h.audit(r.Context(), "dashboard.signin_failed", "addr="+addr)
 		h.renderLogin(w, r, http.StatusUnauthorized, "管理员令牌无效")
@@ -233,7 +277,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	id := randomID()
 	now := h.cfg.Now()
-	if err := h.cfg.Sessions.PutSession(r.Context(), sessionKey(id), hq.Session{CSRF: randomID(), Expires: now.Add(h.cfg.SessionTTL)}, now); err != nil {
+	if err := h.cfg.Sessions.PutSession(r.Context(), sessionKey(id), hq.Session{CSRF: randomID(), Expires: now.Add(h.cfg.SessionTTL), TokenHash: tokenHash}, now); err != nil {
 		h.cfg.Logger.Error("dashboard session", "err", err)
 		http.Error(w, "sign-in unavailable", hq.FailStatus(w.Header(), err))
 		return

@@ -71,7 +71,7 @@ func AdminVerifier(st hq.TokenStore) func(ctx context.Context, token string) boo
 		if token == "" {
 			return false
 		}
-		p, err := st.LookupToken(ctx, hq.HashToken(token))
+		p, err := hq.CheckToken(ctx, st, token, time.Now())
 		return err == nil && p.Admin
 	}
 }

@@ -13,7 +13,7 @@ import (
 // GetSession implements hq.SessionStore.
 func (s *Store) GetSession(ctx context.Context, idHash string) (hq.Session, bool, error) {
 	var ss hq.Session
-	err := s.pool.QueryRow(ctx, `SELECT csrf, expires FROM sessions WHERE id_hash = $1`, idHash).Scan(&ss.CSRF, &ss.Expires)
+	err := s.pool.QueryRow(ctx, `SELECT csrf, expires, token_hash FROM sessions WHERE id_hash = $1`, idHash).Scan(&ss.CSRF, &ss.Expires, &ss.TokenHash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return hq.Session{}, false, nil
 	}
@@ -29,8 +29,8 @@ func (s *Store) PutSession(ctx context.Context, idHash string, ss hq.Session, no
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE expires <= $1`, now); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (id_hash, csrf, expires) VALUES ($1, $2, $3)
-			ON CONFLICT (id_hash) DO UPDATE SET csrf = EXCLUDED.csrf, expires = EXCLUDED.expires`, idHash, ss.CSRF, ss.Expires)
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (id_hash, csrf, expires, token_hash) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id_hash) DO UPDATE SET csrf = EXCLUDED.csrf, expires = EXCLUDED.expires, token_hash = EXCLUDED.token_hash`, idHash, ss.CSRF, ss.Expires, ss.TokenHash)
 		return err
 	})
 }

@@ -228,7 +228,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 	}
 	h.effect = effectreport.New(st, effectreport.Config{Catalog: cfg.Catalog, Knowledge: kb, Logger: cfg.Logger, Now: cfg.Now,
 		SnapshotDays: cfg.EffectSnapshotDays})
-	h.dash, err = dashboard.New(dashboard.Config{Data: dashboard.HQData(st), Verify: dashboard.AdminVerifier(st), Effect: h.effect,
+	h.dash, err = dashboard.New(dashboard.Config{Data: dashboard.HQData(st), Tokens: st, Effect: h.effect,
 		Audit: func(ctx context.Context, actor, action, detail string, at time.Time) error {
 			return st.Audit(ctx, hq.AuditEntry{At: at, Actor: actor, Action: action, Detail: detail})
 		},
@@ -250,7 +250,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 		}
 	}
 	h.api = api.New(st, api.Options{Logger: cfg.Logger, Now: cfg.Now, Catalog: cfg.Catalog, PointsRules: cfg.PointsRules,
-		Registry: cfg.Registry, DefaultContent: cfg.DefaultContent, Effect: h.effect,
+		Registry: cfg.Registry, DefaultContent: cfg.DefaultContent, Effect: h.effect, Clients: cfg.TrustProxy,
 		PrepareRecord: func(in *hq.VisitIngest) error {
 			return followup.Prepare(in, cfg.Now())
 		},
@@ -327,7 +327,12 @@ func (h *HQ) Start(ctx context.Context) {
 		defer close(effectDone)
 		h.effect.Run(ctx) // the chain-wide effect snapshot: now, then nightly
 	}()
-	h.stop = func() { cancel(); <-done; <-effectDone }
+	flushDone := make(chan struct{})
+	go func() {
+		defer close(flushDone)
+		h.api.Run(ctx) // token uses and audited reads, written in batches (and once more at stop)
+	}()
+	h.stop = func() { cancel(); <-done; <-effectDone; <-flushDone }
 }
 
 // Stop ends the background work and waits for it, so that the store can be closed.

@@ -10,7 +10,7 @@ import (
 func sessions(t *testing.T, open Opener) {
 	t.Run("PutGetDelete", func(t *testing.T) {
 		st := open(t)
-		s := hq.Session{CSRF: "csrf-1", Expires: t0.Add(8 * time.Hour)}
+		s := hq.Session{CSRF: "csrf-1", Expires: t0.Add(8 * time.Hour), TokenHash: hq.HashToken("admin")}
 		if _, ok, err := st.GetSession(bg(), "h1"); err != nil || ok {
 			t.Fatalf("no session yet: %v %v", ok, err)
 		}
@@ -18,7 +18,7 @@ func sessions(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 		got, ok, err := st.GetSession(bg(), "h1")
-		if err != nil || !ok || got.CSRF != "csrf-1" || !got.Expires.Equal(s.Expires) {
+		if err != nil || !ok || got.CSRF != "csrf-1" || !got.Expires.Equal(s.Expires) || got.TokenHash != s.TokenHash {
 			t.Fatalf("%+v %v %v", got, ok, err)
 		}
 		if err := st.PutSession(bg(), "h2", hq.Session{CSRF: "csrf-2", Expires: t0.Add(9 * time.Hour)}, t0.Add(time.Hour)); err != nil {
