@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +40,7 @@ type LinkStore interface {
 	hq.LinkStore
 	hq.AuditStore
 	hq.RosterStore
+	hq.TokenStore // the addresses each store's token syncs from (suspicious opens)
 }
 
 // LinkConfig configures LinkHandler.
@@ -164,7 +166,7 @@ func (h *linkHandler) audit(ctx context.Context, e hq.AuditEntry) {
 // credit decides what a link open or booking (kind) of follow-up it earns at now: the
 // points event (the zero event: nothing) and the flags that go with it. Every credit
 // path goes through here: only a pharmacist on the store's roster earns.
-func (h *linkHandler) credit(ctx context.Context, it hq.FollowUpItem, kind string, now time.Time) (flows.PointsEvent, []hq.Flag, error) {
+func (h *linkHandler) credit(ctx context.Context, it hq.FollowUpItem, kind string, now time.Time, addr string) (flows.PointsEvent, []hq.Flag, error) {
 	fu := it.FollowUp
 	ev := pointsEvent(h.cfg.Points, fu, kind, now)
 	if ev.ID == "" || it.Attempts == 0 {
@@ -180,8 +182,29 @@ func (h *linkHandler) credit(ctx context.Context, it hq.FollowUpItem, kind strin
 		return flows.PointsEvent{}, []hq.Flag{{At: now, Kind: hq.FlagNotOnRoster, StoreID: fu.StoreID, PharmacistID: fu.PharmacistID, Ref: fu.ID,
 			Detail: fmt.Sprintf("%s: pharmacist %s is not on the roster of store %s: no points", kind, fu.PharmacistID, fu.StoreID)}}, nil
 	}
-	return ev, nil, nil
+	// Credited, but listed for a person to check when it does not look like a customer.
+	var flags []hq.Flag
+	flag := func(k, detail string) {
+		flags = append(flags, hq.Flag{At: now, Kind: k, StoreID: fu.StoreID, PharmacistID: fu.PharmacistID, Ref: fu.ID, Points: ev.Points, Detail: detail})
+	}
+	if kind == flows.PointsLinkOpened && !it.SentAt.IsZero() && now.Sub(it.SentAt) < hq.FastOpenWindow {
+		flag(hq.FlagFastOpen, fmt.Sprintf("opened %s after the send", now.Sub(it.SentAt).Round(time.Second)))
+	}
+	if addr != "" {
+		addrs, err := h.cfg.Store.StoreAddresses(ctx, fu.StoreID, now.Add(-kioskAddressWindow))
+		if err != nil {
+			return flows.PointsEvent{}, nil, err
+		}
+		if slices.Contains(addrs, addr) {
+			flag(hq.FlagKioskAddress, fmt.Sprintf("%s from %s, an address store %s's token syncs from", kind, addr, fu.StoreID))
+		}
+	}
+	return ev, flags, nil
 }
+
+// kioskAddressWindow: a link opened from an address a store's token used within this
+// long is flagged FlagKioskAddress.
+const kioskAddressWindow = 30 * 24 * time.Hour
 
 func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.verify(w, r)
@@ -199,7 +222,7 @@ func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
 		// The event is of the follow-up's own store and pharmacist, fields that never change.
 		var ev flows.PointsEvent
 		var flags []hq.Flag
-		if ev, flags, err = h.credit(r.Context(), it, flows.PointsLinkOpened, now); err == nil {
+		if ev, flags, err = h.credit(r.Context(), it, flows.PointsLinkOpened, now, h.clientAddr(r)); err == nil {
 			out, err = h.cfg.Store.OpenLink(r.Context(), hq.LinkOpen{ID: id, At: now, Points: ev, Flags: flags, DailyCap: h.cfg.Caps[ev.Kind], Audit: []hq.AuditEntry{{At: now,
 				Actor: "customer-link", Action: "link.click", Detail: fmt.Sprintf("followup=%s pharmacist=%s points=%d", id, it.FollowUp.PharmacistID, ev.Points)}}})
 		}
@@ -258,7 +281,7 @@ func (h *linkHandler) book(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var ev flows.PointsEvent
 		var flags []hq.Flag
-		if ev, flags, err = h.credit(r.Context(), it, flows.PointsRevisitBooked, now); err == nil {
+		if ev, flags, err = h.credit(r.Context(), it, flows.PointsRevisitBooked, now, h.clientAddr(r)); err == nil {
 			out, err = h.cfg.Store.BookRevisit(r.Context(), hq.RevisitBooking{ID: id, Date: date, Slot: slot, At: now, Points: ev, Flags: flags, DailyCap: h.cfg.Caps[ev.Kind],
 				Audit: []hq.AuditEntry{{At: now, Actor: "customer-link", Action: "link.book",
 					Detail: fmt.Sprintf("followup=%s date=%s slot=%s points=%d", id, date, slot, ev.Points)}}})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/sync/hq/clientip"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -179,5 +180,55 @@ func TestDailyCapOfLinkPoints(t *testing.T) {
 	code, b := h.do(t, "GET", "/api/v1/flags?kind=daily_cap", h.admin, nil)
 	if code != 200 || strings.Count(string(b), `"kind":"daily_cap"`) != 1 {
 		t.Fatalf("flags: %d %s", code, b)
+	}
+}
+
+// TestSuspiciousCreditsListed (issue 11.2): link credits that do not look like a
+// customer's — opened within 60 s of the send, or from an address the store's own token
+// syncs from — are credited but listed on the dashboard (and GET /api/v1/flags) for a
+// person to check. HQ remembers the addresses each store's token syncs from (behind the
+// trusted proxy: the client's address). It fails on the code before the fix (nothing
+// was listed).
+func TestSuspiciousCreditsListed(t *testing.T) {
+	out := &syncBuf{}
+	trust, _ := clientip.Parse("127.0.0.1,::1")
+	h := startHQ(t, Config{Out: out, DemoChannel: true, TrustProxy: trust}, "S001")
+	h.putRoster(t, "S001", "P01")
+	kiosk := "203.0.113.5"
+	vs := []flows.Visit{storeVisit("VS1", "S001", "P01", h.clk.Now()), storeVisit("VS2", "S001", "P01", h.clk.Now())}
+	if code, b := h.do(t, "POST", wire.PathRecords, h.tokens["S001"], wire.RecordsRequest{StoreID: "S001", Records: vs}, "X-Forwarded-For", kiosk); code != 200 {
+		t.Fatalf("ingest: %d %s", code, b)
+	}
+	if err := h.hq.API().Flush(context.Background()); err != nil { // the store's sync address, written
+		t.Fatal(err)
+	}
+	h.clk.Add(24 * time.Hour)
+	links := h.sendDue(t, out)
+	if len(links) != 2 {
+		t.Fatalf("links: %v", links)
+	}
+	// One opened 10 s after the send from a phone; one an hour later from the counter PC.
+	h.clk.Add(10 * time.Second)
+	if code := h.open(t, links[0], "X-Forwarded-For", "198.51.100.77"); code != 200 {
+		t.Fatalf("open 1: %d", code)
+	}
+	h.clk.Add(time.Hour)
+	if code := h.open(t, links[1], "X-Forwarded-For", kiosk); code != 200 {
+		t.Fatalf("open 2: %d", code)
+	}
+	code, b := h.do(t, "GET", "/api/v1/flags", h.admin, nil)
+	if code != 200 || !strings.Contains(string(b), `"kind":"fast_open"`) || !strings.Contains(string(b), `"kind":"kiosk_address"`) ||
+		strings.Contains(string(b), "198.51.100.77") {
+		t.Fatalf("flags: %d %s (want fast_open and kiosk_address, never the customer's address)", code, b)
+	}
+	page := h.dashboard(t)
+	for _, want := range []string{"发送后 60 秒内打开", "从门店同步地址打开"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the dashboard does not list %s", want)
+		}
+	}
+	// Credited all the same (the flag is for a person to check): 2 visits + 2 opens.
+	if p := h.pointsOf(t, "S001", "P01"); p != 2+2*2 {
+		t.Fatalf("P01 has %d points, want 6", p)
 	}
 }
