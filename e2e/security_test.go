@@ -74,14 +74,18 @@ func TestAuthMatrixEveryRoute(t *testing.T) {
 			}
 		}
 	}
-	// Open routes: health for load balancers, metrics for Prometheus (no customer data).
-	for _, p := range []string{"/healthz", "/metrics"} {
-		code, b := h.do(t, "GET", p, "", nil)
-		if code != 200 {
-			t.Errorf("GET %s: %d", p, code)
+	// Open route: health for load balancers. /metrics needs an admin token (or the
+	// metrics token; without a token only on the private --metrics-addr).
+	for _, c := range []struct {
+		path, tok string
+		want      int
+	}{{"/healthz", "", 200}, {"/metrics", "", 401}, {"/metrics", h.Tokens["S001"], 403}, {"/metrics", h.Admin, 200}} {
+		code, b := h.do(t, "GET", c.path, c.tok, nil)
+		if code != c.want {
+			t.Errorf("GET %s with %q: %d, want %d", c.path, c.tok, code, c.want)
 		}
 		if strings.Contains(string(b), key) {
-			t.Errorf("GET %s reveals a customer key", p)
+			t.Errorf("GET %s reveals a customer key", c.path)
 		}
 	}
 	// The dashboard's data needs a signed-in session: a bearer token alone is not one.

@@ -45,6 +45,9 @@ type serveConfig struct {
 	// cookies (also on whenever the public URL is https).
 	trustProxy   string
 	secureCookie bool
+	// /metrics: the token Prometheus may read it with on the main address, and the
+	// private address that serves it without a token.
+	metricsTokenFile, metricsAddr string
 	// ready, if set, receives the listening address (tests).
 	ready func(addr string)
 }
@@ -73,6 +76,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.wecomCallbackAESKeyFile, "wecom-callback-aes-key-file", "", "file holding the callback URL's EncodingAESKey (43 characters)")
 	fs.StringVar(&c.robotKeysFile, "robot-keys", "", "file of STORE_ID=WEBHOOK_KEY lines: each store's WeCom group robot (escalations, daily summary)")
 	fs.StringVar(&c.trustProxy, "trust-proxy", "", "CIDR[,…] of the reverse proxies (nginx) whose X-Forwarded-For names the client, e.g. 127.0.0.1 or 10.0.0.0/8; other peers' X-Forwarded-For is ignored")
+	fs.StringVar(&c.metricsTokenFile, "metrics-token-file", "", "file holding a token that may read /metrics (Prometheus authorization credentials), besides admin tokens")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", defaultMetricsAddr, "serve /metrics without a token on this private address only (empty: none); /metrics on --addr needs a token")
 	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the dashboard's cookies Secure (automatic when --public-url is https)")
 	fs.BoolVar(&c.trustForwardedFor, "trust-forwarded-for", false, "removed: it believed any client's X-Forwarded-For; use --trust-proxy CIDR naming your proxies")
 	fs.DurationVar(&c.dispatchInterval, "dispatch-interval", 5*time.Second, "how often the follow-up dispatcher looks for due follow-ups")
@@ -142,11 +147,26 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "HQ listening on http://%s (data %s); dashboard at %s/\n", ln.Addr(), where, cfg.PublicURL)
 	fmt.Fprintln(stdout, channelLine(h.Channel()))
+	mln, err := metricsListener(c.metricsAddr, log)
+	if err != nil {
+		return err
+	}
+	var metricsDone chan error
+	if mln != nil {
+		fmt.Fprintf(stdout, "metrics without a token on http://%s/metrics (private address); on %s only with a token\n", mln.Addr(), cfg.PublicURL)
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", h.MetricsHandler())
+		metricsDone = make(chan error, 1)
+		go func() { metricsDone <- api.Serve(ctx, api.HTTPServer(mln.Addr().String(), mux, log), mln, c.grace) }()
+	}
 	if c.ready != nil {
 		c.ready(ln.Addr().String())
 	}
 	h.Start(ctx)
 	err = api.Serve(ctx, api.HTTPServer(c.addr, h.Handler(), log), ln, c.grace)
+	if metricsDone != nil {
+		<-metricsDone
+	}
 	h.Stop() // before the store closes: the dispatcher writes to it
 	if cerr := st.Close(); cerr != nil && err == nil {
 		err = cerr
@@ -229,6 +249,15 @@ func hqConfig(c serveConfig, listenAddr string, data flows.Data, log *slog.Logge
 		return cfg, fmt.Errorf("%w: --trust-proxy: %v", errUsage, err)
 	}
 	cfg.TrustProxy, cfg.SecureCookie = trust, c.secureCookie
+	if c.metricsTokenFile != "" {
+		b, err := os.ReadFile(c.metricsTokenFile)
+		if err != nil {
+			return cfg, fmt.Errorf("metrics token: %w", err)
+		}
+		if cfg.MetricsToken = strings.TrimSpace(string(b)); len(cfg.MetricsToken) < 16 {
+			return cfg, fmt.Errorf("metrics token %s: %d characters, want at least 16", c.metricsTokenFile, len(cfg.MetricsToken))
+		}
+	}
 	if c.linkSecretFile != "" {
 		secret, err := server.LoadOrCreateSecretFile(c.linkSecretFile)
 		if err != nil {
@@ -285,6 +314,28 @@ func hqConfig(c serveConfig, listenAddr string, data flows.Data, log *slog.Logge
 		cfg.Robot, cfg.RobotKeys = robot, keys
 	}
 	return cfg, nil
+}
+
+// defaultMetricsAddr is where /metrics is served without a token unless --metrics-addr
+// says otherwise: loopback only.
+const defaultMetricsAddr = "127.0.0.1:9465"
+
+// metricsListener listens on --metrics-addr ("" : none). The default address busy (a
+// second HQ on the host, tests) is a warning — /metrics then needs a token — but an
+// address given explicitly must work.
+func metricsListener(addr string, log *slog.Logger) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil && addr == defaultMetricsAddr {
+		log.Warn("metrics address busy: /metrics is served only with a token on the main address", "addr", addr, "err", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+	}
+	return ln, nil
 }
 
 // channelLine says at start which follow-up channel is live.

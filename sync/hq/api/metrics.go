@@ -1,13 +1,17 @@
 package api
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pharmachain/counter/sync/hq"
 )
 
 type metrics struct {
@@ -52,8 +56,34 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
-func (s *Server) metricsHandler() http.Handler {
+// MetricsHandler serves the metrics without any check: for the separate loopback
+// listener (`hq serve --metrics-addr`), never for the public address.
+func (s *Server) MetricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+}
+
+// metricsHandler is /metrics on HQ's public address: an admin token or the metrics token
+// (Options.MetricsToken, Prometheus' `authorization` credentials), nothing else. The
+// metrics hold no customer data but tell a visitor every store id, the load and what
+// fails — not for the internet.
+func (s *Server) metricsHandler() http.Handler {
+	inner := s.MetricsHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		tok = strings.TrimSpace(tok)
+		if ok && strings.EqualFold(scheme, "Bearer") && s.opts.MetricsToken != "" &&
+			subtle.ConstantTimeCompare([]byte(hq.HashToken(tok)), []byte(hq.HashToken(s.opts.MetricsToken))) == 1 {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		s.RequireAuth(func(w http.ResponseWriter, r *http.Request, p hq.Principal) {
+			if !p.Admin {
+				WriteError(w, http.StatusForbidden, "/metrics needs an admin token or the metrics token")
+				return
+			}
+			inner.ServeHTTP(w, r)
+		}).ServeHTTP(w, r)
+	})
 }
 
 // statusWriter records the status code a handler wrote.

@@ -57,6 +57,9 @@ type Options struct {
 	// snapshot is then built on first use, never refreshed nightly: the composition
 	// root runs one that is).
 	Effect *effectreport.Service
+	// MetricsToken, if set, is a bearer token (besides admin tokens) that may read
+	// /metrics: Prometheus' scrape credentials (`hq serve --metrics-token-file`).
+	MetricsToken string
 	// Clients resolves client addresses (token uses: the addresses each store syncs
 	// from); the zero value: the TCP peer.
 	Clients clientip.Resolver

@@ -85,7 +85,7 @@ func TestRecordsIngestDuplicatesAndPoints(t *testing.T) {
 		t.Fatalf("re-credit: %v %v", ok, err)
 	}
 	// Metrics count the duplicates.
-	_, m := h.Do(t, "GET", "/metrics", "", nil)
+	_, m := h.Do(t, "GET", "/metrics", h.Admin, nil)
 	for _, want := range []string{`hq_ingest_duplicates_total{kind="visit",store="S001"} 3`, `hq_ingest_accepted_total{kind="visit",store="S001"} 3`, `hq_outbox_lag_seconds{store="S001"}`, `hq_http_request_duration_seconds_bucket{route="POST /api/v1/records"`} {
 		if !strings.Contains(string(m), want) {
 			t.Errorf("metrics lack %s", want)

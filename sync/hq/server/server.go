@@ -63,8 +63,12 @@ type Config struct {
 	// DefaultContent is content version 0, the pack embedded in the binaries
 	// (content.FromFS(assets.FS())); see api.Options.DefaultContent.
 	DefaultContent content.Pack
-	// Registry receives the metrics; nil: a fresh one (served at /metrics).
+	// Registry receives the metrics; nil: a fresh one (served at /metrics to an admin
+	// token or MetricsToken; MetricsHandler serves it without a check for a loopback
+	// listener).
 	Registry *prometheus.Registry
+	// MetricsToken, if set, may read /metrics besides admin tokens (Prometheus).
+	MetricsToken string
 
 	// PublicURL is HQ's address as customers' phones reach it (links are
 	// PublicURL + "/f/TOKEN"), e.g. https://hq.example.cn. Required.
@@ -250,7 +254,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 		}
 	}
 	h.api = api.New(st, api.Options{Logger: cfg.Logger, Now: cfg.Now, Catalog: cfg.Catalog, PointsRules: cfg.PointsRules,
-		Registry: cfg.Registry, DefaultContent: cfg.DefaultContent, Effect: h.effect, Clients: cfg.TrustProxy,
+		Registry: cfg.Registry, DefaultContent: cfg.DefaultContent, Effect: h.effect, Clients: cfg.TrustProxy, MetricsToken: cfg.MetricsToken,
 		PrepareRecord: func(in *hq.VisitIngest) error {
 			return followup.Prepare(in, cfg.Now())
 		},
@@ -294,6 +298,10 @@ const (
 
 // Channel says which follow-up channel is live (`hq serve` prints it at start).
 func (h *HQ) Channel() string { return h.channel }
+
+// MetricsHandler serves /metrics without any check: only for a listener on a private
+// address (`hq serve --metrics-addr`, loopback by default).
+func (h *HQ) MetricsHandler() http.Handler { return h.api.MetricsHandler() }
 
 // Handler is HQ's whole HTTP handler.
 func (h *HQ) Handler() http.Handler { return h.api }
