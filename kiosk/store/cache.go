@@ -145,7 +145,6 @@ func (s *Store) Roster() (RosterCache, error) {
 
 // PutPoints replaces the cached points table (from HQ's GET /api/v1/points).
 func (s *Store) PutPoints(rows []wire.PointsRow) error {
-	now := s.now()
 	err := s.update(context.Background(), func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket(bPoints); err != nil {
 			return err
@@ -163,11 +162,7 @@ func (s *Store) PutPoints(rows []wire.PointsRow) error {
 				return err
 			}
 		}
-		ts, err := now.MarshalText()
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bSettings).Put(keyPointsAt, ts)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("put points: %w", err)
@@ -192,18 +187,6 @@ func (s *Store) Points() ([]wire.PointsRow, error) {
 		return nil, fmt.Errorf("points: %w", err)
 	}
 	return out, nil
-}
-
-// PointsUpdatedAt returns when PutPoints last ran (zero if never).
-func (s *Store) PointsUpdatedAt() (time.Time, error) {
-	var t time.Time
-	err := s.view(context.Background(), func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bSettings).Get(keyPointsAt); v != nil {
-			return t.UnmarshalText(v)
-		}
-		return nil
-	})
-	return t, err
 }
 
 // SaveConfig stores the kiosk settings blob v as JSON (the UI's settings screen).

@@ -312,9 +312,6 @@ func (s *Store) RecordSync(ctx context.Context, t time.Time, syncErr error) erro
 		if err != nil {
 			return err
 		}
-		if err := meta.Put(keyLastAttempt, ts); err != nil {
-			return err
-		}
 		if syncErr != nil {
 			return meta.Put(keyLastError, []byte(clip(syncErr.Error())))
 		}
@@ -350,18 +347,6 @@ func (s *Store) Stats(ctx context.Context) (wire.OutboxStats, error) {
 		return st, fmt.Errorf("outbox stats: %w", err)
 	}
 	return st, nil
-}
-
-// LastSyncAttempt returns the time of the last RecordSync call (zero if none).
-func (s *Store) LastSyncAttempt(ctx context.Context) (time.Time, error) {
-	var t time.Time
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bMeta).Get(keyLastAttempt); v != nil {
-			return t.UnmarshalText(v)
-		}
-		return nil
-	})
-	return t, err
 }
 
 // maxStatusText bounds error texts kept in meta, so the meta bucket stays small enough to

@@ -123,9 +123,6 @@ func (s *Store) Close() error {
 // Path returns the file the store was opened from.
 func (s *Store) Path() string { return s.path }
 
-// Retention returns the purge retention in effect.
-func (s *Store) Retention() time.Duration { return s.retention }
-
 // update runs fn in one read-write transaction after checking ctx.
 func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
@@ -169,12 +166,10 @@ var (
 	keyParked      = []byte("outbox_parked")
 	keyLastSync    = []byte("last_sync")
 	keyLastError   = []byte("last_error")
-	keyLastAttempt = []byte("last_attempt")
 	keyReject      = []byte("reject_reason")
 	keyConfig      = []byte("config")
 	keyRosterStore = []byte("roster_store_id")
 	keyRosterAt    = []byte("roster_updated_at")
-	keyPointsAt    = []byte("points_updated_at")
 )
 
 func u64(v uint64) []byte {
