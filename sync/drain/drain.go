@@ -46,6 +46,9 @@ type Config struct {
 	Interval      time.Duration // Run's poll interval while idle [3 s]
 
 	Now func() time.Time // [time.Now]
+	// Drained, if set, is called by Run after each attempt with its outcome (the
+	// kiosk's banner can follow the backlog; tests wait on it).
+	Drained func(Result, error)
 }
 
 func (c *Config) defaults() {
@@ -500,6 +503,9 @@ func (d *Drainer) Run(ctx context.Context) error {
 		res, err := d.DrainOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if d.cfg.Drained != nil {
+			d.cfg.Drained(res, err)
 		}
 		wait := d.cfg.Interval
 		if err != nil {

@@ -297,19 +297,36 @@ func TestBackoff(t *testing.T) {
 func TestRunKickAndStop(t *testing.T) {
 	h := hqtest.Start(t, api.Options{}, "S001")
 	ob := openOutbox(t)
-	d := newDrainer(ob, h.URL, h.Tokens["S001"], func(c *drain.Config) { c.Interval = time.Hour })
+	drained := make(chan drain.Result, 10)
+	d := newDrainer(ob, h.URL, h.Tokens["S001"], func(c *drain.Config) {
+		c.Interval = time.Hour
+		c.Drained = func(r drain.Result, err error) {
+			if err != nil {
+				t.Errorf("drain: %v", err)
+			}
+			drained <- r
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- d.Run(ctx) }()
-	time.Sleep(50 * time.Millisecond) // Run's first (empty) drain
-	addVisits(t, ob, "k", 7, nil)
-	d.Kick()
-	deadline := time.Now().Add(3 * time.Second)
-	for stats(t, ob).Pending != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("Kick did not drain within 3 s (interval is 1 h)")
+	wait := func(what string) drain.Result {
+		t.Helper()
+		select {
+		case r := <-drained:
+			return r
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no drain: %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		return drain.Result{}
+	}
+	if r := wait("Run's first drain"); r.Sent != 0 {
+		t.Fatalf("first drain of an empty outbox sent %d", r.Sent)
+	}
+	addVisits(t, ob, "k", 7, nil)
+	d.Kick() // the interval is an hour: only the kick drains now
+	if r := wait("after Kick"); r.Sent != 7 || stats(t, ob).Pending != 0 {
+		t.Fatalf("kicked drain sent %d, %d pending", r.Sent, stats(t, ob).Pending)
 	}
 	cancel()
 	select {
@@ -317,7 +334,7 @@ func TestRunKickAndStop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not stop")
 	}
 }

@@ -61,8 +61,12 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("HQ %d: %s", e.Status, e.Msg) }
 
-// ErrOffline wraps failures to reach HQ in time (network down, timeout, 5xx).
-var ErrOffline = errors.New("HQ unreachable")
+// errOffline wraps failures to reach HQ in time (network down, timeout, 5xx).
+var errOffline = errors.New("HQ unreachable")
+
+// IsOffline reports whether err is a failure to reach HQ in time (network down, timeout,
+// 5xx), as opposed to an answer from HQ (a refused token, a bad request).
+func IsOffline(err error) bool { return errors.Is(err, errOffline) }
 
 func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
 	return c.getWith(ctx, c.hc, c.timeout, path, q, out)
@@ -83,19 +87,19 @@ func (c *Client) getWith(ctx context.Context, hc *http.Client, timeout time.Dura
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: GET %s: %w", ErrOffline, path, err)
+		return fmt.Errorf("%w: GET %s: %w", errOffline, path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return fmt.Errorf("%w: GET %s: read: %w", ErrOffline, path, err)
+		return fmt.Errorf("%w: GET %s: read: %w", errOffline, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e wire.ErrorResponse
 		_ = json.Unmarshal(body, &e)
 		herr := &Error{Status: resp.StatusCode, Msg: e.Error}
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
-			return fmt.Errorf("%w: GET %s: %w", ErrOffline, path, herr)
+			return fmt.Errorf("%w: GET %s: %w", errOffline, path, herr)
 		}
 		return fmt.Errorf("GET %s: %w", path, herr)
 	}
@@ -106,8 +110,10 @@ func (c *Client) getWith(ctx context.Context, hc *http.Client, timeout time.Dura
 }
 
 // History fetches a customer's chain-wide purchases and HQ's continuity analysis
-// (days: lookback, ≤ 0 → flows.DefaultLookbackDays; asOf 0 → HQ's today). The purchases returned are those
-// the analysis used (lookback plus carry-in horizon); cache them locally.
+// (days: lookback, ≤ 0 → flows.DefaultLookbackDays; asOf 0 → HQ's today). The purchases
+// returned are those the analysis used (lookback plus carry-in horizon); cache them
+// locally. It never takes longer than the client's budget: the counter then works from
+// its local store.
 func (c *Client) History(ctx context.Context, customerKey string, days int, asOf flows.Day) (wire.HistoryResponse, error) {
 	q := url.Values{}
 	if days > 0 {
@@ -119,17 +125,6 @@ func (c *Client) History(ctx context.Context, customerKey string, days int, asOf
 	var r wire.HistoryResponse
 	err := c.get(ctx, "/api/v1/customers/"+url.PathEscape(customerKey)+"/history", q, &r)
 	return r, err
-}
-
-// HistoryOrOffline is History for step 1: it never takes longer than the client's
-// budget, and reports offline=true (with the cause) when HQ could not answer, so the
-// UI analyses the local store instead and says so.
-func (c *Client) HistoryOrOffline(ctx context.Context, customerKey string, days int, asOf flows.Day) (resp wire.HistoryResponse, offline bool, err error) {
-	resp, err = c.History(ctx, customerKey, days, asOf)
-	if err != nil {
-		return wire.HistoryResponse{}, true, err
-	}
-	return resp, false, nil
 }
 
 // Roster fetches the store's pharmacists (with PIN hashes) for offline sign-in.
@@ -154,7 +149,8 @@ func (c *Client) Effect(ctx context.Context, from, to flows.Day) (wire.EffectRes
 	return r, err
 }
 
-// Healthz reports whether HQ answers /healthz within the budget.
+// Healthz reports whether HQ answers /healthz within the budget (the first-start
+// screen's "HQ reachable" check).
 func (c *Client) Healthz(ctx context.Context) error {
 	var r map[string]string
 	return c.get(ctx, wire.PathHealth, nil, &r)

@@ -29,8 +29,8 @@ func TestHistoryRosterPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := hqclient.New(h.URL, h.Tokens["S001"], 0)
-	r, offline, err := c.HistoryOrOffline(ctx, key, 90, flows.DayOf(sold))
-	if err != nil || offline {
+	r, err := c.History(ctx, key, 90, flows.DayOf(sold))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(r.Purchases) != 1 || r.Purchases[0].StoreID != "S002" || len(r.Adherence) != 1 || r.Adherence[0].Class != flows.ClassHypertension {
@@ -47,7 +47,7 @@ func TestHistoryRosterPoints(t *testing.T) {
 	// A bad token is an HQ answer, not "offline".
 	_, err = hqclient.New(h.URL, "bad", 0).Roster(ctx)
 	var he *hqclient.Error
-	if !errors.As(err, &he) || he.Status != 401 || errors.Is(err, hqclient.ErrOffline) {
+	if !errors.As(err, &he) || he.Status != 401 || hqclient.IsOffline(err) {
 		t.Fatalf("bad token: %v", err)
 	}
 }
@@ -64,10 +64,10 @@ func TestHistoryOfflineWithinBudget(t *testing.T) {
 	defer close(release)
 	c := hqclient.New(h.URL, h.Tokens["S001"], 0)
 	start := time.Now()
-	_, offline, err := c.HistoryOrOffline(context.Background(), hqtest.Key("x"), 90, 0)
+	_, err := c.History(context.Background(), hqtest.Key("x"), 90, 0)
 	el := time.Since(start)
-	if !offline || !errors.Is(err, hqclient.ErrOffline) {
-		t.Fatalf("offline %v err %v", offline, err)
+	if !hqclient.IsOffline(err) {
+		t.Fatalf("err %v, want offline", err)
 	}
 	if el < 700*time.Millisecond || el > 1500*time.Millisecond {
 		t.Fatalf("gave up after %v, want ≈ 800 ms", el)
@@ -75,9 +75,9 @@ func TestHistoryOfflineWithinBudget(t *testing.T) {
 	// HQ not even listening: fails fast.
 	h.HTTP.Close()
 	start = time.Now()
-	_, offline, _ = c.HistoryOrOffline(context.Background(), hqtest.Key("x"), 90, 0)
-	if !offline || time.Since(start) > time.Second {
-		t.Fatalf("closed HQ: offline %v after %v", offline, time.Since(start))
+	_, err = c.History(context.Background(), hqtest.Key("x"), 90, 0)
+	if !hqclient.IsOffline(err) || time.Since(start) > time.Second {
+		t.Fatalf("closed HQ: %v after %v", err, time.Since(start))
 	}
 	_ = wire.PathHistory
 }
