@@ -20,7 +20,7 @@ APT_PKGS   := $(APT_BUILD) $(APT_TEST)
 
 export CGO_ENABLED := 1
 
-.PHONY: all deps deps-build run build test vet cross unit crash-test fuzz bench screenshots measure \
+.PHONY: all deps deps-build run build test vet cross core unit crash-test fuzz bench screenshots measure \
         package-linux package-windows package-hq clean
 
 all: build
@@ -32,9 +32,9 @@ deps:
 deps-build:
 	@./.ci/apt-ensure $(APT_BUILD)
 
-## run: the demo — kiosk window + local HQ + virtual (PTY) scanner, embedded defaults
+## run: the demo — kiosk window + local HQ with its dashboard + virtual (PTY) scanner
 run: deps-build
-	$(GO) run ./cmd/kiosk --demo --data "$(DATA)"
+	$(GO) run ./cmd/kiosk-demo --data "$(DATA)"
 
 build: deps-build
 	$(GO) build -o bin/kiosk ./cmd/kiosk
@@ -44,7 +44,11 @@ vet:
 	$(GO) vet ./...
 
 ## test: vet + every test with the race detector (UI tests headless) + short crash suite
-test: deps vet cross unit
+test: deps vet cross core unit
+
+## core: the counter core's tests without cgo or a display (it must not need Fyne)
+core:
+	CGO_ENABLED=0 $(GO) test ./kiosk/counter/...
 
 unit:
 	$(GO) test -race -timeout 20m ./...
@@ -70,8 +74,8 @@ bench: deps-build
 
 ## cross: the non-UI packages and the HQ build for Windows (part of `make test`)
 cross:
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build ./devices/... ./flows/... ./sync/... ./kiosk/store/... ./cmd/hq
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./devices/... ./flows/... ./kiosk/store/...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build ./devices/... ./flows/... ./sync/... ./kiosk/store/... ./kiosk/counter/... ./cmd/hq
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./devices/... ./flows/... ./kiosk/store/... ./kiosk/counter/...
 
 FYNE        := $(CURDIR)/bin/fyne
 
@@ -127,5 +131,6 @@ screenshots: deps
 ## Xvfb in one run; writes the "## Kiosk UI" section of docs/benchmarks.md
 measure: deps
 	$(GO) build -o bin/kiosk ./cmd/kiosk
+	$(GO) build -o bin/kiosk-demo ./cmd/kiosk-demo
 	$(GO) build -o bin/hello ./kiosk/internal/hello
-	xvfb-run -a -s '-screen 0 1280x800x24' $(GO) run ./kiosk/internal/measurerun -kiosk bin/kiosk -hello bin/hello -runs 7 -update docs/benchmarks.md
+	xvfb-run -a -s '-screen 0 1280x800x24' $(GO) run ./kiosk/internal/measurerun -kiosk bin/kiosk -demo bin/kiosk-demo -hello bin/hello -runs 7 -update docs/benchmarks.md

@@ -1,70 +1,17 @@
 package kiosk
 
+// The manager view's effect section: the store's effect report (counter.Core.Effect) as
+// one line per chronic class.
+
 import (
-	"context"
 	"fmt"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
 
-	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/effect"
-	"github.com/pharmachain/counter/sync/hqclient"
-	"github.com/pharmachain/counter/sync/wire"
 )
-
-// effectHQ is an HQ that serves the store's effect report (sync/hqclient does). The
-// manager view shows one line per class from it when HQ is reachable.
-type effectHQ interface {
-	Effect(ctx context.Context, from, to flows.Day) (wire.EffectResponse, error)
-}
-
-// effectMaxAge: the manager view asks HQ again after this long.
-const effectMaxAge = time.Hour
-
-// effectState is the last effect report HQ gave the manager view.
-type effectState struct {
-	resp     *wire.EffectResponse
-	at       time.Time
-	fetching bool
-}
-
-// effectPeriod is the latest year whose customers are all past their 90 days.
-func effectPeriod(today flows.Day) (from, to flows.Day) {
-	to = today - effect.FollowUpDays + 1
-	return to - 364, to
-}
-
-// fetchEffect asks HQ for the store's effect report in the background (unless a fresh
-// one is at hand or a request runs) and redraws the manager view when it arrives.
-func (u *UI) fetchEffect() {
-	hq, ok := u.deps.HQ.(effectHQ)
-	if !ok || u.deps.HQ == nil || u.effect.fetching || (u.effect.resp != nil && u.now().Sub(u.effect.at) < effectMaxAge) {
-		return
-	}
-	u.effect.fetching = true
-	from, to := effectPeriod(flows.DayOf(u.now()))
-	go func() {
-		ctx, cancel := context.WithTimeout(u.ctx, hqclient.EffectTimeout)
-		defer cancel()
-		resp, err := hq.Effect(ctx, from, to)
-		if err != nil {
-			u.log.Info("effect report", "err", err)
-		}
-		u.deps.Do(func() {
-			u.effect.fetching = false
-			if err != nil {
-				return
-			}
-			u.effect.resp, u.effect.at = &resp, u.now()
-			if _, onManager := u.cur.(*managerScreen); onManager {
-				u.refresh()
-			}
-		})
-	}()
-}
 
 // pp formats a PDC difference as signed whole percentage points ("+9", "−3").
 func pp(x float64) string {
@@ -79,7 +26,7 @@ func pp(x float64) string {
 // served customers' 90-day coverage effect with its interval and n, or "not enough
 // data". Nil without a report (HQ not reachable or not yet answered).
 func (u *UI) effectLines() []string {
-	r := u.effect.resp
+	r := u.c.Effect()
 	if r == nil {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/kiosk/counter"
 	"github.com/pharmachain/counter/kiosk/demo"
 )
 
@@ -22,13 +23,12 @@ func TestWholeVisitWithConsent(t *testing.T) {
 	h.signIn(1, "1234")
 	h.mustShow("等待顾客")
 
-	h.serialScan(demo.Customers[2].ID) // 王五: red
-	h.waitFor("history", func() bool { return h.u.vs != nil && !h.u.vs.loading })
-	h.settle()
+	h.serialScan(demo.Customers()[2].ID) // 王五: red
+	h.loaded()
 	h.presses = 0
 	h.mustShow("进店识别")
 	h.mustShow("3405**********001X") // masked only
-	h.mustNotShow(demo.Customers[2].ID)
+	h.mustNotShow(demo.Customers()[2].ID)
 	h.mustShow("红色 · 高风险")
 	h.mustShow("高血压用药连续性存疑")
 	h.mustNotShow("离线")
@@ -41,7 +41,7 @@ func TestWholeVisitWithConsent(t *testing.T) {
 	h.typeRune('1') // accept the first recommendation
 	h.key(fyne.KeyReturn)
 	h.mustShow("效果追踪")
-	assertFollowUpQR(t, h, demo.Customers[2].ID, "3405**********001X")
+	assertFollowUpQR(t, h, demo.Customers()[2].ID, "3405**********001X")
 	h.typeRune('1') // WeCom consent
 	h.mustShow("提醒将于")
 	h.key(fyne.KeyReturn)
@@ -89,20 +89,19 @@ func TestWholeVisitWithConsent(t *testing.T) {
 func TestOfflineVisitUsesLocalHistory(t *testing.T) {
 	h := newHarness(t, harnessOpts{hqDown: true})
 	h.signIn(1, "1234")
-	h.serialScan(demo.Customers[0].ID) // 张三: his last fill was at the sister store (HQ only)
-	h.waitFor("history", func() bool { return h.u.vs != nil && !h.u.vs.loading })
-	h.settle()
+	h.serialScan(demo.Customers()[0].ID) // 张三: his last fill was at the sister store (HQ only)
+	h.loaded()
 	h.mustShow("离线 — 仅本店记录")
-	if !h.u.vs.offline {
+	if !h.vs().Offline {
 		t.Fatal("analysis not marked offline")
 	}
 	// Locally only the two S001 fills are known: the gap is longer than chain-wide.
-	c, ok := h.u.vs.analysis.Class(flows.ClassHypertension)
+	c, ok := h.vs().Analysis.Class(flows.ClassHypertension)
 	if !ok || c.Fills != 2 {
 		t.Fatalf("offline analysis %+v, want 2 local fills", c)
 	}
 	h.key(fyne.KeyReturn)
-	v := h.visit(h.u.visit.ID)
+	v := h.visit(h.vs().Visit.ID)
 	if v.Identify == nil || !v.Identify.Offline {
 		t.Fatalf("saved step 1 %+v, want offline", v.Identify)
 	}
@@ -113,16 +112,16 @@ func TestOfflineVisitUsesLocalHistory(t *testing.T) {
 func TestOnlineHistoryIsChainWideAndCached(t *testing.T) {
 	h := newHarness(t, harnessOpts{hq: true})
 	h.signIn(1, "1234")
-	h.serialScan(demo.Customers[0].ID)
-	h.waitFor("history", func() bool { return h.u.vs != nil && !h.u.vs.loading })
-	c, ok := h.u.vs.analysis.Class(flows.ClassHypertension)
+	h.serialScan(demo.Customers()[0].ID)
+	h.loaded()
+	c, ok := h.vs().Analysis.Class(flows.ClassHypertension)
 	if !ok || c.Fills != 3 || c.Level != flows.LevelYellow {
 		t.Fatalf("online analysis %+v, want 3 fills, yellow", c)
 	}
 	h.settle()
 	h.mustShow("黄色 · 存疑")
 	h.mustShow("S002")
-	key := h.u.visit.CustomerKey
+	key := h.vs().Visit.CustomerKey
 	d := flows.DayOf(h.clk.Now())
 	ps, err := h.st.History(context.Background(), key, d-300, d)
 	if err != nil || len(ps) != 3 {
@@ -134,10 +133,10 @@ func TestOnlineHistoryIsChainWideAndCached(t *testing.T) {
 func TestAbandonWithEsc(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.signIn(1, "1234")
-	h.serialScan(demo.Customers[1].ID)
-	h.waitFor("history", func() bool { return h.u.vs != nil && !h.u.vs.loading })
+	h.serialScan(demo.Customers()[1].ID)
+	h.loaded()
 	h.key(fyne.KeyReturn) // step 1 done
-	id := h.u.visit.ID
+	id := h.vs().Visit.ID
 	h.key(fyne.KeyEscape)
 	h.mustShow("放弃当前服务？")
 	h.key(fyne.KeyBackspace) // no: back to the visit
@@ -156,23 +155,22 @@ func TestAbandonWithEsc(t *testing.T) {
 func TestNewCustomerMidVisit(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.signIn(1, "1234")
-	h.serialScan(demo.Customers[1].ID)
-	h.waitFor("history", func() bool { return h.u.vs != nil && !h.u.vs.loading })
-	first := h.u.visit.ID
-	h.serialScan(demo.Customers[2].ID)
+	h.serialScan(demo.Customers()[1].ID)
+	h.loaded()
+	first := h.vs().Visit.ID
+	h.serialScan(demo.Customers()[2].ID)
 	h.mustShow("扫描到新顾客")
 	h.key(fyne.KeyBackspace)
-	if h.u.visit.ID != first {
+	if h.vs().Visit.ID != first {
 		t.Fatal("declining the abandon replaced the visit")
 	}
-	h.serialScan(demo.Customers[2].ID)
+	h.serialScan(demo.Customers()[2].ID)
 	h.key(fyne.KeyReturn)
-	h.waitFor("new visit", func() bool { return h.u.visit != nil && h.u.visit.ID != first })
+	h.waitFor("new visit", func() bool { vs, ok := h.c.Visit(); return ok && vs.Visit.ID != first })
 	if v := h.visit(first); v.Outcome != flows.OutcomeAbandoned || v.AbandonReason != "new_customer" {
 		t.Fatalf("first visit %s/%s, want abandoned/new_customer", v.Outcome, v.AbandonReason)
 	}
-	h.waitFor("history", func() bool { return !h.u.vs.loading })
-	h.settle()
+	h.loaded()
 	h.mustShow("3405**********001X")
 }
 
@@ -180,18 +178,18 @@ func TestNewCustomerMidVisit(t *testing.T) {
 func TestIdleLockAbandonsVisit(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.signIn(1, "1234")
-	h.serialScan(demo.Customers[1].ID)
-	h.waitFor("history", func() bool { return h.u.vs != nil && !h.u.vs.loading })
-	id := h.u.visit.ID
-	h.clk.Advance(DefaultLockAfter - 10*1e9)
-	h.u.CheckIdle()
-	if h.u.locked {
+	h.serialScan(demo.Customers()[1].ID)
+	h.loaded()
+	id := h.vs().Visit.ID
+	h.clk.Advance(counter.DefaultLockAfter - 10*1e9)
+	h.c.CheckIdle()
+	if h.c.Locked() {
 		t.Fatal("locked before the idle time")
 	}
 	h.clk.Advance(11 * 1e9)
-	h.u.CheckIdle()
+	h.c.CheckIdle()
 	h.settle()
-	if !h.u.locked || h.u.pharmacist != nil {
+	if !h.c.Locked() || h.pharmacist() != "" {
 		t.Fatal("not locked after 5 minutes idle")
 	}
 	h.mustShow("屏幕已锁定")
@@ -208,12 +206,12 @@ func TestIdleLockAbandonsVisit(t *testing.T) {
 func TestWedgeScanIsNotKeys(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.wedgeScan("STAFF-0002") // 李娜's badge
-	if h.u.pharmacist == nil || h.u.pharmacist.ID != "P02" {
-		t.Fatalf("badge scan did not sign in P02: %+v", h.u.pharmacist)
+	if h.pharmacist() != "P02" {
+		t.Fatalf("badge scan did not sign in P02: %q", h.pharmacist())
 	}
 	h.mustShow("等待顾客")
-	h.wedgeScan(demo.Customers[1].ID)
-	h.waitFor("visit", func() bool { return h.u.visit != nil })
+	h.wedgeScan(demo.Customers()[1].ID)
+	h.waitFor("visit", func() bool { _, ok := h.c.Visit(); return ok })
 	if _, ok := h.u.cur.(*identifyScreen); !ok {
 		t.Fatalf("after a wedge ID scan the screen is %T, want step 1 (digits must not have chosen options)", h.u.cur)
 	}
@@ -230,15 +228,15 @@ func TestManualIDEntry(t *testing.T) {
 	h.typeRune('9') // wrong check character
 	h.key(fyne.KeyReturn)
 	h.mustShow("证件号无效")
-	if h.u.visit != nil {
+	if _, ok := h.c.Visit(); ok {
 		t.Fatal("an invalid ID started a visit")
 	}
 	h.key(fyne.KeyBackspace)
 	h.typeRune('x') // lower-case x is normalised
 	h.key(fyne.KeyReturn)
-	h.waitFor("visit", func() bool { return h.u.visit != nil })
-	if h.u.visit.CustomerMasked != "1101**********002X" {
-		t.Fatalf("masked %q", h.u.visit.CustomerMasked)
+	h.waitFor("visit", func() bool { _, ok := h.c.Visit(); return ok })
+	if m := h.vs().Visit.CustomerMasked; m != "1101**********002X" {
+		t.Fatalf("masked %q", m)
 	}
 }
 
@@ -249,7 +247,7 @@ func TestWrongPIN(t *testing.T) {
 	h.typeString("9999")
 	h.key(fyne.KeyReturn)
 	h.mustShow("PIN 不正确")
-	if h.u.pharmacist != nil {
+	if h.pharmacist() != "" {
 		t.Fatal("signed in with a wrong PIN")
 	}
 	h.key(fyne.KeyEscape)
@@ -263,24 +261,23 @@ func TestInsuranceQRStartsVisit(t *testing.T) {
 	h.signIn(1, "1234")
 	h.serialScan("YBDEMO0000000000009999") // unknown token
 	h.waitFor("gateway answer", func() bool { return h.screenHas("医保凭证无法识别") })
-	if h.u.visit != nil {
+	if _, ok := h.c.Visit(); ok {
 		t.Fatal("unknown insurance token started a visit")
 	}
 	h.serialScan("YBDEMO0000000000000002") // 李四
-	h.waitFor("visit", func() bool { return h.u.visit != nil })
-	if h.u.visit.CustomerMasked != "4405**********0014" {
-		t.Fatalf("masked %q", h.u.visit.CustomerMasked)
+	h.waitFor("visit", func() bool { _, ok := h.c.Visit(); return ok })
+	if m := h.vs().Visit.CustomerMasked; m != "4405**********0014" {
+		t.Fatalf("masked %q", m)
 	}
-	want := h.cls.Classify(devices.MakeFrame([]byte(demo.Customers[1].ID), h.clk.Now())).CustomerKey
-	if h.u.visit.CustomerKey != want {
+	want := h.cls.Classify(devices.MakeFrame([]byte(demo.Customers()[1].ID), h.clk.Now())).CustomerKey
+	if h.vs().Visit.CustomerKey != want {
 		t.Fatal("insurance QR and ID card give different customer keys")
 	}
-	h.waitFor("history", func() bool { return !h.u.Loading() })
-	h.settle()
+	h.loaded()
 	h.mustShow("李*") // the insured person's name, masked
-	for _, l := range h.u.scanLog {
-		if strings.Contains(l.Text, "YBDEMO") {
-			t.Fatalf("scan log holds the insurance token: %q", l.Text)
+	for _, l := range h.c.ScanLog() {
+		if line := scanLogLine(l); strings.Contains(line, "YBDEMO") {
+			t.Fatalf("scan log holds the insurance token: %q", line)
 		}
 	}
 }
@@ -296,25 +293,25 @@ func TestDemoScannerPTYSerialPath(t *testing.T) {
 	defer p.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dev := &deviceManager{ctx: ctx, cls: h.cls, log: h.u.log, ui: h.u}
-	cfg := h.u.cfg
+	dev := counter.NewReader(ctx, h.cls, nil, h.c.DeviceEvent)
+	cfg := h.c.Config()
 	cfg.Port = p.Path
-	if err := dev.open(cfg); err != nil {
+	if err := dev.Open(cfg); err != nil {
 		t.Fatal(err)
 	}
-	defer dev.close()
-	h.waitFor("device connected", func() bool { return h.u.deviceState == devices.StateConnected })
+	defer dev.Close()
+	h.waitFor("device connected", func() bool { return h.c.DeviceState() == devices.StateConnected })
 	h.mustShow("扫码枪：已连接")
 	if err := p.Send("STAFF-0001"); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor("badge sign-in", func() bool { return h.u.pharmacist != nil })
-	if err := p.Send(demo.Customers[3].ID); err != nil {
+	h.waitFor("badge sign-in", func() bool { return h.pharmacist() != "" })
+	if err := p.Send(demo.Customers()[3].ID); err != nil {
 		t.Fatal(err)
 	}
-	h.waitFor("visit", func() bool { return h.u.visit != nil })
-	if h.u.visit.CustomerMasked != "5131**********0014" {
-		t.Fatalf("masked %q", h.u.visit.CustomerMasked)
+	h.waitFor("visit", func() bool { _, ok := h.c.Visit(); return ok })
+	if m := h.vs().Visit.CustomerMasked; m != "5131**********0014" {
+		t.Fatalf("masked %q", m)
 	}
 }
 
@@ -336,26 +333,27 @@ func assertFollowUpQR(t *testing.T, h *harness, rawID, masked string) {
 		t.Fatalf("QR decode: %v %v", codes, err)
 	}
 	link := codes[0].Text
-	if link != h.u.followUpLink() {
-		t.Fatalf("QR %q, followUpLink %q", link, h.u.followUpLink())
+	if link != h.c.FollowUpLink() {
+		t.Fatalf("QR %q, FollowUpLink %q", link, h.c.FollowUpLink())
 	}
 	p, err := url.Parse(link)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := p.Query()
-	if got := q.Get("customer_channel"); got != h.u.visit.ID || len(got) != 26 {
-		t.Fatalf("customer_channel %q, want the visit id %q", got, h.u.visit.ID)
+	vs := h.vs()
+	if got := q.Get("customer_channel"); got != vs.Visit.ID || len(got) != 26 {
+		t.Fatalf("customer_channel %q, want the visit id %q", got, vs.Visit.ID)
 	}
-	if q.Get("store") != h.u.cfg.StoreID {
-		t.Fatalf("store %q, want %q", q.Get("store"), h.u.cfg.StoreID)
+	if q.Get("store") != h.c.Config().StoreID {
+		t.Fatalf("store %q, want %q", q.Get("store"), h.c.Config().StoreID)
 	}
-	for _, secret := range []string{h.u.visit.CustomerKey, masked, rawID, url.QueryEscape(masked)} {
+	for _, secret := range []string{vs.Visit.CustomerKey, masked, rawID, url.QueryEscape(masked)} {
 		if secret != "" && strings.Contains(link, secret) {
 			t.Fatalf("QR link %q carries a customer identifier %q", link, secret)
 		}
 	}
-	if h.u.visit.CustomerKey == "" {
+	if vs.Visit.CustomerKey == "" {
 		t.Fatal("visit has no customer key: the privacy check above proves nothing")
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -19,7 +20,9 @@ import (
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/kiosk/counter"
 	"github.com/pharmachain/counter/kiosk/demo"
+	"github.com/pharmachain/counter/kiosk/demo/demohq"
 	"github.com/pharmachain/counter/kiosk/store"
 	"github.com/pharmachain/counter/sync/hqclient"
 )
@@ -41,11 +44,13 @@ type clock struct {
 func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// harness drives a real counter app headless: real bbolt store in t.TempDir(), the demo
-// data set, optionally the demo HQ over real HTTP, and the window's key handlers.
+// harness drives a real counter app headless: the core on a real bbolt store in
+// t.TempDir(), the demo data set, optionally the demo HQ over real HTTP, rendered in a
+// test window whose key handlers the test calls.
 type harness struct {
 	t       *testing.T
 	u       *UI
+	c       *counter.Core
 	w       fyne.Window
 	st      *store.Store
 	clk     *clock
@@ -53,15 +58,63 @@ type harness struct {
 	dom     flows.Data
 	cls     *devices.Classifier
 	presses int
-	hq      *demo.HQ
+	hq      *demohq.HQ
 }
 
 type harnessOpts struct {
-	hq      bool   // start the demo HQ
-	hqDown  bool   // configure an HQ URL nobody listens on
-	noSeed  bool   // empty store (no roster, no visits)
-	fakeHQ  HQ     // use this HQ (tests of what the counter does with HQ's answers)
-	dataDir string // reuse a data dir
+	hq      bool       // start the demo HQ
+	hqDown  bool       // configure an HQ URL nobody listens on
+	noSeed  bool       // empty store (no roster, no visits)
+	fakeHQ  counter.HQ // use this HQ (tests of what the counter does with HQ's answers)
+	dataDir string     // reuse a data dir
+	locale  Locale
+}
+
+// seeded is a store file holding the demo data set as of testNow, written once per test
+// binary (seeding a month of visits takes seconds; copying the file does not).
+var seeded struct {
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+// copySeeded puts a copy of the seeded store into data dir dir.
+func copySeeded(t *testing.T, dir string) {
+	t.Helper()
+	seeded.once.Do(func() {
+		tmpl, err := os.MkdirTemp("", "kiosk-seed-")
+		if err != nil {
+			seeded.err = err
+			return
+		}
+		defer os.RemoveAll(tmpl)
+		st, err := store.Open(store.DefaultPath(tmpl), store.Options{Now: func() time.Time { return testNow }})
+		if err != nil {
+			seeded.err = err
+			return
+		}
+		dom, err := flows.LoadData(assets.FS())
+		if err == nil {
+			err = demo.SeedLocal(context.Background(), st, dom.Catalog, dom.Questionnaires, dom.Knowledge, testNow)
+		}
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			seeded.b, err = os.ReadFile(store.DefaultPath(tmpl))
+		}
+		seeded.err = err
+	})
+	if seeded.err != nil {
+		t.Fatal(seeded.err)
+	}
+	p := store.DefaultPath(dir)
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, seeded.b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // testNow is a fixed Thursday morning in Shanghai.
@@ -70,9 +123,17 @@ var testNow = time.Date(2026, 11, 26, 10, 0, 0, 0, flows.Shanghai())
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
 	a := test.NewTempApp(t)
+	th, err := NewTheme(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Settings().SetTheme(th)
 	dir := o.dataDir
 	if dir == "" {
 		dir = t.TempDir()
+		if !o.noSeed {
+			copySeeded(t, dir)
+		}
 	}
 	h := &harness{t: t, clk: &clock{t: testNow}, q: make(chan func(), 1000)}
 	st, err := store.Open(store.DefaultPath(dir), store.Options{Now: h.clk.Now})
@@ -87,43 +148,46 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	h.dom = dom
 	ctx := context.Background()
-	if !o.noSeed {
-		if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.Knowledge, testNow); err != nil {
-			t.Fatal(err)
-		}
-	}
 	h.cls = &devices.Classifier{Secret: []byte(demo.Secret), Now: h.clk.Now}
-	var hqc HQ
+	var hqc counter.HQ
+	var res devices.InsuranceResolver
 	if o.hq {
-		d, err := demo.StartHQ(ctx, t.TempDir(), dom.Catalog, testNow, nil, nil)
+		d, err := demohq.StartHQ(ctx, t.TempDir(), dom.Catalog, testNow, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { d.Stop() })
 		h.hq = d
-		hqc = hqclient.New(d.URL, demo.StoreToken, HQBudget)
+		hqc = hqclient.New(d.URL, demo.StoreToken, counter.HQBudget)
+		res = devices.NewHTTPResolver(d.URL+demohq.InsurancePath, counter.HQBudget, nil)
 	}
 	if o.hqDown {
-		hqc = hqclient.New("http://127.0.0.1:1", demo.StoreToken, HQBudget)
+		hqc = hqclient.New("http://127.0.0.1:1", demo.StoreToken, counter.HQBudget)
 	}
 	if o.fakeHQ != nil {
 		hqc = o.fakeHQ
 	}
-	cfg := DefaultConfig()
+	cfg := counter.DefaultConfig()
 	cfg.DataDir = dir
-	var res devices.InsuranceResolver
-	if h.hq != nil {
-		res = devices.NewHTTPResolver(h.hq.URL+demo.InsurancePath, HQBudget, nil)
-	}
-	deps := Deps{Store: st, HQ: hqc, Resolver: res, Classifier: h.cls, Catalog: dom.Catalog, Questionnaires: dom.Questionnaires,
-		KB: dom.Knowledge, Now: h.clk.Now, Do: func(f func()) { h.q <- f }, NoTimers: true}
-	w, u, err := Create(a, cfg, deps)
+	var ui *UI
+	c, err := counter.New(cfg, counter.Deps{Store: st, HQ: hqc, Resolver: res, Classifier: h.cls,
+		Content: counter.Content{Data: dom}, Now: h.clk.Now, Post: func(f func()) { h.q <- f },
+		OnChange: func() {
+			if ui != nil {
+				ui.Refresh()
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(u.Close)
+	t.Cleanup(c.Close)
+	w := a.NewWindow("test")
+	host := container.NewStack()
+	w.SetContent(host)
+	ui = Create(w, host, c, th, Options{Locale: o.locale, Classifier: h.cls, Now: h.clk.Now, NoFrames: true})
+	t.Cleanup(ui.Close)
 	w.Resize(fyne.NewSize(1280, 800))
-	h.u, h.w = u, w
+	h.u, h.c, h.w = ui, c, w
 	h.settle()
 	return h
 }
@@ -146,7 +210,7 @@ func (h *harness) settle() {
 // waitFor runs posted work until cond holds (or fails after 5 s).
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			h.t.Fatalf("timed out waiting for %s; screen shows:\n%s", what, strings.Join(h.texts(), " | "))
@@ -238,8 +302,8 @@ func (h *harness) wedgeScan(code string) {
 // serialScan delivers a frame as the serial reader would (event from another goroutine).
 func (h *harness) serialScan(code string) {
 	s := h.cls.Classify(devices.MakeFrame([]byte(code), h.clk.Now()))
-	go h.u.DeviceEvent(devices.Event{Type: devices.EventScan, Scan: &s, At: h.clk.Now()})
-	h.waitFor("scan delivered", func() bool { return h.u.lastInput.Equal(h.clk.Now()) || h.u.visit != nil })
+	go h.c.DeviceEvent(devices.Event{Type: devices.EventScan, Scan: &s, At: h.clk.Now()})
+	h.waitFor("scan delivered", func() bool { return h.c.LastInput().Equal(h.clk.Now()) })
 	h.settle()
 }
 
@@ -249,7 +313,7 @@ func (h *harness) signIn(n int, pin string) {
 	h.typeRune(rune('0' + n))
 	h.typeString(pin)
 	h.key(fyne.KeyReturn)
-	if h.u.pharmacist == nil {
+	if _, ok := h.c.Pharmacist(); !ok {
 		h.t.Fatalf("sign-in failed; screen: %s", strings.Join(h.texts(), " | "))
 	}
 }
@@ -324,4 +388,25 @@ func (h *harness) visit(id string) flows.Visit {
 	return v
 }
 
-func tempPath(t *testing.T, name string) string { return filepath.Join(t.TempDir(), name) }
+// vs is the open visit's state.
+func (h *harness) vs() counter.VisitState {
+	h.t.Helper()
+	vs, ok := h.c.Visit()
+	if !ok {
+		h.t.Fatalf("no visit open; screen: %s", strings.Join(h.texts(), " | "))
+	}
+	return vs
+}
+
+// loaded waits for step 1's history.
+func (h *harness) loaded() {
+	h.t.Helper()
+	h.waitFor("history", func() bool { _, ok := h.c.Visit(); return ok && !h.c.Loading() })
+	h.settle()
+}
+
+// pharmacist is who is signed in ("" when nobody is).
+func (h *harness) pharmacist() string {
+	p, _ := h.c.Pharmacist()
+	return p.ID
+}

@@ -13,15 +13,13 @@ import (
 	"github.com/pharmachain/counter/flows"
 )
 
-// identifyScreen is step 1 (进店识别): per chronic class the PDC, days without supply,
-// the level as colour AND text label, and the fills the result used. It says so when
-// HQ could not be reached and only this store's records were used.
+// identifyScreen renders step 1 (进店识别, counter.IdentifyPage): per chronic class the
+// PDC, days without supply, the level as colour AND text label, and the fills the result
+// used. It says so when HQ could not be reached and only this store's records were used.
 type identifyScreen struct{ u *UI }
 
-func newIdentify(u *UI) *identifyScreen { return &identifyScreen{u: u} }
-
 func (u *UI) className(c string) string {
-	if u.deps.Locale == LocaleEn {
+	if u.en() {
 		return flows.ClassNameEn(c)
 	}
 	return flows.ClassName(c)
@@ -55,21 +53,21 @@ func (u *UI) levelBadge(level string) fyne.CanvasObject {
 func (s *identifyScreen) build() fyne.CanvasObject {
 	u := s.u
 	rows := []fyne.CanvasObject{u.stepHeader(flows.StepIdentify)}
-	vs := u.vs
-	if vs == nil {
+	vs, ok := u.c.Visit()
+	if !ok {
 		return container.NewVBox(rows...)
 	}
-	if vs.loading {
+	if vs.Loading {
 		rows = append(rows, text(lang.L("identify.loading"), 1.2, false))
 		return container.NewVBox(rows...)
 	}
-	if vs.offline {
+	if vs.Offline {
 		t := text(lang.L("identify.offline"), 1.2, true)
 		t.Color = u.th.Color(ColorAlertRed, 0)
 		bg := canvas.NewRectangle(u.th.Color(ColorBanner, 0))
 		rows = append(rows, container.NewStack(bg, container.NewPadded(t)))
 	}
-	a := vs.analysis
+	a := vs.Analysis
 	if len(a.Classes) == 0 {
 		rows = append(rows, text(lang.L("identify.no_class"), 1.2, false))
 	}
@@ -96,16 +94,16 @@ func (s *identifyScreen) build() fyne.CanvasObject {
 			if !ok {
 				continue
 			}
-			rows = append(rows, text(u.fillLine(p, a), 0.9, false))
+			rows = append(rows, text(u.fillLine(p, a, vs.Content.Data.Catalog), 0.9, false))
 		}
 	}
-	if note := flows.UnknownDrugsText(a); note != "" && u.deps.Locale != LocaleEn {
+	if note := flows.UnknownDrugsText(a); note != "" && !u.en() {
 		rows = append(rows, wrap(note))
 	}
 	return container.NewVScroll(container.NewVBox(rows...))
 }
 
-func (u *UI) fillLine(p flows.Purchase, a flows.Analysis) string {
+func (u *UI) fillLine(p flows.Purchase, a flows.Analysis, cat *flows.Catalog) string {
 	days := 0
 	for _, l := range a.Lines {
 		if l.PurchaseID == p.ID {
@@ -114,8 +112,8 @@ func (u *UI) fillLine(p flows.Purchase, a flows.Analysis) string {
 		}
 	}
 	name := p.Name
-	if name == "" && u.deps.Catalog != nil {
-		if d, ok := u.deps.Catalog.Lookup(p.DrugCode); ok {
+	if name == "" && cat != nil {
+		if d, ok := cat.Lookup(p.DrugCode); ok {
 			name = d.Name
 		}
 	}
@@ -129,7 +127,7 @@ func (u *UI) fillLine(p flows.Purchase, a flows.Analysis) string {
 
 // alertText is flows' Chinese alert (the seed's exact wording) or its English version.
 func (u *UI) alertText(c flows.ClassResult) string {
-	if u.deps.Locale != LocaleEn {
+	if !u.en() {
 		return flows.AlertText(c)
 	}
 	if c.Level != flows.LevelRed && c.Level != flows.LevelYellow {
@@ -140,26 +138,4 @@ func (u *UI) alertText(c flows.ClassResult) string {
 
 func (s *identifyScreen) hints() []hint {
 	return []hint{{"Enter", lang.L("key.next")}, {"Esc", lang.L("key.abandon")}}
-}
-
-func (s *identifyScreen) onRune(rune) bool { return false }
-
-func (s *identifyScreen) onKey(k fyne.KeyName) bool {
-	u := s.u
-	if k != fyne.KeyReturn && k != fyne.KeyEnter {
-		return false
-	}
-	if u.vs == nil || u.vs.loading || u.visit == nil {
-		return true
-	}
-	if u.visit.Identify == nil {
-		if err := flows.RecordIdentify(u.visit, u.vs.analysis, u.vs.offline, u.now()); err != nil {
-			u.say(true, "%s", err.Error())
-			return true
-		}
-		u.saveVisit()
-	}
-	u.vs.q = u.deps.Questionnaires.For(u.vs.analysis.PrimaryClass())
-	u.show(newQuestionnaire(u))
-	return true
 }

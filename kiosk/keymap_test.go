@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/kiosk/counter"
 	"github.com/pharmachain/counter/kiosk/demo"
 )
 
@@ -19,7 +20,7 @@ func (h *harness) mustBe(what string, ok bool) {
 	}
 }
 
-func is[T screen](h *harness) bool { _, ok := h.u.cur.(T); return ok }
+func is[T view](h *harness) bool { _, ok := h.u.cur.(T); return ok }
 
 // Every screen's key map: the keys it shows at the bottom do what they say.
 func TestKeyMapVisitScreens(t *testing.T) {
@@ -35,8 +36,8 @@ func TestKeyMapVisitScreens(t *testing.T) {
 	h.typeRune('1')
 	h.typeString("12")
 	h.key(fyne.KeyBackspace)
-	if p := h.u.cur.(*pinScreen); string(p.pin) != "1" {
-		t.Fatalf("PIN buffer %q after Backspace", string(p.pin))
+	if p := h.u.cur.(*pinScreen); p.p.Digits() != 1 {
+		t.Fatalf("PIN buffer has %d digits after Backspace", p.p.Digits())
 	}
 	h.typeString("234")
 	h.key(fyne.KeyReturn)
@@ -48,8 +49,8 @@ func TestKeyMapVisitScreens(t *testing.T) {
 	h.key(fyne.KeyEscape)
 	h.mustBe("waiting", is[*waitingScreen](h))
 
-	h.serialScan(demo.Customers[2].ID)
-	h.waitFor("history", func() bool { return !h.u.Loading() })
+	h.serialScan(demo.Customers()[2].ID)
+	h.loaded()
 	// identify: digits and Backspace do nothing, Enter goes on.
 	h.typeRune('3')
 	h.key(fyne.KeyBackspace)
@@ -63,16 +64,16 @@ func TestKeyMapVisitScreens(t *testing.T) {
 	h.mustShow("还有必答题未回答")
 	h.mustBe("still step 2", is[*questionnaireScreen](h))
 	h.typeRune('2')
-	if len(h.u.vs.answers) != 1 {
-		t.Fatalf("answers %v after one digit", h.u.vs.answers)
+	if len(h.vs().Answers) != 1 {
+		t.Fatalf("answers %v after one digit", h.vs().Answers)
 	}
 	h.typeRune('9') // no 9th choice: ignored
-	if len(h.u.vs.answers) != 1 {
-		t.Fatalf("answers %v after an out-of-range digit", h.u.vs.answers)
+	if len(h.vs().Answers) != 1 {
+		t.Fatalf("answers %v after an out-of-range digit", h.vs().Answers)
 	}
 	h.key(fyne.KeyBackspace)
-	if len(h.u.vs.answers) != 0 {
-		t.Fatalf("answers %v after Backspace", h.u.vs.answers)
+	if len(h.vs().Answers) != 0 {
+		t.Fatalf("answers %v after Backspace", h.vs().Answers)
 	}
 	h.key(fyne.KeyBackspace) // nothing to undo: back to step 1
 	h.mustBe("step 1 again", is[*identifyScreen](h))
@@ -85,13 +86,13 @@ func TestKeyMapVisitScreens(t *testing.T) {
 	h.typeRune('2')
 	h.typeRune('2')
 	h.typeRune('2')
-	if r := h.u.cur.(*recommendScreen); r.accepted != [2]bool{false, true} {
-		t.Fatalf("accepted %v", r.accepted)
+	if acc := h.vs().Accepted; acc != [2]bool{false, true} {
+		t.Fatalf("accepted %v", acc)
 	}
 	h.key(fyne.KeyBackspace)
 	h.mustBe("step 2 again", is[*questionnaireScreen](h))
-	if len(h.u.vs.answers) < 3 {
-		t.Fatalf("answers lost going back: %v", h.u.vs.answers)
+	if len(h.vs().Answers) < 3 {
+		t.Fatalf("answers lost going back: %v", h.vs().Answers)
 	}
 	h.key(fyne.KeyReturn)
 	h.key(fyne.KeyReturn)
@@ -104,7 +105,7 @@ func TestKeyMapVisitScreens(t *testing.T) {
 	h.key(fyne.KeyBackspace)
 	h.mustBe("step 3 again", is[*recommendScreen](h))
 	h.key(fyne.KeyReturn)
-	id := h.u.visit.ID
+	id := h.vs().Visit.ID
 	h.key(fyne.KeyReturn)
 	h.mustBe("summary", is[*summaryScreen](h))
 	v := h.visit(id)
@@ -114,7 +115,7 @@ func TestKeyMapVisitScreens(t *testing.T) {
 	h.key(fyne.KeyReturn)
 	h.mustBe("waiting", is[*waitingScreen](h))
 	h.typeRune('4')
-	h.mustBe("signed out", is[*signInScreen](h) && h.u.pharmacist == nil)
+	h.mustBe("signed out", is[*signInScreen](h) && h.pharmacist() == "")
 }
 
 func TestKeyMapManagerAndSettings(t *testing.T) {
@@ -133,12 +134,12 @@ func TestKeyMapManagerAndSettings(t *testing.T) {
 		h.mustShow(s)
 	}
 	h.typeRune('1')
-	if m := h.u.cur.(*managerScreen); m.period != PeriodToday {
-		t.Fatalf("period %s after 1", m.period)
+	if m := h.u.cur.(*managerScreen); m.p.Period != counter.PeriodToday {
+		t.Fatalf("period %s after 1", m.p.Period)
 	}
 	h.typeRune('4')
 	h.mustShow("已导出")
-	files, _ := filepath.Glob(filepath.Join(h.u.cfg.DataDir, "exports", "*.csv"))
+	files, _ := filepath.Glob(filepath.Join(h.c.Config().DataDir, "exports", "*.csv"))
 	if len(files) != 1 {
 		t.Fatalf("exports %v", files)
 	}
@@ -160,7 +161,7 @@ func TestKeyMapManagerAndSettings(t *testing.T) {
 	s.hq.SetText("http://hq.example.cn:8080")
 	h.key(fyne.KeyF5)
 	h.mustShow("已保存")
-	var saved Config
+	var saved counter.Config
 	if err := h.st.LoadConfig(&saved); err != nil || saved.Baud != 19200 || saved.HQURL != "http://hq.example.cn:8080" {
 		t.Fatalf("saved config %+v, %v", saved, err)
 	}
@@ -177,7 +178,11 @@ func TestKeyMapManagerAndSettings(t *testing.T) {
 	a.pin.SetText("9090")
 	a.save()
 	h.mustBe("manager", is[*managerScreen](h))
-	if _, ok := h.u.findPharmacist(func(p flows.Pharmacist) bool { return p.ID == "P09" && CheckPIN(p, "9090") }); !ok {
+	found := false
+	for _, p := range h.c.Roster() {
+		found = found || p.ID == "P09" && counter.CheckPIN(p, "9090")
+	}
+	if !found {
 		t.Fatal("locally added pharmacist not in the roster")
 	}
 	h.key(fyne.KeyBackspace)

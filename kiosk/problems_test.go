@@ -6,10 +6,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/lang"
 
 	"github.com/pharmachain/counter/devices"
-	"github.com/pharmachain/counter/kiosk/demo"
 )
 
 // Every problem code of devices has a translation in both languages, and no Chinese
@@ -52,38 +50,6 @@ func TestProblemsInChinese(t *testing.T) {
 	for _, s := range h.texts() {
 		if strings.Contains(s, "must be") || strings.Contains(s, "check digit") {
 			t.Fatalf("English on the Chinese screen: %q", s)
-		}
-	}
-}
-
-// The demo scanner window follows the locale.
-func TestDemoScannerLocale(t *testing.T) {
-	t.Cleanup(func() {
-		if err := SetupTranslations(LocaleZh); err != nil {
-			t.Fatal(err)
-		}
-	})
-	labels := func() string {
-		var b strings.Builder
-		for _, x := range demo.Buttons() {
-			b.WriteString(x.Label + "\n")
-		}
-		return b.String() + lang.L("demo.title")
-	}
-	zh := labels()
-	if !strings.Contains(zh, "顾客 A 身份证") || !strings.Contains(zh, "演示扫码枪") {
-		t.Fatalf("zh demo scanner:\n%s", zh)
-	}
-	if err := SetupTranslations(LocaleEn); err != nil {
-		t.Fatal(err)
-	}
-	en := labels()
-	if !strings.Contains(en, "Customer A ID card") || !strings.Contains(en, "Demo scanner") {
-		t.Fatalf("en demo scanner:\n%s", en)
-	}
-	for _, w := range []string{"顾客", "工牌", "药盒", "演示", "高血压"} {
-		if strings.Contains(en, w) {
-			t.Fatalf("en demo scanner says %q:\n%s", w, en)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package kiosk
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,17 +12,15 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/kiosk/counter"
 )
 
-// settingsScreen (manager PIN): serial port (the ports found on this machine listed),
-// baud, frame suffix, HQ URL, store id, token, chain-secret file, lock time; a live scan
-// log for installers and a "test device" button. Saved into the store's config blob;
-// command-line flags override it at the next start. Tab moves between fields, Esc goes
-// back, F5 saves, F6 tests the device.
+// settingsScreen renders counter.SettingsPage as a form: serial port (the ports found
+// listed), baud, frame suffix, HQ URL, store id, token, chain-secret file, lock time,
+// with the installer's live scan log beside it. Tab moves between fields, F5 saves
+// (counter.Core.SaveSettings), F6 tests the device, Esc goes back.
 type settingsScreen struct {
 	u                                         *UI
-	back                                      screen
 	port, suffix                              *kSelectEntry
 	baud, hq, storeID, token, secret, lockFor *kEntry
 	form                                      fyne.CanvasObject
@@ -29,13 +28,13 @@ type settingsScreen struct {
 	result                                    string
 }
 
-func newSettings(u *UI, back screen) *settingsScreen {
-	s := &settingsScreen{u: u, back: back}
-	esc := func() { s.leave() }
-	c := u.cfg
-	s.port = u.newKSelectEntry(SerialPorts(u.deps.ExtraPorts...))
+func newSettings(u *UI) *settingsScreen {
+	s := &settingsScreen{u: u}
+	esc := func() { u.c.Key(counter.KeyEscape) }
+	c := u.c.Config()
+	s.port = u.newKSelectEntry(counter.SerialPorts(u.o.ExtraPorts...))
 	s.port.SetText(c.Port)
-	s.suffix = u.newKSelectEntry(Suffixes)
+	s.suffix = u.newKSelectEntry(counter.Suffixes())
 	s.suffix.SetText(c.Suffix)
 	s.baud, s.hq, s.storeID, s.token, s.secret, s.lockFor = u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc), u.newKEntry(esc)
 	s.baud.SetText(strconv.Itoa(c.Baud))
@@ -61,17 +60,16 @@ func newSettings(u *UI, back screen) *settingsScreen {
 	)
 	save := u.button(lang.L("settings.save")+" (F5)", s.save)
 	save.Importance = widget.HighImportance
-	test := u.button(lang.L("settings.test")+" (F6)", s.test)
 	s.log = widget.NewLabel("")
 	s.log.TextStyle.Monospace = true
 	s.form = container.NewVBox(title(lang.L("settings.title")), f,
-		container.NewHBox(save, test, u.button(lang.L("key.back"), esc)))
+		container.NewHBox(save, u.button(lang.L("settings.test")+" (F6)", s.test), u.button(lang.L("key.back"), esc)))
 	return s
 }
 
 // config reads the form into a Config (validated).
-func (s *settingsScreen) config() (Config, error) {
-	c := s.u.cfg
+func (s *settingsScreen) config() (counter.Config, error) {
+	c := s.u.c.Config()
 	c.Port = strings.TrimSpace(s.port.Text)
 	b, err := strconv.Atoi(strings.TrimSpace(s.baud.Text))
 	if err != nil {
@@ -94,60 +92,42 @@ func (s *settingsScreen) config() (Config, error) {
 func (s *settingsScreen) save() {
 	c, err := s.config()
 	if err == nil {
-		err = s.u.deps.Store.SaveConfig(c)
+		err = s.u.c.SaveSettings(c)
 	}
-	if err != nil {
+	var ae *counter.ApplyError
+	switch {
+	case errors.As(err, &ae):
+		s.result = lang.L("settings.saved_not_applied", map[string]any{"Err": ae.Err.Error()})
+	case err != nil:
 		s.result = lang.L("settings.invalid", map[string]any{"Err": err.Error()})
-		s.u.refresh()
-		return
+	default:
+		s.result = lang.L("settings.saved")
 	}
-	s.u.cfg = c
-	if s.u.deps.ApplyConfig != nil {
-		s.u.deps.ApplyConfig(c)
-	}
-	s.result = lang.L("settings.saved")
-	s.u.refresh()
+	s.u.Refresh()
 }
 
 func (s *settingsScreen) test() {
 	c, err := s.config()
-	if err == nil && s.u.deps.TestDevice != nil {
-		err = s.u.deps.TestDevice(c)
+	if err == nil {
+		err = s.u.c.TestDevice(c)
 	}
 	if err != nil {
 		s.result = lang.L("settings.test_failed", map[string]any{"Err": err.Error()})
 	} else {
 		s.result = lang.L("settings.test_started", map[string]any{"Port": c.Port})
 	}
-	s.u.refresh()
-}
-
-func (s *settingsScreen) leave() {
-	s.u.message = ""
-	s.u.show(s.back)
+	s.u.Refresh()
 }
 
 func (s *settingsScreen) build() fyne.CanvasObject {
-	var b strings.Builder
-	start := max(0, len(s.u.scanLog)-12)
-	for _, e := range s.u.scanLog[start:] {
-		fmt.Fprintf(&b, "%s  %s\n", e.At.In(flows.Shanghai()).Format("15:04:05.000"), e.Text)
-	}
-	if b.Len() == 0 {
-		b.WriteString(lang.L("settings.log_empty"))
-	}
-	s.log.SetText(b.String())
-	logBox := container.NewVBox(text(lang.L("settings.log", map[string]any{"State": s.u.deviceLabel()}), 1, true), s.log)
-	res := text(s.result, 1, true)
-	return container.NewBorder(nil, nil, nil, nil,
-		container.NewGridWithColumns(2, container.NewVBox(s.form, res), container.NewVScroll(logBox)))
+	s.log.SetText(s.u.scanLogText(12))
+	logBox := container.NewVBox(text(lang.L("settings.log", map[string]any{"State": deviceLabel(s.u.c.DeviceState())}), 1, true), s.log)
+	return container.NewGridWithColumns(2, container.NewVBox(s.form, text(s.result, 1, true)), container.NewVScroll(logBox))
 }
 
 func (s *settingsScreen) hints() []hint {
 	return []hint{{"Tab", lang.L("key.next_field")}, {"F5", lang.L("settings.save")}, {"F6", lang.L("settings.test")}, {"Esc", lang.L("key.back")}}
 }
-
-func (s *settingsScreen) onRune(rune) bool { return false }
 
 func (s *settingsScreen) onKey(k fyne.KeyName) bool {
 	switch k {
@@ -155,8 +135,6 @@ func (s *settingsScreen) onKey(k fyne.KeyName) bool {
 		s.save()
 	case fyne.KeyF6:
 		s.test()
-	case fyne.KeyEscape, fyne.KeyBackspace:
-		s.leave()
 	default:
 		return false
 	}

@@ -9,21 +9,23 @@ import (
 	"fyne.io/fyne/v2/lang"
 
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/kiosk/counter"
 )
 
-// summaryScreen shows the finished visit: each step's record, the outcome and the
-// scheduled follow-up. Enter returns to the waiting screen.
+// summaryScreen renders counter.SummaryPage: each step's record, the outcome and the
+// scheduled follow-up.
 type summaryScreen struct {
 	u *UI
-	v flows.Visit
+	p *counter.SummaryPage
 }
 
-func newSummary(u *UI, v flows.Visit) *summaryScreen { return &summaryScreen{u: u, v: v} }
-
 func (s *summaryScreen) build() fyne.CanvasObject {
-	u, v := s.u, s.v
+	u, v := s.u, s.p.Visit
 	rows := []fyne.CanvasObject{title(lang.L("summary.title")),
 		text(lang.L("visit.customer", map[string]any{"Masked": v.CustomerMasked}), 1.1, true)}
+	step := func(n int, line string) {
+		rows = append(rows, text(fmt.Sprintf("%d %s：  %s", n, lang.L(fmt.Sprintf("step.%d", n)), line), 1, false))
+	}
 	if v.Identify != nil {
 		var parts []string
 		for _, c := range v.Identify.Adherence {
@@ -35,16 +37,16 @@ func (s *summaryScreen) build() fyne.CanvasObject {
 		if v.Identify.Offline {
 			parts = append(parts, lang.L("summary.offline"))
 		}
-		rows = append(rows, text("1 "+lang.L("step.1")+"：  "+strings.Join(parts, "；"), 1, false))
+		step(1, strings.Join(parts, "；"))
 	}
 	if v.Questionnaire != nil {
-		rows = append(rows, text("2 "+lang.L("step.2")+"：  "+lang.L("summary.answers", map[string]any{"N": len(v.Questionnaire.Answers)}), 1, false))
+		step(2, lang.L("summary.answers", map[string]any{"N": len(v.Questionnaire.Answers)}))
 	}
 	if v.Recommend != nil {
 		var parts []string
 		for _, it := range v.Recommend.Items {
 			t := it.Title
-			if u.deps.Locale == LocaleEn {
+			if u.en() {
 				t = it.TitleEn
 			}
 			st := lang.L("rec.declined")
@@ -53,7 +55,7 @@ func (s *summaryScreen) build() fyne.CanvasObject {
 			}
 			parts = append(parts, t+" ("+st+")")
 		}
-		rows = append(rows, text("3 "+lang.L("step.3")+"：  "+strings.Join(parts, "；"), 1, false))
+		step(3, strings.Join(parts, "；"))
 	}
 	if v.FollowUp != nil {
 		line := lang.L("fu.declined")
@@ -61,55 +63,31 @@ func (s *summaryScreen) build() fyne.CanvasObject {
 			line = lang.L("summary.followup", map[string]any{"Channel": lang.L("fu.channel." + f.Channel),
 				"At": f.DueAt.In(flows.Shanghai()).Format("2006-01-02 15:04")})
 		}
-		rows = append(rows, text("4 "+lang.L("step.4")+"：  "+line, 1, false))
+		step(4, line)
 	}
-	outcome := lang.L("summary.outcome." + v.Outcome)
-	rows = append(rows, text(outcome, 1.3, true))
+	rows = append(rows, text(lang.L("summary.outcome."+v.Outcome), 1.3, true))
 	return container.NewVBox(rows...)
 }
 
-func (s *summaryScreen) hints() []hint {
-	return []hint{{"Enter", lang.L("key.next_customer")}}
-}
+func (s *summaryScreen) hints() []hint { return []hint{{"Enter", lang.L("key.next_customer")}} }
 
-func (s *summaryScreen) onRune(rune) bool { return false }
-
-func (s *summaryScreen) onKey(k fyne.KeyName) bool {
-	if k == fyne.KeyReturn || k == fyne.KeyEnter || k == fyne.KeyEscape {
-		s.u.visit, s.u.vs = nil, nil
-		s.u.message = ""
-		s.u.show(newWaiting(s.u))
-		return true
-	}
-	return false
-}
-
-// confirmAbandonScreen asks whether to abandon the open visit (Esc, or a new customer
-// scanned mid-visit). Enter abandons (saved as such), Backspace/Esc returns to the visit.
+// confirmAbandonScreen renders counter.ConfirmAbandonPage.
 type confirmAbandonScreen struct {
-	u      *UI
-	back   screen
-	reason string
-	then   func()
-}
-
-func newConfirmAbandon(u *UI, back screen, reason string, then func()) *confirmAbandonScreen {
-	return &confirmAbandonScreen{u: u, back: back, reason: reason, then: then}
+	u *UI
+	p *counter.ConfirmAbandonPage
 }
 
 func (s *confirmAbandonScreen) build() fyne.CanvasObject {
 	u := s.u
 	rows := []fyne.CanvasObject{title(lang.L("abandon.title"))}
-	if s.reason == abandonNewCustomer {
+	if s.p.Reason == counter.AbandonNewCustomer {
 		rows = append(rows, text(lang.L("abandon.new_customer"), 1.2, false))
 	}
-	if u.visit != nil {
-		rows = append(rows, text(lang.L("abandon.current", map[string]any{"Masked": u.visit.CustomerMasked,
-			"Step": lang.L(fmt.Sprintf("step.%d", max(1, flows.NextStep(*u.visit))))}), 1.1, false))
+	if vs, ok := u.c.Visit(); ok {
+		rows = append(rows, text(lang.L("abandon.current", map[string]any{"Masked": vs.Visit.CustomerMasked,
+			"Step": lang.L(fmt.Sprintf("step.%d", max(1, flows.NextStep(vs.Visit))))}), 1.1, false))
 	}
-	rows = append(rows,
-		s.u.option(1, lang.L("abandon.yes"), true, func() { s.onKey(fyne.KeyReturn) }),
-		s.u.option(2, lang.L("abandon.no"), false, func() { s.onKey(fyne.KeyBackspace) }))
+	rows = append(rows, u.option(1, lang.L("abandon.yes"), true, u.press('1')), u.option(2, lang.L("abandon.no"), false, u.press('2')))
 	return container.NewVBox(rows...)
 }
 
@@ -117,48 +95,39 @@ func (s *confirmAbandonScreen) hints() []hint {
 	return []hint{{"Enter / 1", lang.L("abandon.yes")}, {"Backspace / Esc / 2", lang.L("abandon.no")}}
 }
 
-func (s *confirmAbandonScreen) onRune(r rune) bool {
-	switch r {
-	case '1':
-		return s.onKey(fyne.KeyReturn)
-	case '2':
-		return s.onKey(fyne.KeyBackspace)
-	}
-	return false
+// resumeScreen renders counter.ResumePage: the visit a crash interrupted, offered to
+// its pharmacist.
+type resumeScreen struct {
+	u *UI
+	p *counter.ResumePage
 }
 
-func (s *confirmAbandonScreen) onKey(k fyne.KeyName) bool {
-	u := s.u
-	switch k {
-	case fyne.KeyReturn, fyne.KeyEnter:
-		u.abandon(s.reason)
-		u.message = ""
-		if s.then != nil {
-			s.then()
-			return true
-		}
-		u.show(newWaiting(u))
-	case fyne.KeyBackspace, fyne.KeyEscape:
-		u.pendingScan = nil
-		u.show(s.back)
-	default:
-		return false
-	}
-	return true
+func (s *resumeScreen) build() fyne.CanvasObject {
+	v := s.p.Visit
+	return container.NewVBox(title(lang.L("resume.title")),
+		text(lang.L("resume.offer", map[string]any{"Masked": shortMask(v.CustomerMasked), "Step": s.p.Step()}), 1.3, true),
+		text(lang.L("resume.started", map[string]any{"At": v.StartedAt.In(flows.Shanghai()).Format("15:04")}), 1, false),
+		s.u.option(1, lang.L("resume.yes"), true, s.u.press('1')),
+		s.u.option(2, lang.L("resume.no"), false, s.u.press('2')))
 }
 
-// lockScreen hides everything after the idle time; any key or a badge scan unlocks to
-// the sign-in screen.
-type lockScreen struct{ u *UI }
+// shortMask shortens a masked ID for a sentence: 1101**********002X → 1101…002X.
+func shortMask(m string) string {
+	if i, j := strings.IndexByte(m, '*'), strings.LastIndexByte(m, '*'); i > 0 && j > i {
+		return m[:i] + "…" + m[j+1:]
+	}
+	return m
+}
 
-func newLockScreen(u *UI) *lockScreen { return &lockScreen{u: u} }
+func (s *resumeScreen) hints() []hint {
+	return []hint{{"Enter / 1", lang.L("resume.yes")}, {"Esc / 2", lang.L("resume.no")}}
+}
 
-func (s *lockScreen) build() fyne.CanvasObject {
+// lockScreen renders counter.LockPage.
+type lockScreen struct{}
+
+func (*lockScreen) build() fyne.CanvasObject {
 	return container.NewCenter(container.NewVBox(title(lang.L("lock.title")), text(lang.L("lock.prompt"), 1.2, false)))
 }
 
-func (s *lockScreen) hints() []hint { return []hint{{lang.L("key.any"), lang.L("key.unlock")}} }
-
-func (s *lockScreen) onRune(rune) bool { s.u.unlock(); return true }
-
-func (s *lockScreen) onKey(fyne.KeyName) bool { s.u.unlock(); return true }
+func (*lockScreen) hints() []hint { return []hint{{lang.L("key.any"), lang.L("key.unlock")}} }

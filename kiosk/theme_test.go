@@ -30,6 +30,8 @@ func TestFontCoversUI(t *testing.T) {
 		}
 		chars := map[rune]bool{}
 		srcs, _ := filepath.Glob("*.go")
+		core, _ := filepath.Glob("counter/*.go")
+		srcs = append(srcs, core...)
 		for _, f := range append(srcs, "../assets/data/translations/zh_Hans.json", "../assets/data/translations/en.json") {
 			s, err := os.ReadFile(f)
 			if err != nil {

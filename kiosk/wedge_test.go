@@ -1,54 +1,21 @@
 package kiosk
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 
-	"github.com/pharmachain/counter/assets"
-	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/demo"
-	"github.com/pharmachain/counter/kiosk/store"
 )
 
-// seededStore writes the demo data set once into a store file and returns a function
-// that makes a data dir holding a copy of it (seeding takes seconds; copying does not).
+// seededStore returns a function that makes a data dir holding a copy of the seeded
+// demo store.
 func seededStore(t *testing.T) func(t *testing.T) string {
-	t.Helper()
-	tmpl := t.TempDir()
-	st, err := store.Open(store.DefaultPath(tmpl), store.Options{Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dom, err := flows.LoadData(assets.FS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := demo.SeedLocal(context.Background(), st, dom.Catalog, dom.Questionnaires, dom.Knowledge, testNow); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(store.DefaultPath(tmpl))
-	if err != nil {
-		t.Fatal(err)
-	}
 	return func(t *testing.T) string {
 		dir := t.TempDir()
-		p := store.DefaultPath(dir)
-		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		copySeeded(t, dir)
 		return dir
 	}
 }
@@ -58,23 +25,27 @@ func seededStore(t *testing.T) func(t *testing.T) string {
 func (h *harness) state() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "screen=%T", h.u.cur)
-	if h.u.pharmacist != nil {
-		fmt.Fprintf(&b, " pharmacist=%s", h.u.pharmacist.ID)
+	if p, ok := h.c.Pharmacist(); ok {
+		fmt.Fprintf(&b, " pharmacist=%s", p.ID)
 	}
-	if h.u.visit != nil {
-		fmt.Fprintf(&b, " visit=%s/%s", h.u.visit.CustomerMasked, h.u.visit.Outcome)
+	if vs, ok := h.c.Visit(); ok {
+		fmt.Fprintf(&b, " visit=%s/%s", vs.Visit.CustomerMasked, vs.Visit.Outcome)
 	}
-	fmt.Fprintf(&b, " msg=%q", h.u.message)
+	msg := ""
+	if m, ok := h.c.Message(); ok {
+		msg = h.u.note(m.Text)
+	}
+	fmt.Fprintf(&b, " msg=%q", msg)
 	switch s := h.u.cur.(type) {
 	case *pinScreen:
-		fmt.Fprintf(&b, " pin=%q", string(s.pin))
+		fmt.Fprintf(&b, " pin=%d", s.p.Digits())
 	case *manualIDScreen:
-		fmt.Fprintf(&b, " manual=%q", string(s.buf))
+		fmt.Fprintf(&b, " manual=%q", s.p.Typed())
 	case *settingsScreen:
 		for _, e := range []*kEntry{s.baud, s.hq, s.storeID, s.token, s.secret, s.lockFor} {
 			fmt.Fprintf(&b, " %q", e.Text)
 		}
-		fmt.Fprintf(&b, " %q %q log=%d", s.port.Text, s.suffix.Text, len(h.u.scanLog))
+		fmt.Fprintf(&b, " %q %q log=%d", s.port.Text, s.suffix.Text, len(h.c.ScanLog()))
 	case *addPharmacistScreen:
 		fmt.Fprintf(&b, " %q %q %q %q %t", s.id.Text, s.name.Text, s.pin.Text, s.badge.Text, s.manager.Checked)
 	}
@@ -87,13 +58,13 @@ func (h *harness) state() string {
 // serial scanner — never a menu choice, never PIN digits, never text in a field.
 func TestWedgeScanEveryScreen(t *testing.T) {
 	dataDir := seededStore(t)
-	badge, id, other := "STAFF-0002", demo.Customers[1].ID, demo.Customers[2].ID
+	badge, id, other := "STAFF-0002", demo.Customers()[1].ID, demo.Customers()[2].ID
 	signedIn := func(h *harness) { h.signIn(1, "1234") }
 	inVisit := func(steps ...fyne.KeyName) func(h *harness) {
 		return func(h *harness) {
 			signedIn(h)
 			h.serialScan(other)
-			h.waitFor("history", func() bool { return !h.u.Loading() })
+			h.loaded()
 			for _, k := range steps {
 				if k == "answers" {
 					h.typeString("121")
@@ -111,10 +82,10 @@ func TestWedgeScanEveryScreen(t *testing.T) {
 	}{
 		{"sign-in", func(*harness) {}, []string{badge, id}},
 		{"PIN", func(h *harness) { h.typeRune('1'); h.typeString("12") }, []string{badge, id}},
-		{"waiting", signedIn, []string{id, badge, demo.DrugCodes[0], "1234567"}},
+		{"waiting", signedIn, []string{id, badge, demo.DrugCodes()[0], "1234567"}},
 		{"manual entry", func(h *harness) { signedIn(h); h.typeRune('1'); h.typeString("110") }, []string{id, badge}},
 		{"step 1", inVisit(), []string{id, other, badge}},
-		{"step 2", inVisit(fyne.KeyReturn), []string{id, demo.DrugCodes[0]}},
+		{"step 2", inVisit(fyne.KeyReturn), []string{id, demo.DrugCodes()[0]}},
 		{"step 3", inVisit(fyne.KeyReturn, "answers", fyne.KeyReturn), []string{id, other}},
 		{"step 4", inVisit(fyne.KeyReturn, "answers", fyne.KeyReturn, fyne.KeyReturn), []string{id}},
 		{"manager view", func(h *harness) { signedIn(h); h.typeRune('2'); h.typeString("1234"); h.key(fyne.KeyReturn) }, []string{id, badge}},

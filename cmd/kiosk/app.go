@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/pharmachain/counter/kiosk"
+	"github.com/pharmachain/counter/kiosk/counter"
 	"github.com/pharmachain/counter/kiosk/measure"
 )
 
@@ -22,7 +23,7 @@ const AppID = "com.pharmachain.counter"
 
 // appFlags are the counter app's command-line flags.
 type appFlags struct {
-	cfg     kiosk.Config
+	cfg     counter.Config
 	measure string // hidden: write startup measurements to this file and quit
 	verbose bool
 }
@@ -46,7 +47,6 @@ func parseAppFlags(args []string, stderr io.Writer) (appFlags, error) {
 	fs.StringVar(&f.cfg.StoreID, "store", "", "this store's id, e.g. S001")
 	fs.StringVar(&f.cfg.Token, "token", "", "the store's HQ bearer token")
 	fs.StringVar(&f.cfg.SecretFile, "secret-file", "", "chain secret file (customer keys)")
-	fs.BoolVar(&f.cfg.Demo, "demo", false, "demo: local HQ, demo data set and a demo scanner on a PTY")
 	fs.BoolVar(&f.cfg.Fullscreen, "fullscreen", false, "kiosk mode: full screen, closed only from the manager view")
 	fs.DurationVar(&f.cfg.LockAfter, "lock-after", 0, "lock the screen after this long idle (default 5m)")
 	fs.BoolVar(&f.verbose, "v", false, "debug logging")
@@ -86,13 +86,18 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	return startApp(ctx, f, stderr, nil)
+}
+
+// startApp runs the counter app with parsed flags; demo is nil in the production kiosk.
+func startApp(ctx context.Context, f appFlags, stderr io.Writer, demo kiosk.Demo) error {
 	level := slog.LevelInfo
 	if f.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	a := app.NewWithID(AppID)
-	opts := kiosk.RunOptions{Flags: f.cfg, Logger: log}
+	opts := kiosk.RunOptions{Flags: f.cfg, Logger: log, Demo: demo}
 	if f.measure != "" {
 		opts.Ready = func(w fyne.Window) { measure.Start(a, w, f.measure, 2*time.Second, log) }
 	}

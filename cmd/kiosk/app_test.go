@@ -13,13 +13,13 @@ import (
 func TestParseAppFlags(t *testing.T) {
 	var stderr bytes.Buffer
 	f, err := parseAppFlags([]string{"--data", "/tmp/d", "--port", "/dev/ttyUSB0", "--baud", "115200", "--hq", "https://hq.example.cn",
-		"--store", "S009", "--token", "tok", "--secret-file", "/etc/chain.secret", "--demo", "--fullscreen", "--lock-after", "90s"}, &stderr)
+		"--store", "S009", "--token", "tok", "--secret-file", "/etc/chain.secret", "--fullscreen", "--lock-after", "90s"}, &stderr)
 	if err != nil {
 		t.Fatal(err, stderr.String())
 	}
 	c := f.cfg
 	if c.DataDir != "/tmp/d" || c.Port != "/dev/ttyUSB0" || c.Baud != 115200 || c.HQURL != "https://hq.example.cn" || c.StoreID != "S009" ||
-		c.Token != "tok" || c.SecretFile != "/etc/chain.secret" || !c.Demo || !c.Fullscreen || c.LockAfter != 90*time.Second {
+		c.Token != "tok" || c.SecretFile != "/etc/chain.secret" || !c.Fullscreen || c.LockAfter != 90*time.Second {
 		t.Fatalf("parsed %+v", c)
 	}
 }
@@ -43,7 +43,7 @@ func TestHelpListsAppFlags(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, fl := range []string{"--data", "--port", "--baud", "--hq", "--store", "--token", "--secret-file", "--demo", "--fullscreen", "--lock-after"} {
+	for _, fl := range []string{"--data", "--port", "--baud", "--hq", "--store", "--token", "--secret-file", "--fullscreen", "--lock-after"} {
 		if !strings.Contains(out.String(), fl+" ") {
 			t.Errorf("--help lacks %s:\n%s", fl, out.String())
 		}

@@ -38,17 +38,19 @@ type Pharmacist struct {
 	Manager              bool
 }
 
-// Pharmacists is the demo roster (the same as `hq serve --demo`).
-var Pharmacists = []Pharmacist{
-	{"P01", "王芳", "1234", "0001", true},
-	{"P02", "李娜", "2345", "0002", false},
-	{"P03", "陈明", "3456", "0003", false},
+// Pharmacists returns the demo roster (the same as `hq serve --demo`).
+func Pharmacists() []Pharmacist {
+	return []Pharmacist{
+		{"P01", "王芳", "1234", "0001", true},
+		{"P02", "李娜", "2345", "0002", false},
+		{"P03", "陈明", "3456", "0003", false},
+	}
 }
 
 // Roster returns the demo pharmacists with bcrypt PIN hashes (MinCost: demo only).
 func Roster() ([]flows.Pharmacist, error) {
-	out := make([]flows.Pharmacist, 0, len(Pharmacists))
-	for _, p := range Pharmacists {
+	out := make([]flows.Pharmacist, 0, len(Pharmacists()))
+	for _, p := range Pharmacists() {
 		h, err := bcrypt.GenerateFromPassword([]byte(p.PIN), bcrypt.MinCost)
 		if err != nil {
 			return nil, fmt.Errorf("demo roster: %w", err)
@@ -76,25 +78,27 @@ type Fill struct {
 	Store   string
 }
 
-// Customers has a red, a yellow and an ok story plus a first-time customer.
-var Customers = []Customer{
-	{"A", "11010519491231002X", "张三", "高血压：氨氯地平 28 天装，最近一次在姐妹店购买，已断药 12 天 → 黄色",
-		[]Fill{{96, "6930120010006", 1, StoreID}, {68, "6930120010006", 1, StoreID}, {40, "6930120010006", 1, OtherStore}}},
-	{"B", "440524188001010014", "李四", "糖尿病：二甲双胍按时取药 → 正常；另有他汀",
-		[]Fill{{85, "6931550016668", 2, StoreID}, {55, "6931550016668", 2, StoreID}, {25, "6931550016668", 2, StoreID}, {28, "6935620020739", 1, StoreID}}},
-	{"C", "34052419800101001X", "王五", "高血压：缬沙坦 7 天装，长期断药 → 红色",
-		[]Fill{{120, "6931550010741", 1, StoreID}, {30, "6931550010741", 1, StoreID}}},
-	{"D", "513101198201130014", "赵六", "新顾客：无购药记录", nil},
+// Customers returns a red, a yellow and an ok story plus a first-time customer.
+func Customers() []Customer {
+	return []Customer{
+		{"A", "11010519491231002X", "张三", "高血压：氨氯地平 28 天装，最近一次在姐妹店购买，已断药 12 天 → 黄色",
+			[]Fill{{96, "6930120010006", 1, StoreID}, {68, "6930120010006", 1, StoreID}, {40, "6930120010006", 1, OtherStore}}},
+		{"B", "440524188001010014", "李四", "糖尿病：二甲双胍按时取药 → 正常；另有他汀",
+			[]Fill{{85, "6931550016668", 2, StoreID}, {55, "6931550016668", 2, StoreID}, {25, "6931550016668", 2, StoreID}, {28, "6935620020739", 1, StoreID}}},
+		{"C", "34052419800101001X", "王五", "高血压：缬沙坦 7 天装，长期断药 → 红色",
+			[]Fill{{120, "6931550010741", 1, StoreID}, {30, "6931550010741", 1, StoreID}}},
+		{"D", "513101198201130014", "赵六", "新顾客：无购药记录", nil},
+	}
 }
 
-// DrugCodes are the demo scanner's drug boxes.
-var DrugCodes = []string{"6930120010006", "6931550016668"}
+// DrugCodes returns the demo scanner's drug boxes.
+func DrugCodes() []string { return []string{"6930120010006", "6931550016668"} }
 
 // Purchases returns the demo customers' purchases as of now, keyed with secret. Ids are
 // fixed, so seeding twice adds nothing.
 func Purchases(secret []byte, cat *flows.Catalog, now time.Time) ([]flows.Purchase, error) {
 	var ps []flows.Purchase
-	for ci, c := range Customers {
+	for ci, c := range Customers() {
 		id, err := devices.NormaliseIDNumber(c.ID, now)
 		if err != nil {
 			return nil, fmt.Errorf("demo customer %s: %w", c.Label, err)
@@ -126,7 +130,7 @@ func Visits(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, now time.Time) (
 	var out []flows.Visit
 	seq := 0
 	for d := today - 29; d <= today; d++ {
-		for _, p := range Pharmacists {
+		for _, p := range Pharmacists() {
 			n := 3 + rng.IntN(6)
 			if d == today {
 				n = 1 + rng.IntN(2)

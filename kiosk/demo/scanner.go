@@ -5,10 +5,6 @@ import (
 	"os"
 	"sync"
 
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/lang"
-	"fyne.io/fyne/v2/widget"
 	"github.com/creack/pty"
 )
 
@@ -52,46 +48,37 @@ func (p *PTY) Close() error {
 	return err
 }
 
+// Label is a text of the demo scanner window in the UI's language: a key of the kiosk's
+// translations ("demo.*") with its parameters; a parameter that is itself a Label is
+// rendered first.
+type Label struct {
+	Key  string
+	Args map[string]any
+}
+
 // Button is one button of the demo scanner window.
 type Button struct {
-	Label string
+	Label Label
 	Code  string // what the "scanner" sends
 }
 
 // Buttons lists what the demo scanner can scan: the customers' ID cards, one
-// customer's insurance QR, the staff badges and drug boxes. The labels are in the UI's
-// language (the kiosk's translations, "demo.*").
+// customer's insurance QR, the staff badges and drug boxes.
 func Buttons() []Button {
 	var out []Button
-	for _, c := range Customers {
-		out = append(out, Button{lang.L("demo.customer_id", map[string]any{"Label": c.Label,
-			"Story": lang.L("demo.story." + c.Label)}), c.ID})
+	cs := Customers()
+	for _, c := range cs {
+		out = append(out, Button{Label{"demo.customer_id", map[string]any{"Label": c.Label,
+			"Story": Label{Key: "demo.story." + c.Label}}}, c.ID})
 	}
-	out = append(out, Button{lang.L("demo.insurance", map[string]any{"Name": Customers[1].Name}), "YBDEMO0000000000000002"})
-	for _, p := range Pharmacists {
-		out = append(out, Button{lang.L("demo.badge", map[string]any{"Name": p.Name, "ID": p.ID}), "STAFF-" + p.Badge})
+	out = append(out, Button{Label{"demo.insurance", map[string]any{"Name": cs[1].Name}}, InsuranceToken})
+	for _, p := range Pharmacists() {
+		out = append(out, Button{Label{"demo.badge", map[string]any{"Name": p.Name, "ID": p.ID}}, "STAFF-" + p.Badge})
 	}
-	out = append(out, Button{lang.L("demo.drug_box"), DrugCodes[0]}, Button{lang.L("demo.trace_code"), "81010001234567890123"})
-	out = append(out, Button{lang.L("demo.garbage"), "??garbage??"})
+	out = append(out, Button{Label{Key: "demo.drug_box"}, DrugCodes()[0]}, Button{Label{Key: "demo.trace_code"}, "81010001234567890123"})
+	out = append(out, Button{Label{Key: "demo.garbage"}, "??garbage??"})
 	return out
 }
 
-// ScannerWindow is the small "demo scanner" window: each button sends a code through
-// send (the PTY on Linux; injected frames elsewhere). status shows where codes go.
-func ScannerWindow(a fyne.App, status string, send func(code string) error) fyne.Window {
-	w := a.NewWindow(lang.L("demo.title"))
-	msg := widget.NewLabel(status)
-	msg.Wrapping = fyne.TextWrapWord
-	objs := []fyne.CanvasObject{msg}
-	for _, b := range Buttons() {
-		code := b.Code
-		objs = append(objs, widget.NewButton(b.Label, func() {
-			if err := send(code); err != nil {
-				msg.SetText(err.Error())
-			}
-		}))
-	}
-	w.SetContent(container.NewVScroll(container.NewVBox(objs...)))
-	w.Resize(fyne.NewSize(520, 640))
-	return w
-}
+// InsuranceToken is the demo insurance gateway's QR token of customer B.
+const InsuranceToken = "YBDEMO0000000000000002"

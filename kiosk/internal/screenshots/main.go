@@ -18,12 +18,16 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
 
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk"
+	"github.com/pharmachain/counter/kiosk/counter"
 	"github.com/pharmachain/counter/kiosk/demo"
+	"github.com/pharmachain/counter/kiosk/demo/demohq"
 	"github.com/pharmachain/counter/kiosk/store"
 	"github.com/pharmachain/counter/sync/drain"
 	"github.com/pharmachain/counter/sync/hqclient"
@@ -70,35 +74,50 @@ func run(out, importCmd string, loc kiosk.Locale) error {
 	if err := demo.SeedLocal(ctx, st, dom.Catalog, dom.Questionnaires, dom.Knowledge, now); err != nil {
 		return err
 	}
-	hq, err := demo.StartHQ(ctx, dir, dom.Catalog, now, log, nil)
+	hq, err := demohq.StartHQ(ctx, dir, dom.Catalog, now, log, nil)
 	if err != nil {
 		return err
 	}
 	defer hq.Stop()
 	cls := &devices.Classifier{Secret: []byte(demo.Secret)}
-	cfg := kiosk.DefaultConfig()
+	cfg := counter.DefaultConfig()
 	cfg.DataDir, cfg.HQURL, cfg.StoreID = dir, hq.URL, demo.StoreID
 	a := app.NewWithID("com.pharmachain.counter.screenshots")
-	deps := kiosk.Deps{Store: st, HQ: hqclient.New(hq.URL, demo.StoreToken, kiosk.HQBudget), Classifier: cls,
-		Catalog: dom.Catalog, Questionnaires: dom.Questionnaires, KB: dom.Knowledge, Logger: log, Locale: loc}
+	th, err := kiosk.NewTheme(1)
+	if err != nil {
+		return err
+	}
+	a.Settings().SetTheme(th)
 	dr := drain.New(st, drain.Config{BaseURL: hq.URL, Token: demo.StoreToken, StoreID: demo.StoreID, Logger: log})
 	dctx, stopDrain := context.WithCancel(ctx)
 	defer stopDrain()
 	go dr.Run(dctx)
-	deps.Kick = dr.Kick
-	w, u, err := kiosk.Create(a, cfg, deps)
+	var u *kiosk.UI
+	c, err := counter.New(cfg, counter.Deps{Store: st, HQ: hqclient.New(hq.URL, demo.StoreToken, counter.HQBudget), Classifier: cls,
+		Resolver: devices.NewHTTPResolver(hq.URL+demohq.InsurancePath, counter.HQBudget, nil),
+		Content:  counter.Content{Data: dom}, Logger: log, Kick: dr.Kick, Post: fyne.Do,
+		OnChange: func() {
+			if u != nil {
+				u.Refresh()
+			}
+		}})
 	if err != nil {
 		return err
 	}
+	defer c.Close()
+	w := a.NewWindow(lang.L("app.title"))
+	host := container.NewStack()
+	w.SetContent(host)
+	u = kiosk.Create(w, host, c, th, kiosk.Options{Locale: loc, Classifier: cls, Logger: log})
 	w.Resize(fyne.NewSize(1280, 800))
 	errc := make(chan error, 1)
-	go func() { errc <- script(u, cls, out, importCmd, loc); fyne.Do(a.Quit) }()
+	go func() { errc <- script(c, cls, out, importCmd, loc); fyne.Do(a.Quit) }()
 	w.ShowAndRun()
 	return <-errc
 }
 
 // script walks through every screen and captures it.
-func script(u *kiosk.UI, cls *devices.Classifier, out, importCmd string, loc kiosk.Locale) error {
+func script(u *counter.Core, cls *devices.Classifier, out, importCmd string, loc kiosk.Locale) error {
 	prefix := ""
 	if loc == kiosk.LocaleEn {
 		prefix = "en-"
@@ -123,7 +142,7 @@ func script(u *kiosk.UI, cls *devices.Classifier, out, importCmd string, loc kio
 			time.Sleep(60 * time.Millisecond)
 		}
 	}
-	key := func(k fyne.KeyName) { do(func() { u.PressKey(k) }); time.Sleep(60 * time.Millisecond) }
+	key := func(k fyne.KeyName) { do(func() { u.PressKey(counter.Key(k)) }); time.Sleep(60 * time.Millisecond) }
 	scan := func(code string) {
 		s := cls.Classify(devices.MakeFrame([]byte(code), time.Now()))
 		u.DeviceEvent(devices.Event{Type: devices.EventScan, Scan: &s, At: time.Now()})
@@ -144,14 +163,14 @@ func script(u *kiosk.UI, cls *devices.Classifier, out, importCmd string, loc kio
 		{"signin", func() {}},
 		{"pin", func() { press("1"); press("12") }},
 		{"waiting", func() { press("34"); key(fyne.KeyReturn) }},
-		{"step1-red", func() { scan(demo.Customers[2].ID) }},
+		{"step1-red", func() { scan(demo.Customers()[2].ID) }},
 		{"step2-questionnaire", func() { key(fyne.KeyReturn); press("21") }},
 		{"step2-followups", func() { press("2") }},
 		{"step3-recommend", func() { key(fyne.KeyReturn); press("1") }},
 		{"step4-followup", func() { key(fyne.KeyReturn); press("1") }},
 		{"summary", func() { key(fyne.KeyReturn) }},
-		{"step1-yellow-chainwide", func() { key(fyne.KeyReturn); scan(demo.Customers[0].ID) }},
-		{"abandon-new-customer", func() { scan(demo.Customers[1].ID) }},
+		{"step1-yellow-chainwide", func() { key(fyne.KeyReturn); scan(demo.Customers()[0].ID) }},
+		{"abandon-new-customer", func() { scan(demo.Customers()[1].ID) }},
 		{"step1-ok", func() { key(fyne.KeyReturn) }},
 		{"abandon-esc", func() { key(fyne.KeyEscape) }},
 		{"manual-id", func() { key(fyne.KeyReturn); press("1"); press("11010519491231002") }},

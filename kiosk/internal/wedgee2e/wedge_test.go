@@ -19,7 +19,7 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/customerkey"
-	"github.com/pharmachain/counter/kiosk"
+	"github.com/pharmachain/counter/kiosk/counter"
 	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/kiosk/store"
 )
@@ -50,7 +50,7 @@ func TestWedgeInRealWindow(t *testing.T) {
 
 	secret := []byte(demo.Secret)
 	key := func(id string) string { return customerkey.Hash(secret, id).String() }
-	custA, custB, custC, custD := demo.Customers[0].ID, demo.Customers[1].ID, demo.Customers[2].ID, demo.Customers[3].ID
+	custA, custB, custC, custD := demo.Customers()[0].ID, demo.Customers()[1].ID, demo.Customers()[2].ID, demo.Customers()[3].ID
 	insB := "YBDEMO0000000000000002" // the demo gateway's token for customer B
 
 	// Sign-in list: a badge scan signs in its pharmacist — not pharmacist 2 by the digit.
@@ -115,7 +115,7 @@ func TestWedgeInRealWindow(t *testing.T) {
 	x.person(win, "Return")
 	k.waitLogAfter(m, "screen name=recommendScreen")
 	m = k.mark()
-	x.scan(win, 1, demo.DrugCodes[0])
+	x.scan(win, 1, demo.DrugCodes()[0])
 	k.waitLogAfter(m, "scan kind=gtin valid=true")
 	x.person(win, "1")
 	m = k.mark()
@@ -193,7 +193,7 @@ func TestWedgeInRealWindow(t *testing.T) {
 	x.scan(win, 1, custA)
 	k.waitLogAfter(m, "scan kind=id_number valid=true")
 	x.person(win, "9", "F5") // a person's key does reach the field; F5 saves
-	var cfg kiosk.Config
+	var cfg counter.Config
 	k.waitStore("settings saved", func(st *store.Store) bool { return st.LoadConfig(&cfg) == nil })
 	if want := "9" + k.ptyPath(); cfg.Port != want { // Tab puts the cursor at the start
 		t.Fatalf("after a scan and a person's 9 in the focused port field it holds %q, want %q", cfg.Port, want)
@@ -218,7 +218,7 @@ func TestWedgeInRealWindow(t *testing.T) {
 		len(lat), lat[len(lat)/2], lat[len(lat)*95/100], lat[len(lat)-1])
 }
 
-// buildKiosk builds cmd/kiosk (with -race when this test runs with it).
+// buildKiosk builds the demo kiosk, cmd/kiosk-demo (with -race when this test runs with it).
 func buildKiosk(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "kiosk")
@@ -226,9 +226,9 @@ func buildKiosk(t *testing.T) string {
 	if raceBuild {
 		args = append(args, "-race")
 	}
-	cmd := exec.Command("go", append(args, "github.com/pharmachain/counter/cmd/kiosk")...)
+	cmd := exec.Command("go", append(args, "github.com/pharmachain/counter/cmd/kiosk-demo")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build cmd/kiosk: %v\n%s", err, out)
+		t.Fatalf("go build cmd/kiosk-demo: %v\n%s", err, out)
 	}
 	return bin
 }
@@ -285,7 +285,7 @@ type kioskRun struct {
 func startKiosk(t *testing.T, bin, display, dataDir string) *kioskRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--demo", "--data", dataDir, "-v")
+	cmd := exec.CommandContext(ctx, bin, "--data", dataDir, "-v")
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=zh_CN.UTF-8", "LC_ALL=", "LC_MESSAGES=")
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()

@@ -1,4 +1,7 @@
-package demo
+// Package demohq is the demo's HQ: the real HQ (sync/hq/server, as `hq serve` builds
+// it) in-process on a bbolt file and 127.0.0.1, seeded with the demo store. Only the demo
+// command, tests and tools link it: the production kiosk does not link HQ.
+package demohq
 
 import (
 	"context"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/pharmachain/counter/devices/demogateway"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/api"
 	"github.com/pharmachain/counter/sync/hq/server"
@@ -74,13 +78,13 @@ func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time,
 }
 
 func seedHQ(ctx context.Context, st hq.Store, cat *flows.Catalog, now time.Time) error {
-	if err := st.PutToken(ctx, hq.HashToken(StoreToken), hq.Principal{StoreID: StoreID, Label: "demo", CreatedAt: now}); err != nil {
+	if err := st.PutToken(ctx, hq.HashToken(demo.StoreToken), hq.Principal{StoreID: demo.StoreID, Label: "demo", CreatedAt: now}); err != nil {
 		return fmt.Errorf("demo HQ seed: %w", err)
 	}
-	if err := st.PutToken(ctx, hq.HashToken(AdminToken), hq.Principal{Admin: true, Label: "demo", CreatedAt: now}); err != nil {
+	if err := st.PutToken(ctx, hq.HashToken(demo.AdminToken), hq.Principal{Admin: true, Label: "demo", CreatedAt: now}); err != nil {
 		return fmt.Errorf("demo HQ seed: %w", err)
 	}
-	roster, err := Roster()
+	roster, err := demo.Roster()
 	if err != nil {
 		return err
 	}
@@ -89,7 +93,7 @@ func seedHQ(ctx context.Context, st hq.Store, cat *flows.Catalog, now time.Time)
 			return fmt.Errorf("demo HQ seed: %w", err)
 		}
 	}
-	ps, err := Purchases([]byte(Secret), cat, now)
+	ps, err := demo.Purchases([]byte(demo.Secret), cat, now)
 	if err != nil {
 		return err
 	}

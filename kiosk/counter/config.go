@@ -1,4 +1,4 @@
-package kiosk
+package counter
 
 import (
 	"fmt"
@@ -22,7 +22,6 @@ type Config struct {
 	SecretFile string        `json:"secret_file"` // --secret-file (chain secret)
 	LockAfter  time.Duration `json:"lock_after"`  // idle lock (--lock-after), default 5 min
 	Fullscreen bool          `json:"-"`           // --fullscreen
-	Demo       bool          `json:"-"`           // --demo
 	// FollowUpURL is the booking page / WeCom contact link shown as a QR code at step 4.
 	FollowUpURL string `json:"followup_url"`
 }
@@ -34,12 +33,13 @@ const (
 	DefaultSuffix      = "CR"
 	DefaultStoreID     = "S001"
 	DefaultFollowUpURL = "https://wecom.example.cn/store/add-contact"
-	// HQBudget is the longest the counter waits on HQ for anything (requirement: 800 ms).
+	// HQBudget is the longest the counter waits on HQ for anything: 800 ms, after which
+	// it works from the local store.
 	HQBudget = 800 * time.Millisecond
 )
 
 // Suffixes lists the frame suffix settings a scanner can be configured with.
-var Suffixes = []string{"CR", "LF", "CRLF", "none"}
+func Suffixes() []string { return []string{"CR", "LF", "CRLF", "none"} }
 
 // DefaultConfig is the configuration of a fresh install.
 func DefaultConfig() Config {
@@ -80,7 +80,6 @@ func (c Config) Override(o Config) Config {
 		c.FollowUpURL = o.FollowUpURL
 	}
 	c.Fullscreen = c.Fullscreen || o.Fullscreen
-	c.Demo = c.Demo || o.Demo
 	return c
 }
 
@@ -90,11 +89,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("baud %d: want 50..4000000", c.Baud)
 	}
 	ok := false
-	for _, s := range Suffixes {
+	for _, s := range Suffixes() {
 		ok = ok || s == c.Suffix
 	}
 	if !ok {
-		return fmt.Errorf("frame suffix %q: want one of %s", c.Suffix, strings.Join(Suffixes, ", "))
+		return fmt.Errorf("frame suffix %q: want one of %s", c.Suffix, strings.Join(Suffixes(), ", "))
 	}
 	if c.HQURL != "" {
 		u, err := url.Parse(c.HQURL)

@@ -1,4 +1,4 @@
-package kiosk
+package counter
 
 import (
 	"context"
@@ -21,8 +21,8 @@ const (
 	maintenanceWait = time.Minute // after start, so the first scan is never slowed
 )
 
-// maintain runs MaintainOnce a minute after start and then daily until ctx ends.
-func maintain(ctx context.Context, st *store.Store, dataDir string, log *slog.Logger) {
+// Maintain runs MaintainOnce a minute after start and then daily until ctx ends.
+func Maintain(ctx context.Context, st *store.Store, dataDir string, log *slog.Logger) {
 	t := time.NewTimer(maintenanceWait)
 	defer t.Stop()
 	for {

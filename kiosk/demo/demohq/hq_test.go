@@ -1,4 +1,4 @@
-package demo
+package demohq
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/sync/wire"
 )
 
@@ -32,7 +33,7 @@ func call(t *testing.T, method, url string, body any) (int, []byte) {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, url, rd)
-	req.Header.Set("Authorization", "Bearer "+StoreToken)
+	req.Header.Set("Authorization", "Bearer "+demo.StoreToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -57,11 +58,11 @@ func TestDemoHQPrintsFollowUpLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Stop()
-	old, err := Visits(data.Questionnaires, data.Knowledge, now.Add(-10*24*time.Hour))
+	old, err := demo.Visits(data.Questionnaires, data.Knowledge, now.Add(-10*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh := flows.NewVisit("01DEMOHQFRESHVISIT00000001", StoreID, "P02", flows.Customer{Key: "0123456789abcdef0123456789abcdef"}, now)
+	fresh := flows.NewVisit("01DEMOHQFRESHVISIT00000001", demo.StoreID, "P02", flows.Customer{Key: "0123456789abcdef0123456789abcdef"}, now)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -85,15 +86,20 @@ func TestDemoHQPrintsFollowUpLinks(t *testing.T) {
 	}
 	must(flows.RecordRecommendations(&fresh, recs, now))
 	must(flows.RecordFollowUp(&fresh, map[string]bool{flows.ChannelWeCom: true}, flows.DefaultFollowUpPolicy(), now))
-	if code, b := call(t, "POST", h.URL+wire.PathRecords, wire.RecordsRequest{StoreID: StoreID, Records: append(old, fresh)}); code != 200 {
+	if code, b := call(t, "POST", h.URL+wire.PathRecords, wire.RecordsRequest{StoreID: demo.StoreID, Records: append(old, fresh)}); code != 200 {
 		t.Fatalf("records: %d %s", code, b)
 	}
 	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/f/[A-Za-z0-9_-]+`)
 	var found []string
-	for deadline := time.Now().Add(10 * time.Second); len(found) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		found = re.FindAllString(links.String(), -1)
+	for deadline := time.Now().Add(30 * time.Second); len(found) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		found = re.FindAllString(links.String(), -1) // the running dispatcher prints it
 	}
-	time.Sleep(1500 * time.Millisecond) // one more dispatcher round: old visits must stay quiet
+	// One more whole dispatcher round, run here once the background one has stopped:
+	// the old visits' follow-ups must stay quiet.
+	h.hq.Stop()
+	if _, err := h.hq.Dispatcher().DispatchDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	found = re.FindAllString(links.String(), -1)
 	if len(found) != 1 {
 		t.Fatalf("%d links printed, want exactly the fresh visit's:\n%s", len(found), links.String())

@@ -1,4 +1,4 @@
-package kiosk
+package counter
 
 import (
 	"encoding/csv"
@@ -18,16 +18,11 @@ const (
 	PeriodMonth = "month" // since the 1st
 )
 
-// Periods in key order (1, 2, 3).
-var Periods = []string{PeriodToday, PeriodWeek, PeriodMonth}
+// Periods lists the periods in key order (1, 2, 3).
+func Periods() []string { return []string{PeriodToday, PeriodWeek, PeriodMonth} }
 
-// TargetVisitSeconds is the seed's goal for the pharmacist's entry time per visit.
+// TargetVisitSeconds is the goal for the pharmacist's entry time per visit.
 const TargetVisitSeconds = 120
-
-// DrillClicks is how many clicks (or key presses) it takes in the manager view to get
-// from a metric to the visits missing an action: one tap on a heat-map cell (or key 5)
-// lists the stalled visits with the step each one is missing.
-const DrillClicks = 1
 
 // PharmacistRow is one pharmacist's completion in the manager view.
 type PharmacistRow struct {
@@ -43,16 +38,15 @@ type DayPoint struct {
 	Rate   float64 // complete visits per 100 visits; 0 with no visits
 }
 
-// SelfCheck is the seed's self-check list, computed live.
+// SelfCheck is the manager view's self-check list, computed from the visits (the
+// traceability line is measured on the view itself: ManagerPage.Reach).
 type SelfCheck struct {
-	Visits           int     // finished visits this month with at least step 1 done
-	Verifiable       int     // of them, every step done has its recorded action
-	VerifiableShare  float64 // per 100
-	Overdue          int     // follow-ups due more than 72 h ago whose visit has not reached HQ
-	AvgVisitSeconds  float64 // complete visits this month, first scan → step 4
-	AvgWithinTarget  bool    // ≤ TargetVisitSeconds
-	DrillClicks      int     // ≤ 3 required
-	DrillWithinLimit bool
+	Visits          int     // finished visits this month with at least step 1 done
+	Verifiable      int     // of them, every step done has its recorded action
+	VerifiableShare float64 // per 100
+	Overdue         int     // follow-ups due more than 72 h ago whose visit has not reached HQ
+	AvgVisitSeconds float64 // complete visits this month, first scan → step 4
+	AvgWithinTarget bool    // ≤ TargetVisitSeconds
 }
 
 // Report is everything the manager view shows.
@@ -91,7 +85,7 @@ func BuildReport(visits []flows.Visit, names map[string]string, asOf flows.Day, 
 	r := Report{AsOf: asOf, Period: period, Total: map[string]flows.Rollup{}}
 	rows := map[string]*PharmacistRow{}
 	starts := map[string]flows.Day{}
-	for _, p := range Periods {
+	for _, p := range Periods() {
 		starts[p] = periodStart(p, asOf)
 	}
 	trend := map[flows.Day]*flows.Rollup{}
@@ -110,7 +104,7 @@ func BuildReport(visits []flows.Visit, names map[string]string, asOf flows.Day, 
 			}
 			rows[v.PharmacistID] = pr
 		}
-		for _, p := range Periods {
+		for _, p := range Periods() {
 			if d < starts[p] {
 				continue
 			}
@@ -168,8 +162,6 @@ func BuildReport(visits []flows.Visit, names map[string]string, asOf flows.Day, 
 		r.Check.AvgVisitSeconds = visitSecs / float64(visitN)
 	}
 	r.Check.AvgWithinTarget = visitN > 0 && r.Check.AvgVisitSeconds <= TargetVisitSeconds
-	r.Check.DrillClicks = DrillClicks
-	r.Check.DrillWithinLimit = DrillClicks <= 3
 	return r
 }
 
@@ -227,7 +219,7 @@ func (r Report) WriteCSV(w io.Writer) error {
 		}
 		return cw.Write(rec)
 	}
-	for _, p := range Periods {
+	for _, p := range Periods() {
 		for _, pr := range r.Pharmacists {
 			ro := map[string]flows.Rollup{PeriodToday: pr.Today, PeriodWeek: pr.Week, PeriodMonth: pr.Month}[p]
 			if err := write(p, pr.ID, pr.Name, ro); err != nil {
