@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/clientip"
 )
@@ -283,5 +284,37 @@ func TestSignInLimitPerForwardedAddress(t *testing.T) {
 	}
 	if code := try("198.51.100.9", f.admin); code != http.StatusSeeOther {
 		t.Errorf("another client behind the same proxy: %d, want 303", code)
+	}
+}
+
+// TestPharmacistsByName: wherever the dashboard shows a pharmacist — heat map, points,
+// overdue follow-ups and their CSV exports — it names them from their store's roster
+// ("王芳 P01"); a pharmacist no roster names keeps the bare id.
+func TestPharmacistsByName(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, p := range []flows.Pharmacist{{ID: "P01", StoreID: "S001", Name: "王芳"}, {ID: "P04", StoreID: "S002", Name: "赵敏"}} {
+		if err := f.hqStore.PutPharmacist(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, sess := signIn(t, f, f.admin)
+	c := noRedirect()
+	_, body := get(t, c, f.srv.URL+"/", sess)
+	for _, want := range []string{"<td>王芳 P01</td>", "<td>赵敏 P04</td>", "S001/P01 王芳</text>", "<td>P03</td>"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("page lacks %q", want)
+		}
+	}
+	for name, want := range map[string]string{"points.csv": "王芳", "overdue.csv": "赵敏", "pharmacists.csv": "王芳"} {
+		_, csvBody := get(t, c, f.srv.URL+"/export/"+name, sess)
+		recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(csvBody, "\ufeff"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := len(recs[0]) - 1
+		if recs[0][last] != "pharmacist_name" || recs[1][last] != want {
+			t.Fatalf("%s: header %v, first row %v; want the name %s", name, recs[0], recs[1], want)
+		}
 	}
 }

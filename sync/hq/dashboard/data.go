@@ -28,6 +28,8 @@ type Data interface {
 	Overdue(ctx context.Context, now time.Time) ([]followup.OverdueRow, error)
 	// Flags returns the newest flags of all stores (未在花名册, suspicious credits).
 	Flags(ctx context.Context) ([]hq.Flag, error)
+	// Roster returns a store's pharmacists (the dashboard shows them by name).
+	Roster(ctx context.Context, storeID string) ([]flows.Pharmacist, error)
 }
 
 // HQData adapts the HQ storage (completion rollups, points, overdue follow-ups) to Data.
@@ -63,6 +65,11 @@ func (d hqData) Overdue(ctx context.Context, now time.Time) ([]followup.OverdueR
 // Flags implements Data: the 200 newest.
 func (d hqData) Flags(ctx context.Context) ([]hq.Flag, error) {
 	return d.st.Flags(ctx, hq.FlagQuery{Limit: 200})
+}
+
+// Roster implements Data.
+func (d hqData) Roster(ctx context.Context, storeID string) ([]flows.Pharmacist, error) {
+	return d.st.Roster(ctx, storeID)
 }
 
 // AdminVerifier returns a Verify function that accepts exactly the HQ's admin tokens.

@@ -31,6 +31,7 @@ type funnelBar struct {
 
 type heatRow struct {
 	Key, StoreID, PharmacistID string
+	Label                      string // the row's pharmacist by name: S001/P01 王芳
 	Visits                     int
 	Pct                        [4]float64
 }
@@ -49,8 +50,49 @@ type view struct {
 	TrendSVG                  template.HTML
 	SortLinks                 map[string]string
 	Generated                 string
-	ContentPage               bool // the 内容管理 page is mounted
-	EffectPage                bool // the 效果验证 page is mounted
+	ContentPage               bool              // the 内容管理 page is mounted
+	EffectPage                bool              // the 效果验证 page is mounted
+	names                     map[string]string // "store/pharmacist id" → name
+}
+
+// Who is a pharmacist by name and id ("王芳 P01"), or the id alone when the store's
+// roster does not name them.
+func (v *view) Who(storeID, pharmacistID string) string {
+	if n := v.names[storeID+"/"+pharmacistID]; n != "" && pharmacistID != "" {
+		return n + " " + pharmacistID
+	}
+	return pharmacistID
+}
+
+// pharmacistNames reads the rosters of the stores the view shows.
+func (h *Handler) pharmacistNames(ctx context.Context, v *view, pharm []wire.CompletionRow) error {
+	stores := map[string]bool{}
+	for _, r := range pharm {
+		stores[r.StoreID] = true
+	}
+	for _, p := range v.Points {
+		stores[p.StoreID] = true
+	}
+	for _, o := range v.Overdue {
+		stores[o.StoreID] = true
+	}
+	for _, f := range v.Flags {
+		stores[f.StoreID] = true
+	}
+	v.names = map[string]string{}
+	for id := range stores {
+		if id == "" {
+			continue
+		}
+		ps, err := h.cfg.Data.Roster(ctx, id)
+		if err != nil {
+			return fmt.Errorf("roster of %s: %w", id, err)
+		}
+		for _, p := range ps {
+			v.names[id+"/"+p.ID] = p.Name
+		}
+	}
+	return nil
 }
 
 func pct(n, d int) float64 {
@@ -105,6 +147,9 @@ func (h *Handler) build(ctx context.Context, from, to flows.Day, sortBy, dir str
 	if v.Flags, err = h.cfg.Data.Flags(ctx); err != nil {
 		return nil, fmt.Errorf("flags: %w", err)
 	}
+	if err := h.pharmacistNames(ctx, v, pharm); err != nil {
+		return nil, err
+	}
 	// Chain totals.
 	v.Chain.Key = "全连锁"
 	for _, r := range v.Stores {
@@ -122,7 +167,10 @@ func (h *Handler) build(ctx context.Context, from, to flows.Day, sortBy, dir str
 	}
 	for _, r := range pharm {
 		c := funnelCounts(r.Funnel)
-		hr := heatRow{Key: r.Key, StoreID: r.StoreID, PharmacistID: r.PharmacistID, Visits: r.Visits}
+		hr := heatRow{Key: r.Key, StoreID: r.StoreID, PharmacistID: r.PharmacistID, Visits: r.Visits, Label: r.Key}
+		if n := v.names[r.StoreID+"/"+r.PharmacistID]; n != "" {
+			hr.Label = r.Key + " " + n
+		}
 		for i := range c {
 			hr.Pct[i] = pct(c[i], r.Visits)
 		}
@@ -269,7 +317,7 @@ func heatSVG(rows []heatRow) template.HTML {
 	}
 	for i, r := range rows {
 		y := top + i*cellH
-		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="14" fill="#1f2933">%s</text>`, y+20, esc(r.Key))
+		fmt.Fprintf(&b, `<text x="0" y="%d" font-size="14" fill="#1f2933">%s</text>`, y+20, esc(r.Label))
 		for j, p := range r.Pct {
 			fill := heatColor(p)
 			text := "#1f2933"
@@ -277,7 +325,7 @@ func heatSVG(rows []heatRow) template.HTML {
 				text = "#ffffff"
 			}
 			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#ffffff"><title>%s %s: %.1f%%</title></rect>`,
-				labelW+j*cellW, y, cellW, cellH, fill, esc(r.Key), esc(stepLabels[j]), p)
+				labelW+j*cellW, y, cellW, cellH, fill, esc(r.Label), esc(stepLabels[j]), p)
 			fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="14" text-anchor="middle" fill="%s">%.0f%%</text>`, labelW+j*cellW+cellW/2, y+20, text, p)
 		}
 	}
@@ -368,9 +416,10 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 				itoa(s.Funnel.Identified), itoa(s.Funnel.Questionnaire), itoa(s.Funnel.Recommended), itoa(s.Funnel.FollowUp)})
 		}
 	case "pharmacists.csv":
-		rows = append(rows, []string{"key", "store_id", "pharmacist_id", "visits", "step1_pct", "step2_pct", "step3_pct", "step4_pct"})
+		rows = append(rows, []string{"key", "store_id", "pharmacist_id", "visits", "step1_pct", "step2_pct", "step3_pct", "step4_pct", "pharmacist_name"})
 		for _, p := range v.Heat {
-			rows = append(rows, []string{cell(p.Key), cell(p.StoreID), cell(p.PharmacistID), itoa(p.Visits), f1(p.Pct[0]), f1(p.Pct[1]), f1(p.Pct[2]), f1(p.Pct[3])})
+			rows = append(rows, []string{cell(p.Key), cell(p.StoreID), cell(p.PharmacistID), itoa(p.Visits), f1(p.Pct[0]), f1(p.Pct[1]), f1(p.Pct[2]), f1(p.Pct[3]),
+				cell(v.names[p.StoreID+"/"+p.PharmacistID])})
 		}
 	case "trend.csv":
 		rows = append(rows, []string{"day", "visits", "completed", "rate"})
@@ -383,19 +432,19 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 			rows = append(rows, []string{itoa(i + 1), itoa(f.Count), f1(f.Pct)})
 		}
 	case "points.csv":
-		rows = append(rows, []string{"rank", "store_id", "pharmacist_id", "points"})
+		rows = append(rows, []string{"rank", "store_id", "pharmacist_id", "points", "pharmacist_name"})
 		for i, p := range v.Points {
-			rows = append(rows, []string{itoa(i + 1), cell(p.StoreID), cell(p.PharmacistID), itoa(p.Points)})
+			rows = append(rows, []string{itoa(i + 1), cell(p.StoreID), cell(p.PharmacistID), itoa(p.Points), cell(v.names[p.StoreID+"/"+p.PharmacistID])})
 		}
 	case "overdue.csv":
-		rows = append(rows, []string{"followup_id", "store_id", "pharmacist_id", "reason", "status", "due_at", "sent_at", "overdue_since"})
+		rows = append(rows, []string{"followup_id", "store_id", "pharmacist_id", "reason", "status", "due_at", "sent_at", "overdue_since", "pharmacist_name"})
 		for _, o := range v.Overdue {
 			sent := ""
 			if !o.SentAt.IsZero() {
 				sent = o.SentAt.Format(time.RFC3339)
 			}
 			rows = append(rows, []string{cell(o.FollowUpID), cell(o.StoreID), cell(o.PharmacistID), o.Reason, o.Status,
-				o.DueAt.Format(time.RFC3339), sent, o.OverdueSince.Format(time.RFC3339)})
+				o.DueAt.Format(time.RFC3339), sent, o.OverdueSince.Format(time.RFC3339), cell(v.names[o.StoreID+"/"+o.PharmacistID])})
 		}
 	}
 	h.audit(r.Context(), "export", fmt.Sprintf("table=%s from=%s to=%s rows=%d", name, v.From, v.To, len(rows)-1))
