@@ -24,6 +24,7 @@ type Store interface {
 	MaintenanceStore
 	ContentStore
 	FlagStore
+	NonceStore
 	EffectStore
 	ExportStore
 

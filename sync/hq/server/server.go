@@ -248,7 +248,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 			return nil, fmt.Errorf("hq server: %w", err)
 		}
 		events := followup.ContactEvents{Store: st, Logger: cfg.Logger, Now: cfg.Now}
-		h.callback, err = wecom.CallbackHandler(wecom.CallbackConfig{Crypter: cr, OnEvent: events.OnEvent, Logger: cfg.Logger})
+		h.callback, err = wecom.CallbackHandler(wecom.CallbackConfig{Crypter: cr, OnEvent: events.OnEvent, Logger: cfg.Logger, Nonces: st})
 		if err != nil {
 			return nil, fmt.Errorf("hq server: %w", err)
 		}

@@ -51,6 +51,7 @@ func areas() []area {
 		{"Content", contentStore},
 		{"Flags", flagsArea},
 		{"Caps", capsArea},
+		{"Nonces", noncesArea},
 		{"Effect", effectStore},
 		{"Export", export},
 	}

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -162,6 +163,44 @@ type CallbackConfig struct {
 	// within seconds); negative: no check.
 	MaxSkew time.Duration
 	Now     func() time.Time // default time.Now
+	// Nonces remembers each event's nonce (with its timestamp and signature) for the
+	// skew window, so a captured event replayed within it is refused (409); the HQ store
+	// (shared by replicas) in production. Nil: remembered in this process only.
+	Nonces Nonces
+}
+
+// Nonces is what the callback needs to refuse replays (hq.NonceStore).
+type Nonces interface {
+	ClaimNonce(ctx context.Context, key string, now, until time.Time) (bool, error)
+	ReleaseNonce(ctx context.Context, key string) error
+}
+
+// memNonces is the in-process Nonces of a handler without a store.
+type memNonces struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func (n *memNonces) ClaimNonce(_ context.Context, key string, now, until time.Time) (bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for k, u := range n.m {
+		if !u.After(now) {
+			delete(n.m, k)
+		}
+	}
+	if u, ok := n.m[key]; ok && u.After(now) {
+		return false, nil
+	}
+	n.m[key] = until
+	return true, nil
+}
+
+func (n *memNonces) ReleaseNonce(_ context.Context, key string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.m, key)
+	return nil
 }
 
 // CallbackHandler serves WeCom's callback URL: GET (URL verification: msg_signature
@@ -181,6 +220,9 @@ func CallbackHandler(cfg CallbackConfig) (http.Handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Nonces == nil {
+		cfg.Nonces = &memNonces{m: map[string]time.Time{}}
 	}
 	return &callbackHandler{cfg: cfg}, nil
 }
@@ -249,8 +291,26 @@ func (h *callbackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			plain(w, http.StatusBadRequest, "decrypted event is not XML")
 			return
 		}
+		// The signature covers the timestamp, the nonce and the message: a replay of a
+		// captured request within the skew window carries the same, and is refused.
+		key := "wecom-callback:" + strings.ToLower(sig)
+		now := h.cfg.Now()
+		claimed, err := h.cfg.Nonces.ClaimNonce(r.Context(), key, now, now.Add(h.window()))
+		if err != nil {
+			h.cfg.Logger.Error("wecom callback: nonce", "err", err)
+			plain(w, http.StatusServiceUnavailable, "try again")
+			return
+		}
+		if !claimed {
+			h.cfg.Logger.Warn("wecom callback rejected: replayed message", "nonce", nonce)
+			plain(w, http.StatusConflict, "replayed message")
+			return
+		}
 		if err := h.cfg.OnEvent(r.Context(), ev); err != nil {
 			h.cfg.Logger.Error("wecom callback: handling event", "event", ev.Event, "change", ev.ChangeType, "err", err)
+			if rerr := h.cfg.Nonces.ReleaseNonce(context.WithoutCancel(r.Context()), key); rerr != nil {
+				h.cfg.Logger.Error("wecom callback: release nonce", "err", rerr)
+			}
 			plain(w, http.StatusInternalServerError, "event not processed; retry")
 			return
 		}
@@ -285,6 +345,15 @@ func (h *callbackHandler) reject(w http.ResponseWriter, what string, err error) 
 
 // ErrStale: an event's signed timestamp is too far from now (a replayed request).
 var ErrStale = errors.New("stale callback timestamp")
+
+// window is how long a nonce is remembered: the skew window on both sides of its
+// timestamp (a day when the timestamp is not checked).
+func (h *callbackHandler) window() time.Duration {
+	if h.cfg.MaxSkew < 0 {
+		return 24 * time.Hour
+	}
+	return 2 * h.cfg.MaxSkew
+}
 
 // fresh checks the (already signature-verified) timestamp against MaxSkew.
 func (h *callbackHandler) fresh(ts string) error {
