@@ -82,11 +82,15 @@ type Server struct {
 	// uses are the token uses noted since the last Flush; flushers are other queues
 	// flushed with them (OnFlush).
 	uses     *useTracker
-	flushers []func(context.Context) error
+	flushers []func(ctx context.Context, final bool) error
 }
 
-// OnFlush adds f to what Flush (and Run) write. Call it before serving.
-func (s *Server) OnFlush(f func(context.Context) error) { s.flushers = append(s.flushers, f) }
+// OnFlush adds f to what Flush (and Run) write: every few seconds with final false,
+// at shutdown (and from Flush) with final true — then f writes all it holds. Call it
+// before serving.
+func (s *Server) OnFlush(f func(ctx context.Context, final bool) error) {
+	s.flushers = append(s.flushers, f)
+}
 
 // New builds the server on st.
 func New(st hq.Store, opts Options) *Server {

@@ -62,10 +62,12 @@ func (u *useTracker) take() ([]hq.TokenUse, int) {
 // reads).
 const FlushEvery = 5 * time.Second
 
-// Flush writes what the API noted since the last flush: token uses (and, through the
-// hooks of other parts, their own queues). A failed write is logged and its uses are
-// lost (they are not worth a retry storm).
-func (s *Server) Flush(ctx context.Context) error {
+// Flush writes everything the API noted since the last flush: token uses and, through
+// OnFlush, the other parts' queues (including counts of periods not yet ended). A
+// failed write is logged and its uses are lost (they are not worth a retry storm).
+func (s *Server) Flush(ctx context.Context) error { return s.flush(ctx, true) }
+
+func (s *Server) flush(ctx context.Context, final bool) error {
 	uses, dropped := s.uses.take()
 	if dropped > 0 {
 		s.log.Warn("token uses dropped: too many distinct tokens and addresses between flushes", "dropped", dropped)
@@ -76,7 +78,7 @@ func (s *Server) Flush(ctx context.Context) error {
 		first = err
 	}
 	for _, f := range s.flushers {
-		if err := f(ctx); err != nil && first == nil {
+		if err := f(ctx, final); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -91,11 +93,11 @@ func (s *Server) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			_ = s.Flush(fctx)
+			_ = s.flush(fctx, true)
 			cancel()
 			return
 		case <-t.C:
-			_ = s.Flush(ctx)
+			_ = s.flush(ctx, false)
 		}
 	}
 }

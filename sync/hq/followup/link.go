@@ -67,10 +67,13 @@ type LinkConfig struct {
 	StoreName func(storeID string) string
 }
 
-type linkHandler struct {
+// LinkHandlerT is the tracked link's handler (LinkHandler): an http.Handler whose
+// FlushAudit writes the counted requests that changed nothing.
+type LinkHandlerT struct {
 	cfg     LinkConfig
 	limiter *limiter
 	mux     *http.ServeMux
+	counts  linkCounts
 }
 
 // LinkHandler serves the tracked link: GET /f/{token} (first valid open records the
@@ -78,7 +81,7 @@ type linkHandler struct {
 // form) and POST /f/{token}/book (books once, crediting revisit_booked likewise). Forged, altered, expired or
 // repeated tokens earn nothing and get a plain page. Requests are rate limited per client
 // address. Mount it at "/f/".
-func LinkHandler(cfg LinkConfig) (http.Handler, error) {
+func LinkHandler(cfg LinkConfig) (*LinkHandlerT, error) {
 	if cfg.Store == nil || cfg.Signer == nil {
 		return nil, errors.New("followup: link handler needs a store and a signer")
 	}
@@ -106,20 +109,21 @@ func LinkHandler(cfg LinkConfig) (http.Handler, error) {
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = limiterMaxKeys
 	}
-	h := &linkHandler{cfg: cfg, limiter: newLimiter(cfg.Rate, cfg.Burst, cfg.MaxClients, cfg.Now), mux: http.NewServeMux()}
+	h := &LinkHandlerT{cfg: cfg, limiter: newLimiter(cfg.Rate, cfg.Burst, cfg.MaxClients, cfg.Now), mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /f/{token}", h.open)
 	h.mux.HandleFunc("POST /f/{token}/book", h.book)
 	return h, nil
 }
 
 // ServeHTTP sets the privacy headers, applies the rate limit and routes.
-func (h *linkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *LinkHandlerT) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("X-Robots-Tag", "noindex")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	if !h.limiter.allow(clientip.Key(h.clientAddr(r))) {
+		h.counts.add(h.cfg.Now(), "link.reject", "rate_limited")
 		w.Header().Set("Retry-After", "10")
 		h.plain(w, http.StatusTooManyRequests, "请求过于频繁", "请稍后再试。")
 		return
@@ -127,10 +131,10 @@ func (h *linkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-func (h *linkHandler) clientAddr(r *http.Request) string { return h.cfg.Clients.Addr(r) }
+func (h *LinkHandlerT) clientAddr(r *http.Request) string { return h.cfg.Clients.Addr(r) }
 
-// verify checks the token; on failure it writes the plain page and audits the reject.
-func (h *linkHandler) verify(w http.ResponseWriter, r *http.Request) (string, bool) {
+// verify checks the token; on failure it writes the plain page and counts the reject.
+func (h *LinkHandlerT) verify(w http.ResponseWriter, r *http.Request) (string, bool) {
 	now := h.cfg.Now()
 	id, _, err := h.cfg.Signer.Verify(r.PathValue("token"), now)
 	if err == nil {
@@ -147,26 +151,14 @@ func (h *linkHandler) verify(w http.ResponseWriter, r *http.Request) (string, bo
 		}
 		h.plain(w, http.StatusNotFound, "链接无效", "无法识别此链接。")
 	}
-	detail := "reason=" + reason
-	if id != "" {
-		detail += " followup=" + id
-	}
-	h.audit(r.Context(), hq.AuditEntry{At: now, Actor: "customer-link", Action: "link.reject", Detail: detail})
+	h.counts.add(now, "link.reject", reason) // counted, written once a minute (linkcount.go)
 	return "", false
-}
-
-// audit appends an entry that goes with no change (rejects, repeats); a failure is
-// logged, the customer's page does not depend on it.
-func (h *linkHandler) audit(ctx context.Context, e hq.AuditEntry) {
-	if err := h.cfg.Store.Audit(ctx, e); err != nil {
-		h.cfg.Logger.Error("link audit", "action", e.Action, "err", err)
-	}
 }
 
 // credit decides what a link open or booking (kind) of follow-up it earns at now: the
 // points event (the zero event: nothing) and the flags that go with it. Every credit
 // path goes through here: only a pharmacist on the store's roster earns.
-func (h *linkHandler) credit(ctx context.Context, it hq.FollowUpItem, kind string, now time.Time, addr string) (flows.PointsEvent, []hq.Flag, error) {
+func (h *LinkHandlerT) credit(ctx context.Context, it hq.FollowUpItem, kind string, now time.Time, addr string) (flows.PointsEvent, []hq.Flag, error) {
 	fu := it.FollowUp
 	ev := pointsEvent(h.cfg.Points, fu, kind, now)
 	if ev.ID == "" || it.Attempts == 0 {
@@ -206,7 +198,7 @@ func (h *linkHandler) credit(ctx context.Context, it hq.FollowUpItem, kind strin
 // long is flagged FlagKioskAddress.
 const kioskAddressWindow = 30 * 24 * time.Hour
 
-func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
+func (h *LinkHandlerT) open(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.verify(w, r)
 	if !ok {
 		return
@@ -233,7 +225,7 @@ func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !out.First {
-		h.audit(r.Context(), hq.AuditEntry{At: now, Actor: "customer-link", Action: "link.repeat", Detail: "followup=" + id})
+		h.counts.add(now, "link.repeat", "opened_before")
 		h.plain(w, http.StatusOK, "提醒已查看", "此提醒链接已打开过。如需预约复诊，请联系门店药师。")
 		return
 	}
@@ -249,7 +241,7 @@ func (h *linkHandler) open(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (h *linkHandler) book(w http.ResponseWriter, r *http.Request) {
+func (h *LinkHandlerT) book(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.verify(w, r)
 	if !ok {
 		return
@@ -342,7 +334,7 @@ button{margin-top:1rem;background:#0b6e4f;color:#fff;border:none;font-weight:600
 </main></body></html>
 `))
 
-func (h *linkHandler) render(w http.ResponseWriter, code int, d pageData) {
+func (h *LinkHandlerT) render(w http.ResponseWriter, code int, d pageData) {
 	var buf bytes.Buffer
 	if err := pageTmpl.Execute(&buf, d); err != nil {
 		h.cfg.Logger.Error("render link page", "err", err)
@@ -354,7 +346,7 @@ func (h *linkHandler) render(w http.ResponseWriter, code int, d pageData) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-func (h *linkHandler) plain(w http.ResponseWriter, code int, title, msg string) {
+func (h *LinkHandlerT) plain(w http.ResponseWriter, code int, title, msg string) {
 	h.render(w, code, pageData{Title: title, Message: msg})
 }
 

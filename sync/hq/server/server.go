@@ -138,7 +138,7 @@ type HQ struct {
 	st         hq.Store
 	api        *api.Server
 	dispatcher *followup.Dispatcher
-	link       http.Handler
+	link       *followup.LinkHandlerT
 	dash       *dashboard.Handler
 	effect     *effectreport.Service
 	callback   http.Handler
@@ -264,6 +264,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 				cfg.Mount(mux, s)
 			}
 		}})
+	h.api.OnFlush(h.link.FlushAudit) // link requests that changed nothing: one audit entry a minute
 	if err := cfg.Registry.Register(followup.NewOverdueCollector(st, cfg.Now, 30*time.Second, cfg.Logger)); err != nil {
 		return nil, fmt.Errorf("hq server: register overdue metric: %w", err)
 	}
