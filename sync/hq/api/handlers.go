@@ -332,12 +332,14 @@ const maxRecordID = 128
 
 // fastRecords decodes a records batch without the record-by-record path's extra
 // passes: splitRecords checks the top level and cuts out each record's JSON, and the
-// records are then decoded strictly (unknown fields refused, exactly one value each),
-// in parallel across GOMAXPROCS for a large batch. It reports ok=false — the caller
-// then takes the record-by-record path, which names the field at fault — for any
-// decoding error and for any top level other than exactly "store_id" and "records",
-// each at most once (so case-folded, escaped or repeated keys, whose merging rules
-// differ between decodings, never take this path).
+// records are then each read once, strictly (decodeVisitJSON: unknown, repeated or
+// case-folded keys and every kind of invalid JSON refused), in parallel across
+// GOMAXPROCS for a large batch. It reports ok=false — the caller then takes the
+// record-by-record path, which accepts what the one-pass reader leaves to it or names
+// the field at fault — for any record the reader does not take and for any top level
+// other than exactly "store_id" and "records", each at most once (so case-folded,
+// escaped or repeated keys, whose merging rules differ between decodings, never take
+// this path).
 func fastRecords(body []byte) (wire.RecordsRequest, []json.RawMessage, bool) {
 	sid, raws, ok := splitRecords(body)
 	if !ok {
@@ -351,38 +353,37 @@ func fastRecords(body []byte) (wire.RecordsRequest, []json.RawMessage, bool) {
 		return req, nil, true
 	}
 	req.Records = make([]flows.Visit, len(raws))
-	workers := min(runtime.GOMAXPROCS(0), (len(raws)+127)/128)
+	ok = inParallel(len(raws), func(lo, hi int) bool { return decodeRecords(raws[lo:hi], req.Records[lo:hi]) })
+	return req, raws, ok
+}
+
+// inParallel calls decode on [0, n) cut into one range per CPU (ranges of at least 128
+// items) and reports whether every call succeeded.
+func inParallel(n int, decode func(lo, hi int) bool) bool {
+	workers := min(runtime.GOMAXPROCS(0), (n+127)/128)
 	if workers <= 1 {
-		return req, raws, decodeRecords(raws, req.Records)
+		return decode(0, n)
 	}
 	var wg sync.WaitGroup
 	var failed atomic.Bool
-	per := (len(raws) + workers - 1) / workers
-	for lo := 0; lo < len(raws); lo += per {
-		hi := min(lo+per, len(raws))
+	per := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += per {
+		hi := min(lo+per, n)
 		wg.Go(func() {
-			if !decodeRecords(raws[lo:hi], req.Records[lo:hi]) {
+			if !decode(lo, hi) {
 				failed.Store(true)
 			}
 		})
 	}
 	wg.Wait()
-	return req, raws, !failed.Load()
+	return !failed.Load()
 }
 
-var visitType = reflect.TypeFor[flows.Visit]()
-
-// decodeRecords decodes each raw record strictly into out (checkKeys, then the decoder
-// refusing unknown fields).
+// decodeRecords decodes each raw record strictly into out in one pass
+// (decodeVisitJSON); false for the first record it does not take.
 func decodeRecords(raws []json.RawMessage, out []flows.Visit) bool {
 	for i, raw := range raws {
-		if checkKeys(raw, visitType, "") != nil {
-			return false
-		}
-		// checkKeys refused every key that is not exactly a field (what
-		// DisallowUnknownFields would), so a plain Unmarshal decodes strictly without a
-		// Decoder's copy of the record.
-		if json.Unmarshal(raw, &out[i]) != nil {
+		if !decodeVisitJSON(raw, &out[i]) {
 			return false
 		}
 	}
@@ -551,28 +552,28 @@ func (s *Server) handlePurchases(w http.ResponseWriter, r *http.Request, p hq.Pr
 		s.fail(w, r, err)
 		return
 	}
-	var raw rawPurchases
-	if err := decodeStrict(body, &raw, ""); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if raw.Purchases == nil {
-		s.fail(w, r, badf("purchases: missing"))
-		return
-	}
-	ps := make([]flows.Purchase, len(raw.Purchases))
-	var unknown []string
-	seenUnknown := map[string]bool{}
-	stores := map[string]bool{}
-	for i, rec := range raw.Purchases {
-		path := fmt.Sprintf("purchases[%d]", i)
-		if err := decodeStrict(rec, &ps[i], path); err != nil {
+	ps, ok := fastPurchases(body)
+	if !ok {
+		// The strict two-stage decoding takes what the one-pass reader leaves to it
+		// and words every error ("purchases[i].field: …").
+		if ps, err = strictPurchases(body, p); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if err := validatePurchase(&ps[i], path, p); err != nil {
-			s.fail(w, r, err)
-			return
+	}
+	if ps == nil {
+		s.fail(w, r, badf("purchases: missing"))
+		return
+	}
+	var unknown []string
+	seenUnknown := map[string]bool{}
+	stores := map[string]bool{}
+	for i := range ps {
+		if ok { // (the strict path has validated each purchase after decoding it)
+			if err := validatePurchase(&ps[i], i, p); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 		}
 		if !s.resolve(&ps[i]) && !seenUnknown[ps[i].DrugCode] {
 			seenUnknown[ps[i].DrugCode] = true
@@ -596,7 +597,114 @@ func (s *Server) handlePurchases(w http.ResponseWriter, r *http.Request, p hq.Pr
 	WriteJSON(w, http.StatusOK, wire.IngestResponse{Accepted: res.Accepted, Duplicates: res.Duplicates, UnknownCodes: unknown})
 }
 
-func validatePurchase(pu *flows.Purchase, path string, p hq.Principal) error {
+// strictPurchases decodes a purchases batch strictly, the batch and then each purchase
+// (checkKeys and encoding/json), validating each purchase after decoding it: the first
+// fault in the body is the one reported. A nil slice means "purchases" was null or
+// missing.
+func strictPurchases(body []byte, p hq.Principal) ([]flows.Purchase, error) {
+	var raw rawPurchases
+	if err := decodeStrict(body, &raw, ""); err != nil {
+		return nil, err
+	}
+	if raw.Purchases == nil {
+		return nil, nil
+	}
+	ps := make([]flows.Purchase, len(raw.Purchases))
+	for i, rec := range raw.Purchases {
+		if err := decodeStrict(rec, &ps[i], "purchases["+strconv.Itoa(i)+"]"); err != nil {
+			return nil, err
+		}
+		if err := validatePurchase(&ps[i], i, p); err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
+}
+
+// fastPurchases decodes a purchases batch in one pass: the top level must be exactly
+// {"purchases": [...] or null}, each purchase read once by decodePurchaseJSON, in
+// parallel for a large batch. ok=false: the caller takes the strict path (which words
+// any error). A nil slice means "purchases" was null or missing.
+func fastPurchases(body []byte) (ps []flows.Purchase, ok bool) {
+	raws, ok := splitPurchases(body)
+	if !ok || raws == nil {
+		return nil, ok
+	}
+	ps = make([]flows.Purchase, len(raws))
+	ok = inParallel(len(raws), func(lo, hi int) bool {
+		for i := lo; i < hi; i++ {
+			if !decodePurchaseJSON(raws[i], &ps[i]) {
+				return false
+			}
+		}
+		return true
+	})
+	return ps, ok
+}
+
+// splitPurchases checks a purchases batch's top level — an object whose only key is
+// "purchases", once, holding an array or null, followed by nothing but white space —
+// and cuts out each element's JSON (sharing body's memory).
+func splitPurchases(body []byte) (raws []json.RawMessage, ok bool) {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return nil, skipSpace(body, i+1) == len(body) // {}: the caller reports it missing
+	}
+	const key = `"purchases"`
+	if !bytes.HasPrefix(body[i:], []byte(key)) {
+		return nil, false
+	}
+	i = skipSpace(body, i+len(key))
+	if i >= len(body) || body[i] != ':' {
+		return nil, false
+	}
+	i = skipSpace(body, i+1)
+	switch {
+	case bytes.HasPrefix(body[i:], []byte("null")):
+		i += 4
+	case i < len(body) && body[i] == '[':
+		raws = make([]json.RawMessage, 0, 64)
+		i = skipSpace(body, i+1)
+		if i < len(body) && body[i] == ']' {
+			i++
+			break
+		}
+		for {
+			start := i
+			if i = skipValue(body, i); i < 0 {
+				return nil, false
+			}
+			raws = append(raws, body[start:i:i])
+			i = skipSpace(body, i)
+			if i >= len(body) {
+				return nil, false
+			}
+			if body[i] == ']' {
+				i++
+				break
+			}
+			if body[i] != ',' {
+				return nil, false
+			}
+			i = skipSpace(body, i+1)
+		}
+	default:
+		return nil, false
+	}
+	i = skipSpace(body, i)
+	if i >= len(body) || body[i] != '}' || skipSpace(body, i+1) != len(body) {
+		return nil, false
+	}
+	return raws, true
+}
+
+// validatePurchase checks purchase i of a batch for principal p.
+func validatePurchase(pu *flows.Purchase, i int, p hq.Principal) error {
+	path := "purchases[" + strconv.Itoa(i) + "]"
 	switch {
 	case strings.TrimSpace(pu.ID) == "":
 		return badf("%s.id: missing", path)
