@@ -40,7 +40,7 @@ type PurgeStats struct {
 // backup.
 type MaintenanceStore interface {
 	// ForgetCustomer serves a PIPL deletion request (art. 47) in ONE commit: the
-	// customer's purchases are deleted; every visit of the customer keeps its record
+	// customer's purchases and history reads are deleted; every visit of the customer keeps its record
 	// but loses the customer key and masked ID (Visit then returns CustomerKey "" and
 	// CustomerMasked "", and the key appears nowhere in the stored visit); the
 	// customer's contact bindings are deleted; the key is scrubbed from the customer's
@@ -48,7 +48,8 @@ type MaintenanceStore interface {
 	// sent); ForgetAudit is appended. Rollups and points are aggregates and stay. A
 	// malformed key is ErrInvalid. Repeating it is harmless.
 	ForgetCustomer(ctx context.Context, customerKey string, at time.Time) (ForgetStats, error)
-	// PurgeBefore applies HQ's retention: purchases sold before cutoff are deleted,
+	// PurgeBefore applies HQ's retention: purchases sold and history reads made before
+	// cutoff are deleted,
 	// and visits started before it are reduced to a tombstone of their id, so that a
 	// late resend is still a duplicate (IngestVisits) but Visit says ErrNotFound. Rollups
 	// and points stay. It may work in several commits (never blocking ingest long); a

@@ -25,6 +25,7 @@ type Store interface {
 	ContentStore
 	FlagStore
 	NonceStore
+	ReadLogStore
 	EffectStore
 	ExportStore
 

@@ -38,6 +38,7 @@ func Routes(mux *http.ServeMux, s *api.Server, st hq.Store, now func() time.Time
 	}
 	mux.Handle("GET "+PathBackup, s.RequireAuth(BackupHandler(st, audit)))
 	TokenRoutes(mux, s, st, now, log)
+	mux.Handle("GET "+PathReads, s.RequireAuth(ReadsHandler(st, log)))
 	mux.Handle("POST "+PathPurge, s.RequireAuth(PurgeHandler(st, now, log, audit)))
 	mux.Handle("DELETE "+PathCustomer, s.RequireAuth(ForgetHandler(st, now, log)))
 	mux.Handle("GET "+wire.PathAudit, s.RequireAuth(func(w http.ResponseWriter, r *http.Request, p hq.Principal) {

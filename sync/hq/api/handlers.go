@@ -791,6 +791,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, p hq.Prin
 		s.fail(w, r, err)
 		return
 	}
+	s.noteRead(p, key, s.opts.Now()) // audited in batches (reads.go): no commit on this path
 	a := flows.Analyze(ps, s.opts.Catalog, asOf, opt)
 	resp := wire.HistoryResponse{CustomerKey: key, AsOf: asOf, Days: days, Purchases: ps, Adherence: a.Classes}
 	if resp.Purchases == nil {

@@ -20,6 +20,7 @@ type metrics struct {
 	ingested   *prometheus.CounterVec
 	duplicates *prometheus.CounterVec
 	lag        *prometheus.GaugeVec
+	unlogged   prometheus.Counter
 	reg        *prometheus.Registry
 
 	registerErrs []error // logged by New
@@ -45,9 +46,13 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "hq_outbox_lag_seconds",
 			Help: "Per store: receipt time of its newest records batch minus the oldest updated_at in that batch.",
 		}, []string{"store"}),
+		unlogged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hq_history_reads_unlogged_total",
+			Help: "History reads served but missing from the read log (its queue was full, or writing it failed).",
+		}),
 	}
 	// A caller-supplied registry may already hold the Go/process collectors: that is fine.
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.ingested, m.duplicates, m.lag,
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.ingested, m.duplicates, m.lag, m.unlogged,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			m.registerErrs = append(m.registerErrs, err)

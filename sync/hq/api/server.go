@@ -82,6 +82,7 @@ type Server struct {
 	// uses are the token uses noted since the last Flush; flushers are other queues
 	// flushed with them (OnFlush).
 	uses     *useTracker
+	reads    readQueue
 	flushers []func(ctx context.Context, final bool) error
 }
 

@@ -77,6 +77,9 @@ func (s *Server) flush(ctx context.Context, final bool) error {
 		s.log.Error("note token use", "uses", len(uses), "err", err)
 		first = err
 	}
+	if err := s.flushReads(ctx); err != nil && first == nil {
+		first = err
+	}
 	for _, f := range s.flushers {
 		if err := f(ctx, final); err != nil && first == nil {
 			first = err

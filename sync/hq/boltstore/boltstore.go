@@ -32,6 +32,7 @@
 //	eff_visits, eff_cust, eff_pstore, eff_fuday   the effect report's indexes (effect.go)
 //	pdaily      store 0x00 pharmacist 0x00 kind 0x00 day(4) → BE int64 link points that day (caps.go)
 //	nonces      key → BE unix-nano until; nonces_exp until ‖ key (nonces.go: WeCom callback replays)
+//	reads       BE sequence → JSON hq.HistoryRead; reads_ck custkey(16) ‖ sequence (reads.go)
 //	flags       BE sequence                       → JSON hq.Flag, append-only (flags.go)
 //	meta        "scoped_ids"                      → "1": visits and pevents keyed by store (scope.go)
 //	            "purchase_codec"                  → "3": phist values in the flows/codec form (purchasecodec.go)
@@ -86,7 +87,7 @@ var (
 
 	allBuckets = [][]byte{bTokens, bVisits, bPurchases, bHist, bRollups, bRollupsSD, bPEvents, bPTotals, bRoster,
 		bItems, bDue, bSending, bOpen, bSends, bBookings, bContacts, bAudit, bNotices, bSessions, bSigninFail,
-		bSecrets, bMeta, bContentMeta, bContentFiles, bContentAssign, bContentStatus, bFlags, bPDaily, bTokenUse, bStoreAddrs, bNonces, bNoncesExp}
+		bSecrets, bMeta, bContentMeta, bContentFiles, bContentAssign, bContentStatus, bFlags, bPDaily, bTokenUse, bStoreAddrs, bNonces, bNoncesExp, bReads, bReadsCK}
 )
 
 // Options configures a Store.

@@ -42,6 +42,9 @@ func (s *Store) ForgetCustomer(ctx context.Context, customerKey string, at time.
 		if err := forgetEffect(tx, customerKey, ck); err != nil {
 			return err
 		}
+		if _, err := forgetReads(tx, ck); err != nil {
+			return err
+		}
 		return appendAudit(tx, []hq.AuditEntry{hq.ForgetAudit(st, at)})
 	})
 	return st, err
@@ -246,6 +249,15 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff flows.Day) (hq.PurgeStat
 	}
 	if err := s.purgeEffect(ctx, cutoff); err != nil {
 		return st, err
+	}
+	for {
+		n, err := s.purgeReads(ctx, cutoff)
+		if err != nil {
+			return st, err
+		}
+		if n < purgeChunk {
+			break
+		}
 	}
 	return st, nil
 }

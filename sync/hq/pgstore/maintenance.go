@@ -43,6 +43,9 @@ func (s *Store) ForgetCustomer(ctx context.Context, customerKey string, at time.
 		if st.FollowUps, err = scrubFollowUps(ctx, tx, customerKey); err != nil {
 			return fmt.Errorf("follow-ups: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM history_reads WHERE customer_key = $1`, ck); err != nil {
+			return fmt.Errorf("history reads: %w", err)
+		}
 		return appendAudit(ctx, tx, []hq.AuditEntry{hq.ForgetAudit(st, at)})
 	})
 	return st, err
@@ -158,6 +161,9 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff flows.Day) (hq.PurgeStat
 		if tag.RowsAffected() < purgeChunk {
 			break
 		}
+	}
+	if err := s.purgeReads(ctx, cutoff); err != nil {
+		return st, err
 	}
 	return st, nil
 }

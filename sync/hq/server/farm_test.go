@@ -232,3 +232,38 @@ func TestSuspiciousCreditsListed(t *testing.T) {
 		t.Fatalf("P01 has %d points, want 6", p)
 	}
 }
+
+// TestHistoryReadsAudited (issue 11.8): a store token's chain-wide history read is
+// logged — which store read which customer, when — for the admins (GET
+// /api/v1/admin/reads) without a commit on the read's path (written in batches), and a
+// customer's PIPL deletion removes their reads. It fails on the code before the fix
+// (history reads were not recorded anywhere).
+func TestHistoryReadsAudited(t *testing.T) {
+	h := startHQ(t, Config{}, "S001", "S002")
+	key := "0123456789abcdef0123456789abcdef"
+	for _, s := range []string{"S001", "S002"} {
+		if code, b := h.do(t, "GET", "/api/v1/customers/"+key+"/history", h.tokens[s], nil); code != 200 {
+			t.Fatalf("%s history: %d %s", s, code, b)
+		}
+	}
+	code, b := h.do(t, "GET", "/api/v1/admin/reads?customer_key="+key, h.admin, nil)
+	if code != 200 || strings.Contains(string(b), "store:") {
+		t.Fatalf("before the batch is written: %d %s (nothing written on the read's path)", code, b)
+	}
+	if err := h.hq.API().Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	code, b = h.do(t, "GET", "/api/v1/admin/reads?customer_key="+key, h.admin, nil)
+	if code != 200 || !strings.Contains(string(b), `"reader":"store:S001"`) || !strings.Contains(string(b), `"reader":"store:S002"`) {
+		t.Fatalf("read log: %d %s", code, b)
+	}
+	if code, _ := h.do(t, "GET", "/api/v1/admin/reads?customer_key="+key, h.tokens["S001"], nil); code != 403 {
+		t.Fatalf("a store token reading the read log: %d", code)
+	}
+	if code, b := h.do(t, "DELETE", "/api/v1/customers/"+key, h.admin, nil); code != 200 {
+		t.Fatalf("forget: %d %s", code, b)
+	}
+	if _, b := h.do(t, "GET", "/api/v1/admin/reads?customer_key="+key, h.admin, nil); strings.Contains(string(b), "store:") {
+		t.Fatalf("a forgotten customer's reads are kept: %s", b)
+	}
+}

@@ -52,6 +52,7 @@ func areas() []area {
 		{"Flags", flagsArea},
 		{"Caps", capsArea},
 		{"Nonces", noncesArea},
+		{"Reads", readsArea},
 		{"Effect", effectStore},
 		{"Export", export},
 	}
