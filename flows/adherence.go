@@ -2,7 +2,6 @@ package flows
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"math/bits"
 	"slices"
@@ -55,54 +54,6 @@ func classIndex(class string) int {
 		return 2
 	}
 	return -1
-}
-
-// ClassName is the Chinese display name of a class ("高血压", "糖尿病", "高血脂",
-// "综合"); unknown classes are returned unchanged.
-func ClassName(class string) string {
-	switch class {
-	case ClassHypertension:
-		return "高血压"
-	case ClassDiabetes:
-		return "糖尿病"
-	case ClassHyperlipidemia:
-		return "高血脂"
-	case ClassGeneral:
-		return "综合"
-	}
-	return class
-}
-
-// ClassNameEn is the English display name of a class.
-func ClassNameEn(class string) string {
-	switch class {
-	case ClassHypertension:
-		return "Hypertension"
-	case ClassDiabetes:
-		return "Diabetes"
-	case ClassHyperlipidemia:
-		return "Hyperlipidemia"
-	case ClassGeneral:
-		return "General"
-	}
-	return class
-}
-
-// LevelName is the Chinese display name of an adherence level.
-func LevelName(level string) string {
-	switch level {
-	case LevelOK:
-		return "连续"
-	case LevelYellow:
-		return "存疑"
-	case LevelRed:
-		return "高风险"
-	case LevelUnknown:
-		return "无法计算"
-	case "":
-		return "未评估"
-	}
-	return level
 }
 
 // AdherenceOptions configure the analysis. Zero or negative fields take the defaults.
@@ -536,60 +487,61 @@ func Percent(r ClassResult) int {
 	return p
 }
 
-// AlertText is the counter's alert for one class, e.g.
-// "高血压用药连续性存疑：近90天覆盖率 67%，已断药 12 天" for yellow/red. For ok it is ""
-// unless some purchases of the class could not be counted, in which case only that
-// note is returned. The note is appended to yellow/red alerts too.
-func AlertText(r ClassResult) string {
-	L := r.LookbackDays
-	if L <= 0 {
-		L = 90
-	}
-	name := ClassName(r.Class)
-	var s string
-	switch r.Level {
-	case LevelYellow, LevelRed:
-		s = fmt.Sprintf("%s用药连续性存疑：近%d天覆盖率 %d%%，已断药 %d 天", name, L, Percent(r), r.DaysWithoutSupply)
-	case LevelUnknown:
-		return fmt.Sprintf("%s用药连续性无法计算：%d 笔购药缺少用药天数，未计入覆盖率", name, len(r.Uncounted))
-	}
-	if n := len(r.Uncounted); n > 0 {
-		note := fmt.Sprintf("另有 %d 笔购药缺少用药天数，未计入覆盖率", n)
-		if s == "" {
-			return name + "用药：" + note
-		}
-		s += "（" + note + "）"
-	}
-	return s
+// Alert codes: what the counter says about one class. The words are the translations'
+// (alert.<code>); flows gives the code and the numbers.
+const (
+	// AlertGap: yellow or red — continuity in doubt: Percent over LookbackDays days,
+	// DaysWithoutSupply days without supply (and Uncounted purchases not counted, if any).
+	AlertGap = "gap"
+	// AlertNotComputable: level unknown — Uncounted purchases of the class lack days'
+	// supply, so no coverage can be computed.
+	AlertNotComputable = "not_computable"
+	// AlertUncounted: ok, but Uncounted purchases of the class lack days' supply and were
+	// not counted.
+	AlertUncounted = "uncounted"
+)
+
+// Alert is the counter's alert for one class as a code and its numbers.
+type Alert struct {
+	Code              string `json:"code"`  // AlertGap, AlertNotComputable or AlertUncounted
+	Class             string `json:"class"` // chronic class
+	Level             string `json:"level"`
+	LookbackDays      int    `json:"lookback_days"`
+	Percent           int    `json:"percent"` // Percent(r)
+	DaysWithoutSupply int    `json:"days_without_supply"`
+	Uncounted         int    `json:"uncounted"` // purchases of the class without days' supply
 }
 
-// AlertTexts returns every non-empty class alert of an analysis in class order, plus a
-// final note when purchases of unknown drugs could not be attributed to any class.
-func AlertTexts(a Analysis) []string {
-	var out []string
-	for _, r := range a.Classes {
-		if s := AlertText(r); s != "" {
-			out = append(out, s)
-		}
+// AlertOf is the alert for one class result: AlertGap for yellow and red,
+// AlertNotComputable for unknown, AlertUncounted for a class otherwise ok that has
+// purchases it could not count. ok is false when there is nothing to say.
+func AlertOf(r ClassResult) (Alert, bool) {
+	a := Alert{Class: r.Class, Level: r.Level, LookbackDays: r.LookbackDays, Percent: Percent(r),
+		DaysWithoutSupply: r.DaysWithoutSupply, Uncounted: len(r.Uncounted)}
+	if a.LookbackDays <= 0 {
+		a.LookbackDays = DefaultLookbackDays
 	}
-	if s := UnknownDrugsText(a); s != "" {
-		out = append(out, s)
+	switch {
+	case r.Level == LevelYellow || r.Level == LevelRed:
+		a.Code = AlertGap
+	case r.Level == LevelUnknown:
+		a.Code = AlertNotComputable
+	case a.Uncounted > 0:
+		a.Code = AlertUncounted
+	default:
+		return Alert{}, false
 	}
-	return out
+	return a, true
 }
 
-// UnknownDrugsText is a note for shown purchases whose drug is unknown (not in the
-// catalog and no ATC on the sale), so they could not be counted for any class; "" if
-// there are none.
-func UnknownDrugsText(a Analysis) string {
+// UnknownDrugs is how many shown purchases have an unknown drug (not in the catalog and
+// no ATC on the sale), so they could not be counted for any class.
+func UnknownDrugs(a Analysis) int {
 	n := 0
 	for _, ln := range a.Lines {
 		if ln.Unknown == "drug" {
 			n++
 		}
 	}
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("另有 %d 笔购药无法识别药品，未计入覆盖率", n)
+	return n
 }

@@ -165,7 +165,7 @@ func TestRecommendExactlyTwoEverywhere(t *testing.T) {
 				t.Fatalf("%s %v: walk produced invalid answers: %v", q.Class, ans, err)
 			}
 			for _, lv := range levels {
-				recs, err := kb.Recommend(q.Class, lv, ans)
+				recs, err := kb.Recommend(q.Class, lv, ans, ReasonWords{})
 				if err != nil {
 					t.Fatalf("%s/%s %v: %v", q.Class, lv, ans, err)
 				}
@@ -204,7 +204,7 @@ func TestRecommendPersonalised(t *testing.T) {
 	if err := q.Validate(ans); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := kb.Recommend(ClassHypertension, LevelOK, ans)
+	recs, err := kb.Recommend(ClassHypertension, LevelOK, ans, ReasonWords{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,13 +212,13 @@ func TestRecommendPersonalised(t *testing.T) {
 		t.Errorf("old monitor: got %+v first", recs[0])
 	}
 	ans = map[string]string{"bp_measure": "daily", "missed_doses": "three_plus", "side_effects": "none", "miss_reason": "forget"}
-	recs, _ = kb.Recommend(ClassHypertension, LevelRed, ans)
+	recs, _ = kb.Recommend(ClassHypertension, LevelRed, ans, ReasonWords{})
 	ids := recs[0].ID + "," + recs[1].ID
 	if !strings.Contains(ids, "pill_organiser") || !strings.Contains(ids, "pill_reminder_setup") {
 		t.Errorf("forgetting, red: got %s", ids)
 	}
 	// Deterministic.
-	again, _ := kb.Recommend(ClassHypertension, LevelRed, ans)
+	again, _ := kb.Recommend(ClassHypertension, LevelRed, ans, ReasonWords{})
 	if again[0] != recs[0] || again[1] != recs[1] {
 		t.Error("Recommend is not deterministic")
 	}

@@ -299,10 +299,18 @@ func (r KBRule) matches(class, level string, answers map[string]string) bool {
 	return true
 }
 
+// ReasonWords are the words a knowledge-base reason puts in for {class} and {level}, in
+// Chinese (for Reason) and English (for ReasonEn): the UI's names of the class and the
+// level, from the translations. An empty word leaves the class or level code in place.
+type ReasonWords struct {
+	Class, Level     string
+	ClassEn, LevelEn string
+}
+
 // Recommend returns exactly two distinct items for the class, level and step-2 answers,
-// each with its reason filled in. It is deterministic: scores, then file order. class
-// "" means ClassGeneral; level may be "" (no class result).
-func (kb *KnowledgeBase) Recommend(class, level string, answers map[string]string) ([]Recommendation, error) {
+// each with its reason filled in with words. It is deterministic: scores, then file
+// order. class "" means ClassGeneral; level may be "" (no class result).
+func (kb *KnowledgeBase) Recommend(class, level string, answers map[string]string, words ReasonWords) ([]Recommendation, error) {
 	if kb == nil {
 		return nil, errors.New("recommend: no knowledge base")
 	}
@@ -344,8 +352,8 @@ func (kb *KnowledgeBase) Recommend(class, level string, answers map[string]strin
 			ID:       it.ID,
 			Title:    it.Title,
 			TitleEn:  it.TitleEn,
-			Reason:   fillReason(cands[k].reason, ClassName(class), LevelName(level)),
-			ReasonEn: fillReason(cands[k].en, ClassNameEn(class), levelNameEn(level)),
+			Reason:   fillReason(cands[k].reason, or(words.Class, class), or(words.Level, level)),
+			ReasonEn: fillReason(cands[k].en, or(words.ClassEn, class), or(words.LevelEn, level)),
 		}
 	}
 	return out, nil
@@ -355,18 +363,12 @@ func fillReason(tmpl, class, level string) string {
 	return strings.NewReplacer("{class}", class, "{level}", level).Replace(tmpl)
 }
 
-func levelNameEn(level string) string {
-	switch level {
-	case LevelOK:
-		return "continuous"
-	case LevelYellow:
-		return "doubtful"
-	case LevelRed:
-		return "at risk"
-	case LevelUnknown:
-		return "not computable"
+// or is s, or else def.
+func or(s, def string) string {
+	if s == "" {
+		return def
 	}
-	return "not assessed"
+	return s
 }
 
 // Item returns the knowledge-base item with the given id.

@@ -20,8 +20,13 @@ func TestRecommendScoring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The words the counter takes from its translations.
+	words := func(class, level string) ReasonWords {
+		return ReasonWords{Class: map[string]string{ClassHypertension: "高血压", ClassDiabetes: "糖尿病", "": "综合"}[class],
+			Level: map[string]string{LevelRed: "高风险", LevelOK: "连续"}[level]}
+	}
 	got := func(class, level string, ans map[string]string) string {
-		recs, err := kb.Recommend(class, level, ans)
+		recs, err := kb.Recommend(class, level, ans, words(class, level))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,12 +52,12 @@ func TestRecommendScoring(t *testing.T) {
 	if s := got("", "", nil); s != "u2,u1|乙|综合甲" {
 		t.Errorf("general: %s", s)
 	}
-	recs, _ := kb.Recommend(ClassHypertension, LevelRed, nil)
+	recs, _ := kb.Recommend(ClassHypertension, LevelRed, nil, ReasonWords{LevelEn: "at risk"})
 	if recs[0].TitleEn != "B" || recs[0].ReasonEn != "B at risk" || recs[0].Accepted != nil {
 		t.Errorf("english fields: %+v", recs[0])
 	}
 	var nilKB *KnowledgeBase
-	if _, err := nilKB.Recommend(ClassHypertension, LevelOK, nil); err == nil {
+	if _, err := nilKB.Recommend(ClassHypertension, LevelOK, nil, ReasonWords{}); err == nil {
 		t.Error("nil knowledge base")
 	}
 }
@@ -121,7 +126,7 @@ func FuzzLoadKnowledgeBase(f *testing.F) {
 		}
 		// Any valid knowledge base yields exactly two distinct items for any class.
 		for _, c := range append(Classes(), ClassGeneral, "other") {
-			recs, err := kb.Recommend(c, LevelRed, map[string]string{"missed_doses": "none"})
+			recs, err := kb.Recommend(c, LevelRed, map[string]string{"missed_doses": "none"}, ReasonWords{})
 			if err != nil || len(recs) != 2 || recs[0].ID == recs[1].ID || recs[0].Reason == "" {
 				t.Fatalf("class %s: %v %+v", c, err, recs)
 			}

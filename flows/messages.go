@@ -61,12 +61,12 @@ func (m FollowUpMessages) check(sampleTitles []string) error {
 		return fieldErr("reminder", "", "%s", strings.TrimPrefix(err.Error(), "follow-up text template: "))
 	}
 	if len(sampleTitles) == 0 {
-		sampleTitles = []string{"服务一", "服务二"}
+		sampleTitles = []string{"Service one", "Service two"}
 	}
 	longest := ""
 	for _, cls := range append(Classes(), ClassGeneral) {
 		for _, acc := range [][]string{nil, sampleTitles} {
-			data := FollowUpData{VisitID: "01J0000000000000000000000V", StoreID: "S001", Class: cls, ClassName: ClassName(cls),
+			data := FollowUpData{VisitID: "01J0000000000000000000000V", StoreID: "S001", Class: cls, ClassName: cls,
 				Accepted: acc, DueAt: time.Date(2025, 1, 2, 10, 0, 0, 0, Shanghai())}
 			var b strings.Builder
 			if err := tmpl.Execute(&b, data); err != nil {

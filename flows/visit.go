@@ -17,24 +17,10 @@ type StepOrderError struct {
 	Next int // the step that must be recorded next
 }
 
-// Error names the step tried and the step that must come first.
+// Error names the step tried and the step that must come first (for logs; the counter
+// says it with the steps' names from its translations).
 func (e *StepOrderError) Error() string {
-	return fmt.Sprintf("step %d (%s) cannot be recorded yet: step %d (%s) comes first", e.Step, StepName(e.Step), e.Next, StepName(e.Next))
-}
-
-// StepName is the Chinese name of a step number.
-func StepName(step int) string {
-	switch step {
-	case StepIdentify:
-		return "进店识别"
-	case StepQuestionnaire:
-		return "需求挖掘"
-	case StepRecommend:
-		return "方案推荐"
-	case StepFollowUp:
-		return "效果追踪"
-	}
-	return fmt.Sprintf("step %d", step)
+	return fmt.Sprintf("step %d cannot be recorded yet: step %d comes first", e.Step, e.Next)
 }
 
 // NewVisit starts a visit (outcome in_progress). id should be a ULID.
@@ -163,6 +149,10 @@ type FollowUpPolicy struct {
 	// Text is a text/template for the reminder, executed with FollowUpData. Empty
 	// means DefaultFollowUpText.
 	Text string
+	// ClassNames are the words the reminder uses for each class (FollowUpData.ClassName),
+	// by class code; ClassGeneral's serves a visit without a chronic class. A class
+	// without a word is named by its code.
+	ClassNames map[string]string
 }
 
 // DefaultFollowUpText is the default reminder template.
@@ -178,7 +168,7 @@ type FollowUpData struct {
 	VisitID   string
 	StoreID   string
 	Class     string
-	ClassName string   // Chinese class name, e.g. 高血压
+	ClassName string   // the word for the class (FollowUpPolicy.ClassNames), e.g. 高血压
 	Accepted  []string // titles of the accepted recommendations
 	DueAt     time.Time
 }
@@ -220,13 +210,11 @@ func RecordFollowUp(v *Visit, consent map[string]bool, policy FollowUpPolicy, no
 			return fmt.Errorf("visit %s: %w", v.ID, err)
 		}
 		data := FollowUpData{VisitID: v.ID, StoreID: v.StoreID, DueAt: now.Add(policy.Delay)}
-		if v.Questionnaire != nil {
-			data.Class = v.Questionnaire.Class
-			data.ClassName = ClassName(data.Class)
+		named := ClassGeneral
+		if v.Questionnaire != nil && v.Questionnaire.Class != "" {
+			data.Class, named = v.Questionnaire.Class, v.Questionnaire.Class
 		}
-		if data.ClassName == "" || data.Class == ClassGeneral {
-			data.ClassName = "慢病"
-		}
+		data.ClassName = or(policy.ClassNames[named], named)
 		for _, it := range v.Recommend.Items {
 			if it.Accepted != nil && *it.Accepted {
 				data.Accepted = append(data.Accepted, it.Title)

@@ -29,7 +29,7 @@ func runVisit(t *testing.T, id, store, ph string, start time.Time, n int, secs [
 		func() error { return RecordIdentify(&v, a, false, now) },
 		func() error { return RecordAnswers(&v, qs.For(ClassHypertension), htAnswers(), now) },
 		func() error {
-			recs, err := kb.Recommend(ClassHypertension, LevelYellow, htAnswers())
+			recs, err := kb.Recommend(ClassHypertension, LevelYellow, htAnswers(), ReasonWords{})
 			if err != nil {
 				return err
 			}
@@ -37,7 +37,9 @@ func runVisit(t *testing.T, id, store, ph string, start time.Time, n int, secs [
 			return RecordRecommendations(&v, recs, now)
 		},
 		func() error {
-			return RecordFollowUp(&v, map[string]bool{ChannelWeCom: consent}, DefaultFollowUpPolicy(), now)
+			pol := DefaultFollowUpPolicy()
+			pol.ClassNames = map[string]string{ClassHypertension: "高血压", ClassGeneral: "慢病"}
+			return RecordFollowUp(&v, map[string]bool{ChannelWeCom: consent}, pol, now)
 		},
 	}
 	for i := 0; i < n; i++ {
@@ -104,7 +106,8 @@ func TestFollowUpWithoutConsent(t *testing.T) {
 	}
 	// A configured policy: SMS after 48 h with custom text.
 	v = runVisit(t, "V4", "S1", "P1", t0, 3, [4]int{1, 1, 1, 1}, false)
-	pol := FollowUpPolicy{Delay: 48 * time.Hour, Channel: ChannelSMS, Text: "{{.ClassName}}复诊提醒 {{.VisitID}}"}
+	pol := FollowUpPolicy{Delay: 48 * time.Hour, Channel: ChannelSMS, Text: "{{.ClassName}}复诊提醒 {{.VisitID}}",
+		ClassNames: map[string]string{ClassHypertension: "高血压"}}
 	now := t0.Add(time.Hour)
 	if err := RecordFollowUp(&v, map[string]bool{ChannelSMS: true}, pol, now); err != nil {
 		t.Fatal(err)
@@ -125,7 +128,7 @@ func TestFollowUpWithoutConsent(t *testing.T) {
 func TestStepOrder(t *testing.T) {
 	_, qs, kb, _ := loadAssets(t)
 	v := NewVisit("V", "S", "P", Customer{Key: "k"}, t0)
-	recs, _ := kb.Recommend(ClassHypertension, LevelOK, htAnswers())
+	recs, _ := kb.Recommend(ClassHypertension, LevelOK, htAnswers(), ReasonWords{})
 	recs[0].Accepted, recs[1].Accepted = yes(), yes()
 
 	var so *StepOrderError
@@ -205,7 +208,7 @@ func TestAbandon(t *testing.T) {
 		t.Fatalf("abandoned visit %+v", v)
 	}
 	_, qs, kb, _ := loadAssets(t)
-	recs, _ := kb.Recommend(ClassHypertension, LevelOK, nil)
+	recs, _ := kb.Recommend(ClassHypertension, LevelOK, nil, ReasonWords{})
 	recs[0].Accepted, recs[1].Accepted = yes(), yes()
 	if err := RecordRecommendations(&v, recs, t0); !errors.Is(err, ErrVisitEnded) {
 		t.Fatalf("step after abandon: %v", err)

@@ -18,12 +18,7 @@ import (
 // used. It says so when HQ could not be reached and only this store's records were used.
 type identifyScreen struct{ u *UI }
 
-func (u *UI) className(c string) string {
-	if u.en() {
-		return flows.ClassNameEn(c)
-	}
-	return flows.ClassName(c)
-}
+func (u *UI) className(c string) string { return className(c) }
 
 // levelLabel is the text that always accompanies a level colour (colour-blind safe).
 func levelLabel(level string) string { return lang.L("level." + levelKey(level)) }
@@ -97,7 +92,7 @@ func (s *identifyScreen) build() fyne.CanvasObject {
 			rows = append(rows, text(u.fillLine(p, a, vs.Content.Data.Catalog), 0.9, false))
 		}
 	}
-	if note := flows.UnknownDrugsText(a); note != "" && !u.en() {
+	if note := unknownDrugsText(a); note != "" {
 		rows = append(rows, wrap(note))
 	}
 	return container.NewVScroll(container.NewVBox(rows...))
@@ -125,16 +120,8 @@ func (u *UI) fillLine(p flows.Purchase, a flows.Analysis, cat *flows.Catalog) st
 		"Days": days, "Store": p.StoreID})
 }
 
-// alertText is flows' Chinese alert (the seed's exact wording) or its English version.
-func (u *UI) alertText(c flows.ClassResult) string {
-	if !u.en() {
-		return flows.AlertText(c)
-	}
-	if c.Level != flows.LevelRed && c.Level != flows.LevelYellow {
-		return ""
-	}
-	return lang.L("identify.alert", map[string]any{"Class": u.className(c.Class), "PDC": flows.Percent(c), "Gap": c.DaysWithoutSupply})
-}
+// alertText is the class's alert in the UI's language.
+func (u *UI) alertText(c flows.ClassResult) string { return alertText(c) }
 
 func (s *identifyScreen) hints() []hint {
 	return []hint{{"Enter", lang.L("key.next")}, {"Esc", lang.L("key.abandon")}}

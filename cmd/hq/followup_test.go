@@ -35,7 +35,7 @@ func completedVisit(t *testing.T, id string, now time.Time) flows.Visit {
 	if err := flows.RecordAnswers(&v, q, answers, now); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := data.Knowledge.Recommend(flows.ClassHypertension, flows.LevelYellow, answers)
+	recs, err := data.Knowledge.Recommend(flows.ClassHypertension, flows.LevelYellow, answers, flows.ReasonWords{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pharmachain/counter/assets/i18n"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/store"
 )
@@ -27,6 +28,8 @@ type completionReport struct {
 	Rows []flows.CompletionRow `json:"rows"`
 	// Total is the all-visits row (absent for --by step, whose rows are totals).
 	Total *flows.CompletionRow `json:"total,omitempty"`
+	// stepName names a step (the counter's Chinese translations) in the table and CSV.
+	stepName func(step int) string
 }
 
 // runReport prints the service-completion numbers from the local store:
@@ -97,7 +100,12 @@ func report(ctx context.Context, args []string, stdout, stderr io.Writer, now fu
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	rep := completionReport{From: from, To: to, By: *by, Rows: flows.Completion(visits, *by)}
+	zh, err := i18n.Load(i18n.ZhHans)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	rep := completionReport{From: from, To: to, By: *by, Rows: flows.Completion(visits, *by),
+		stepName: func(step int) string { return i18n.StepName(zh.L, step) }}
 	if *by != flows.ByStep && *by != flows.ByAll {
 		tot := flows.Completion(visits, flows.ByAll)
 		if len(tot) == 1 {
@@ -130,7 +138,7 @@ func reportCSV(w io.Writer, rep completionReport) error {
 	if rep.By == flows.ByStep {
 		_ = cw.Write([]string{"step", "name", "visits", "reached", "reached_per_100", "stalled_here", "avg_seconds"})
 		for i, r := range rep.Rows {
-			_ = cw.Write([]string{r.Key, flows.StepName(i + 1), strconv.Itoa(r.Visits), strconv.Itoa(r.Completed),
+			_ = cw.Write([]string{r.Key, rep.stepName(i + 1), strconv.Itoa(r.Visits), strconv.Itoa(r.Completed),
 				f1(r.Rate), strconv.Itoa(r.Stalled[i]), f1(r.AvgStepSeconds[i])})
 		}
 	} else {
@@ -168,7 +176,7 @@ func reportTable(w io.Writer, rep completionReport) error {
 		// The (CJK) step name goes last: tabwriter cannot align double-width characters.
 		fmt.Fprintln(tw, "STEP\tREACHED\tPER 100\tSTALLED HERE\tAVG SECONDS\t  NAME")
 		for i, r := range rep.Rows {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t  %s\n", r.Key, r.Completed, f1(r.Rate), r.Stalled[i], f1(r.AvgStepSeconds[i]), flows.StepName(i+1))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t  %s\n", r.Key, r.Completed, f1(r.Rate), r.Stalled[i], f1(r.AvgStepSeconds[i]), rep.stepName(i+1))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

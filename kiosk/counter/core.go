@@ -125,6 +125,7 @@ func New(cfg Config, deps Deps) (*Core, error) {
 	if deps.FollowUp.Channel == "" {
 		deps.FollowUp = flows.DefaultFollowUpPolicy()
 	}
+	deps.FollowUp = withClassNames(deps.FollowUp)
 	if deps.OnChange == nil {
 		deps.OnChange = func() {}
 	}

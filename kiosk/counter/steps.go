@@ -24,7 +24,7 @@ func (*IdentifyPage) key(c *Core, k Key) bool {
 	}
 	if c.visit.Identify == nil {
 		if err := flows.RecordIdentify(c.visit, c.vs.Analysis, c.vs.Offline, c.now()); err != nil {
-			c.say(true, "msg.error", map[string]any{"Err": err.Error()})
+			c.sayRecordError(err)
 			return true
 		}
 		c.saveVisit()
@@ -116,7 +116,7 @@ func (p *QuestionnairePage) confirm(c *Core) {
 		return
 	}
 	if err != nil {
-		c.say(true, "msg.error", map[string]any{"Err": err.Error()})
+		c.sayRecordError(err)
 		return
 	}
 	c.saveVisit()
@@ -130,7 +130,8 @@ func (c *Core) recommend() {
 	if w, ok := a.Worst(); ok {
 		level = w.Level
 	}
-	recs, err := c.vs.Content.Data.Knowledge.Recommend(a.PrimaryClass(), level, c.visit.Questionnaire.Answers)
+	recs, err := c.vs.Content.Data.Knowledge.Recommend(a.PrimaryClass(), level, c.visit.Questionnaire.Answers,
+		reasonWords(a.PrimaryClass(), level))
 	if err != nil {
 		c.say(true, "msg.error", map[string]any{"Err": err.Error()})
 		return
@@ -171,7 +172,7 @@ func (*RecommendPage) key(c *Core, k Key) bool {
 			items[i] = it
 		}
 		if err := flows.RecordRecommendations(c.visit, items, c.now()); err != nil {
-			c.say(true, "msg.error", map[string]any{"Err": err.Error()})
+			c.sayRecordError(err)
 			return true
 		}
 		c.saveVisit()
@@ -219,7 +220,7 @@ func (*FollowUpPage) key(c *Core, k Key) bool {
 			consent[ch] = c.vs.Consent[ch]
 		}
 		if err := flows.RecordFollowUp(c.visit, consent, c.FollowUpPolicy(), c.now()); err != nil {
-			c.say(true, "msg.error", map[string]any{"Err": err.Error()})
+			c.sayRecordError(err)
 			return true
 		}
 		c.saveVisit()

@@ -17,6 +17,7 @@ import (
 	"github.com/oklog/ulid/v2"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/pharmachain/counter/assets/i18n"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/customerkey"
@@ -119,6 +120,11 @@ func Purchases(secret []byte, cat *flows.Catalog, now time.Time) ([]flows.Purcha
 // today) for the demo roster, so the manager view is not empty: P01 completes most
 // visits, P02 often stops at step 3, P03 at step 2. Deterministic for a given day.
 func Visits(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, now time.Time) ([]flows.Visit, error) {
+	zh, en, err := i18n.Both()
+	if err != nil {
+		return nil, fmt.Errorf("demo visits: %w", err)
+	}
+	tx := texts{zh, en}
 	today := flows.DayOf(now)
 	rng := rand.New(rand.NewPCG(uint64(today), 42))
 	// Probability of continuing past each step, per pharmacist.
@@ -141,7 +147,7 @@ func Visits(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, now time.Time) (
 				if d == today && start.After(now) {
 					start = now.Add(-time.Duration(10+rng.IntN(50)) * time.Minute)
 				}
-				v, err := visit(qs, kb, p.ID, seq, start, cont[p.ID], rng)
+				v, err := visit(qs, kb, tx, p.ID, seq, start, cont[p.ID], rng)
 				if err != nil {
 					return nil, err
 				}
@@ -152,7 +158,7 @@ func Visits(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, now time.Time) (
 	return out, nil
 }
 
-func visit(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, pharmacist string, seq int, start time.Time, cont [4]float64, rng *rand.Rand) (flows.Visit, error) {
+func visit(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, tx texts, pharmacist string, seq int, start time.Time, cont [4]float64, rng *rand.Rand) (flows.Visit, error) {
 	sum := sha256.Sum256(fmt.Appendf(nil, "demo-customer-%d", rng.IntN(400)))
 	key := hex.EncodeToString(sum[:16])
 	masked := fmt.Sprintf("%04d**********%03dX", 1100+rng.IntN(5000), rng.IntN(1000))[:18]
@@ -199,7 +205,7 @@ func visit(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, pharmacist string
 	if rng.Float64() > cont[2] {
 		return end("idle")
 	}
-	recs, err := kb.Recommend(class, level, answers)
+	recs, err := kb.Recommend(class, level, answers, i18n.ReasonWords(tx.zh.L, tx.en.L, class, level))
 	if err != nil {
 		return v, fmt.Errorf("demo visit: %w", err)
 	}
@@ -214,7 +220,9 @@ func visit(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, pharmacist string
 		return end("new_customer")
 	}
 	consent := map[string]bool{flows.ChannelWeCom: rng.IntN(3) > 0}
-	if err := flows.RecordFollowUp(&v, consent, flows.DefaultFollowUpPolicy(), step()); err != nil {
+	policy := flows.DefaultFollowUpPolicy()
+	policy.ClassNames = i18n.FollowUpClassNames(tx.zh.L)
+	if err := flows.RecordFollowUp(&v, consent, policy, step()); err != nil {
 		return v, fmt.Errorf("demo visit: %w", err)
 	}
 	return v, nil
@@ -275,3 +283,6 @@ func SeedLocal(ctx context.Context, st Seeder, cat *flows.Catalog, qs flows.Ques
 	}
 	return nil
 }
+
+// texts are the translations a demo visit records its texts with (as the counter does).
+type texts struct{ zh, en *i18n.Texts }

@@ -26,6 +26,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/pharmachain/counter/assets"
+	"github.com/pharmachain/counter/assets/i18n"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/kiosk/store"
 	"github.com/pharmachain/counter/sync/drain"
@@ -144,6 +145,10 @@ func replay(ctx context.Context, st *store.Store, d *drain.Drainer, o options, s
 		return err
 	}
 	qs, kb := data.Questionnaires, data.Knowledge
+	zh, en, err := i18n.Both()
+	if err != nil {
+		return err
+	}
 	out := bufio.NewWriter(stdout)
 	for i := 0; o.visits == 0 || i < o.visits; i++ {
 		if ctx.Err() != nil {
@@ -151,7 +156,7 @@ func replay(ctx context.Context, st *store.Store, d *drain.Drainer, o options, s
 		}
 		now := time.Now()
 		id := ulid.Make().String() // monotonic within the process, time-ordered across restarts
-		v, err := script(ctx, st, qs, kb, id, o.store, i, now)
+		v, err := script(ctx, st, qs, kb, zh, en, id, o.store, i, now)
 		if err != nil {
 			if ctx.Err() != nil { // stopped mid-visit: the next start abandons it
 				return nil
@@ -171,7 +176,7 @@ func replay(ctx context.Context, st *store.Store, d *drain.Drainer, o options, s
 	return nil
 }
 
-func script(ctx context.Context, st *store.Store, qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, id, storeID string, i int, now time.Time) (flows.Visit, error) {
+func script(ctx context.Context, st *store.Store, qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, zh, en *i18n.Texts, id, storeID string, i int, now time.Time) (flows.Visit, error) {
 	key := fmt.Sprintf("%032x", i%97+1)
 	pharm := fmt.Sprintf("P%02d", i%3+1)
 	v := flows.NewVisit(id, storeID, pharm, flows.Customer{Key: key, Masked: "1101**********002X"}, now)
@@ -218,7 +223,7 @@ func script(ctx context.Context, st *store.Store, qs flows.QuestionnaireSet, kb 
 	if abandonAt == 3 {
 		return abandon()
 	}
-	recs, err := kb.Recommend("hypertension", flows.LevelYellow, answers)
+	recs, err := kb.Recommend(flows.ClassHypertension, flows.LevelYellow, answers, i18n.ReasonWords(zh.L, en.L, flows.ClassHypertension, flows.LevelYellow))
 	if err != nil {
 		return v, err
 	}
@@ -236,7 +241,9 @@ func script(ctx context.Context, st *store.Store, qs flows.QuestionnaireSet, kb 
 		return abandon()
 	}
 	consent := map[string]bool{flows.ChannelWeCom: i%2 == 0}
-	if err := flows.RecordFollowUp(&v, consent, flows.DefaultFollowUpPolicy(), now); err != nil {
+	policy := flows.DefaultFollowUpPolicy()
+	policy.ClassNames = i18n.FollowUpClassNames(zh.L)
+	if err := flows.RecordFollowUp(&v, consent, policy, now); err != nil {
 		return v, err
 	}
 	return v, save()

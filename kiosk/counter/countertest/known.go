@@ -44,7 +44,7 @@ func KnownVisits(t testing.TB, dom flows.Data, now time.Time) []flows.Visit {
 			must(flows.RecordAnswers(&v, q, ans, at(2)))
 		}
 		if steps >= 3 {
-			recs, err := dom.Knowledge.Recommend(flows.ClassHypertension, flows.LevelRed, ans)
+			recs, err := dom.Knowledge.Recommend(flows.ClassHypertension, flows.LevelRed, ans, flows.ReasonWords{})
 			must(err)
 			yes, no := true, false
 			recs[0].Accepted, recs[1].Accepted = &yes, &no

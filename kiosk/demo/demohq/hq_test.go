@@ -78,7 +78,7 @@ func TestDemoHQPrintsFollowUpLinks(t *testing.T) {
 		}
 	}
 	must(flows.RecordAnswers(&fresh, q, answers, now))
-	recs, err := data.Knowledge.Recommend(flows.ClassDiabetes, flows.LevelOK, answers)
+	recs, err := data.Knowledge.Recommend(flows.ClassDiabetes, flows.LevelOK, answers, flows.ReasonWords{})
 	must(err)
 	no := false
 	for i := range recs {

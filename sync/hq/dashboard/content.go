@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pharmachain/counter/assets/i18n"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/sync/hq"
@@ -363,7 +364,7 @@ func (h *Handler) contentDiffPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := diffView{From: from, To: to, Diff: d}
 	for _, f := range d.Files {
-		df := diffFile{File: f.File, Name: fileNameZh(f.File), Op: opZh(f.Op)}
+		df := diffFile{File: f.File, Name: h.fileName(f.File), Op: opZh(f.Op)}
 		for _, c := range f.Changes {
 			what := kindZh(c.Kind)
 			if c.Key != "" {
@@ -411,7 +412,8 @@ func kindZh(k string) string {
 	return "文件"
 }
 
-func fileNameZh(f string) string {
+// fileName names a content file.
+func (h *Handler) fileName(f string) string {
 	switch f {
 	case flows.CatalogFile:
 		return "药品目录"
@@ -423,7 +425,7 @@ func fileNameZh(f string) string {
 		return "随访消息"
 	}
 	if c, ok := strings.CutPrefix(f, flows.QuestionnairesDir+"/"); ok {
-		return "问卷 · " + flows.ClassName(strings.TrimSuffix(c, ".json"))
+		return "问卷 · " + i18n.ClassName(h.zh.L, strings.TrimSuffix(c, ".json"))
 	}
 	return f
 }

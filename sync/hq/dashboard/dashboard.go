@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pharmachain/counter/assets/i18n"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/clientip"
@@ -80,6 +81,9 @@ type Handler struct {
 	cfg  Config
 	tmpl *template.Template
 	mux  *http.ServeMux
+	// zh says flows' codes (class names …) through the counter's translations; the
+	// dashboard is Chinese.
+	zh *i18n.Texts
 }
 
 // New builds the dashboard handler.
@@ -106,7 +110,11 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: templates: %w", err)
 	}
-	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux()}
+	zh, err := i18n.Load(i18n.ZhHans)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), zh: zh}
 	static, _ := fs.Sub(staticFS, "static")
 	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	h.mux.HandleFunc("GET /{$}", h.index)

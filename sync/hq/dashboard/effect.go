@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pharmachain/counter/assets/i18n"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/effect"
 	"github.com/pharmachain/counter/sync/hq/effectreport"
@@ -213,7 +214,7 @@ func (h *Handler) fillEffectView(v *effectView, rep *wire.EffectResponse, hl *wi
 	}
 	v.HealthRows = append(v.HealthRows, hl.Stores...)
 	for _, c := range rep.Classes {
-		card := classCard{Class: c.Class, Label: flows.ClassName(c.Class), Served: c.Served, Comp: c.Comparison}
+		card := classCard{Class: c.Class, Label: i18n.ClassName(h.zh.L, c.Class), Served: c.Served, Comp: c.Comparison}
 		for _, o := range c.Outcomes {
 			row := outcomeRow{Name: o.Name, Label: outcomeZh[o.Name], OK: o.Status == effect.StatusOK,
 				MatchedServed: o.MatchedServed, Unmatched: o.UnmatchedServed, Dropped: o.DroppedResamples}
@@ -237,7 +238,7 @@ func (h *Handler) fillEffectView(v *effectView, rep *wire.EffectResponse, hl *wi
 			if o.Name == effect.OutcomePDC {
 				card.Strata = o.Strata
 				if row.OK {
-					card.SlopeSVG = slopeSVG(c.Class, o)
+					card.SlopeSVG = slopeSVG(card.Label, o)
 				}
 			}
 		}
@@ -247,12 +248,12 @@ func (h *Handler) fillEffectView(v *effectView, rep *wire.EffectResponse, hl *wi
 
 // slopeSVG draws the PDC before and after of the served and of the comparison
 // (weighted to the served), 0–100 %, with the effect's interval drawn beside it.
-func slopeSVG(class string, o effect.Outcome) template.HTML {
+func slopeSVG(classLabel string, o effect.Outcome) template.HTML {
 	const w, hgt, top, bottom, left = 620, 220, 16, 28, 40
 	plotH := float64(hgt - top - bottom)
 	y := func(p float64) float64 { return float64(top) + plotH*(1-math.Max(0, math.Min(1, p))) }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart slope" role="img" aria-label="%s 服务组与对照组前后对比" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, esc(flows.ClassName(class)), w, hgt)
+	fmt.Fprintf(&b, `<svg class="chart slope" role="img" aria-label="%s 服务组与对照组前后对比" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, esc(classLabel), w, hgt)
 	for _, g := range []float64{0, .5, 1} {
 		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#e4e7eb"/><text x="0" y="%.1f" font-size="11" fill="#616e7c">%.0f%%</text>`, left, 330, y(g), y(g), y(g)+4, g*100)
 	}
