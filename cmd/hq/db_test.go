@@ -45,7 +45,7 @@ func TestVerbsWithDB(t *testing.T) {
 	}
 	// pharmacist add, through $HQ_DB
 	t.Setenv(server.EnvDB, url)
-	if code, _, errs := runHQ(t, "pharmacist", "add", "--store", "S001", "--id", "P01", "--name", "王芳", "--pin", "1234"); code != 0 {
+	if code, _, errs := runHQIn(t, "1234\n", "pharmacist", "add", "--store", "S001", "--id", "P01", "--name", "王芳", "--pin-file", "-"); code != 0 {
 		t.Fatalf("pharmacist add: exit %d %s", code, errs)
 	}
 	if r, err := st.Roster(ctx, "S001"); err != nil || len(r) != 1 || r[0].Name != "王芳" || r[0].PINHash == "" {

@@ -12,25 +12,32 @@ import (
 
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/customerkey"
+	"github.com/pharmachain/counter/internal/secretin"
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
-// runForget: `hq forget (--customer-key K | --id-number N --secret-file F)
+// runForget: `hq forget (--customer-key K | (--id-number-file F|- | --id-number-prompt) --secret-file F)
 // (--hq URL --token ADMIN | --data DIR)` deletes one customer's chain-wide data at HQ:
 // through a running HQ's admin route, or directly in a stopped HQ's data directory.
 // The ID number is only hashed, never sent or printed.
 func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("forget", stderr)
 	key := fs.String("customer-key", "", "the customer key (32 hex), as `kiosk forget` printed it")
-	idNumber := fs.String("id-number", "", "the customer's ID number instead (hashed with --secret-file)")
+	idNumber := fs.String("id-number", "", "refused: an ID number on the command line shows in ps and the shell history (use --id-number-file or --id-number-prompt)")
+	var idSrc secretin.Source
+	fs.StringVar(&idSrc.File, "id-number-file", "", "the customer's ID number instead of --customer-key, from this file's first line (- = standard input); hashed with --secret-file")
+	fs.BoolVar(&idSrc.Prompt, "id-number-prompt", false, "ask for the customer's ID number at the terminal (not echoed)")
 	secretFile := fs.String("secret-file", "", "chain secret file (with --id-number)")
 	target := addAdminTarget(fs)
 	compact := fs.Bool("compact", false, "with --data: rewrite hq.db without freed pages, so the deleted bytes leave the disk")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if (*key == "") == (*idNumber == "") {
-		return fmt.Errorf("%w: give exactly one of --customer-key or --id-number", errUsage)
+	if *idNumber != "" {
+		return fmt.Errorf("%w: --id-number: the ID number %v; give --id-number-file - (standard input), --id-number-file FILE or --id-number-prompt", errUsage, secretin.ErrOnCommandLine)
+	}
+	if (*key == "") == !idSrc.Given() {
+		return fmt.Errorf("%w: give exactly one of --customer-key or --id-number-file/--id-number-prompt", errUsage)
 	}
 	if err := target.check(); err != nil {
 		return err
@@ -39,16 +46,20 @@ func runForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: --compact rewrites the embedded hq.db (--data); PostgreSQL reclaims the space with VACUUM", errUsage)
 	}
 	var ck customerkey.Key
-	if *idNumber != "" {
+	if idSrc.Given() {
 		if *secretFile == "" {
-			return fmt.Errorf("%w: --id-number needs --secret-file", errUsage)
+			return fmt.Errorf("%w: an ID number needs --secret-file", errUsage)
 		}
 		secret, err := customerkey.LoadSecret(*secretFile)
 		if err != nil {
 			return err
 		}
-		if ck, err = customerkey.FromIDNumber(secret, *idNumber, time.Now().In(flows.Shanghai())); err != nil {
-			return fmt.Errorf("--id-number: %w", err)
+		number, err := secretin.Read("ID number", idSrc, stdinOf(ctx), stderr)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if ck, err = customerkey.FromIDNumber(secret, number, time.Now().In(flows.Shanghai())); err != nil {
+			return fmt.Errorf("ID number: %w", err)
 		}
 	} else {
 		var err error

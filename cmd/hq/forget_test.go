@@ -53,7 +53,7 @@ func TestForgetThroughRunningHQ(t *testing.T) {
 	if code, _, errs := runHQ(t, "forget", "--hq", base, "--token", DemoStoreToken, "--customer-key", zhang); code != 1 || !strings.Contains(errs, "403") {
 		t.Fatalf("forget with a store token: %d %s", code, errs)
 	}
-	code, o, errs := runHQ(t, "forget", "--hq", base, "--token", DemoAdminToken, "--id-number", "11010519491231002x", "--secret-file", filepath.Join(dir, "chain.secret"))
+	code, o, errs := runHQIn(t, "11010519491231002x\n", "forget", "--hq", base, "--token", DemoAdminToken, "--id-number-file", "-", "--secret-file", filepath.Join(dir, "chain.secret"))
 	if code != 0 || !strings.Contains(o, zhang) || !strings.Contains(o, `"visits":1`) {
 		t.Fatalf("forget: %d %s %s", code, o, errs)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,8 +33,14 @@ func (s *syncBuffer) String() string {
 // runHQ runs the command line and returns exit code, stdout and stderr.
 func runHQ(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runHQIn(t, "", args...)
+}
+
+// runHQIn is runHQ with stdin as the command's standard input.
+func runHQIn(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb syncBuffer
-	code := run(context.Background(), args, &out, &errb)
+	code := run(withStdin(context.Background(), strings.NewReader(stdin)), args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/pharmachain/counter/sync/hq"
@@ -33,15 +34,15 @@ func verbs() []verb {
 		{"migrate-data", "migrate-data --from DIR --db URL: copy a stopped embedded HQ into PostgreSQL (safe to rerun; counts verified)", runMigrateData},
 		{"backup", "backup --to FILE (--data DIR | --hq URL --token ADMIN): consistent copy of hq.db (--db: how to back up PostgreSQL)", runBackup},
 		{"purge", "purge (--hq URL --token ADMIN | --data DIR | --db URL) [--retention 26280h]: apply the retention period", runPurge},
-		{"forget", "forget (--customer-key K | --id-number N --secret-file F) (--hq URL --token ADMIN | --data DIR | --db URL): PIPL deletion", runForget},
+		{"forget", "forget (--customer-key K | --id-number-file F|- --secret-file F) (--hq URL --token ADMIN | --data DIR | --db URL): PIPL deletion", runForget},
 		{"content", "content publish|list|diff|assign (--hq URL --token ADMIN | --data DIR): content packs kiosks run (hq content for details)", runContent},
-		{"pharmacist", "pharmacist add (--data DIR | --db URL) --store ID --id P01 --name NAME [--pin PIN] [--manager] [--badge B]", runPharmacist},
+		{"pharmacist", "pharmacist add (--data DIR | --db URL) --store ID --id P01 --name NAME [--pin-file F|- | --pin-prompt] [--manager] [--badge B]", runPharmacist},
 	}
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(withStdin(ctx, os.Stdin), os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -148,4 +149,20 @@ func (s storeFlags) open(ctx context.Context, mustExist bool) (hq.Store, error) 
 		return nil, fmt.Errorf("%w: --data DIR or --db URL is required", errUsage)
 	}
 	return server.OpenStore(ctx, server.StoreConfig{Dir: *s.dir, DB: *s.db, MustExist: mustExist})
+}
+
+type stdinKey struct{}
+
+// withStdin gives the verbs their standard input (secrets read from it: --pin-file -,
+// prompts).
+func withStdin(ctx context.Context, r io.Reader) context.Context {
+	return context.WithValue(ctx, stdinKey{}, r)
+}
+
+// stdinOf is the verb's standard input (none: empty).
+func stdinOf(ctx context.Context) io.Reader {
+	if r, ok := ctx.Value(stdinKey{}).(io.Reader); ok {
+		return r
+	}
+	return strings.NewReader("")
 }

@@ -13,7 +13,7 @@ import (
 
 func TestPharmacistAdd(t *testing.T) {
 	dir := t.TempDir()
-	code, out, errs := runHQ(t, "pharmacist", "add", "--data", dir, "--store", "S001", "--id", "P01", "--name", "王芳", "--pin", "1234", "--manager", "--badge", "B7")
+	code, out, errs := runHQIn(t, "1234\n", "pharmacist", "add", "--data", dir, "--store", "S001", "--id", "P01", "--name", "王芳", "--pin-file", "-", "--manager", "--badge", "B7")
 	if code != 0 || !strings.Contains(out, "P01") {
 		t.Fatalf("exit %d %s %s", code, out, errs)
 	}

@@ -27,7 +27,7 @@ func TestForgetDeletesOneCustomerAndCompacts(t *testing.T) {
 	forgotten, kept := importKey("11010519491231002X"), importKey("440524188001010014")
 
 	var out, errb bytes.Buffer
-	err := runForget(context.Background(), []string{"--data", dir, "--id-number", "11010519491231002x", "--secret-file", secretPath, "--compact"}, &out, &errb)
+	err := runForget(withStdin(context.Background(), strings.NewReader("11010519491231002x\n")), []string{"--data", dir, "--id-number-file", "-", "--secret-file", secretPath, "--compact"}, &out, &errb)
 	if err != nil {
 		t.Fatalf("forget: %v %s", err, errb.String())
 	}
@@ -69,9 +69,10 @@ func TestForgetBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"--id-number", "11010519491231002X", "--secret-file", secretPath}, // no --data
 		{"--data", dir}, // nobody named
-		{"--data", dir, "--id-number", "11010519491231002X"},                           // no secret
-		{"--data", dir, "--customer-key", "nothex"},                                    // bad key
-		{"--data", dir, "--customer-key", strings.Repeat("a", 32), "--id-number", "x"}, // both
+		{"--data", dir, "--id-number", "11010519491231002X", "--secret-file", secretPath},   // on the command line
+		{"--data", dir, "--id-number-file", "-"},                                            // no secret
+		{"--data", dir, "--customer-key", "nothex"},                                         // bad key
+		{"--data", dir, "--customer-key", strings.Repeat("a", 32), "--id-number-file", "-"}, // both
 	} {
 		var out, errb bytes.Buffer
 		if err := runForget(context.Background(), args, &out, &errb); !errors.Is(err, errUsage) {
@@ -79,7 +80,7 @@ func TestForgetBadInput(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	err := runForget(context.Background(), []string{"--data", dir, "--id-number", "110105194912310021", "--secret-file", secretPath}, &out, &errb)
+	err := runForget(withStdin(context.Background(), strings.NewReader("110105194912310021\n")), []string{"--data", dir, "--id-number-prompt", "--secret-file", secretPath}, &out, &errb)
 	if err == nil || strings.Contains(err.Error(), "110105194912310021") {
 		t.Fatalf("wrong check digit: %v (must fail without echoing the number)", err)
 	}
