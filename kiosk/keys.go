@@ -63,12 +63,6 @@ func (k *keyInput) frame(at time.Time) {
 	k.handle(k.w.Polled(at))
 }
 
-// flush releases held keys as if a long pause had passed (tests, automation).
-func (k *keyInput) flush() {
-	at := k.now().Add(time.Second)
-	k.handle(k.w.Delivered(at))
-}
-
 func (k *keyInput) handle(outs []devices.WedgeOutput) {
 	for _, o := range outs {
 		if o.Scan != nil {

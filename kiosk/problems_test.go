@@ -11,7 +11,7 @@ import (
 )
 
 // Every problem code of devices has a translation in both languages, and no Chinese
-// rendering is the English sentence (requirement 5 of issue 15).
+// rendering is the English sentence.
 func TestProblemTranslations(t *testing.T) {
 	zh, en := readTranslations(t, fileZh), readTranslations(t, fileEn)
 	han := regexp.MustCompile(`\p{Han}`)

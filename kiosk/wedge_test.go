@@ -52,7 +52,7 @@ func (h *harness) state() string {
 	return b.String()
 }
 
-// Requirement 1 of issue 15: on every screen a keyboard-wedge scan (typed into the window
+// On every screen a keyboard-wedge scan (typed into the window
 // at 2.5 ms per key, delivered in per-frame batches with TypedKey and TypedRune, into a
 // focused field where the screen has one) does exactly what the same code does from the
 // serial scanner — never a menu choice, never PIN digits, never text in a field.

@@ -83,5 +83,3 @@ func mustSave(t testing.TB, s *Store, v flows.Visit) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -7,7 +7,7 @@ import (
 	"github.com/pharmachain/counter/flows/content"
 )
 
-// Content (issue 13) API paths. GET PathContent and POST PathContentStatus take a store
+// Content API paths. GET PathContent and POST PathContentStatus take a store
 // token; the others an admin token.
 const (
 	PathContent         = "/api/v1/content"              // GET: the store's assigned pack (content.Doc), ETag

@@ -1,4 +1,4 @@
-// Command measurerun is `make measure` (requirement 10): in one run under an X server
+// Command measurerun is `make measure`: in one run under an X server
 // (Xvfb) it starts the counter app and a hello-world Fyne app using the same bundled font
 // alternately, several times each, and compares the time from exec to the first rendered
 // frame and the resident memory 2 s after it. Goals: kiosk ≤ 1.3× first-frame time and

@@ -1,5 +1,0 @@
-//go:build !race
-
-package wedgee2e
-
-const raceBuild = false

@@ -1,7 +1,0 @@
-//go:build race
-
-package wedgee2e
-
-// raceBuild: the kiosk under test is built with -race too (the packages are in the build
-// cache from `go test -race`, and the real window is checked for data races).
-const raceBuild = true
