@@ -1,6 +1,7 @@
 package kiosk
 
 import (
+	"log/slog"
 	"strings"
 	"time"
 
@@ -23,8 +24,8 @@ type setupScreen struct {
 	s                        *starter
 	setup                    *counter.Setup
 	reader                   *counter.Reader
-	port                     *widget.SelectEntry
-	hq, store, token, secret *widget.Entry
+	port                     *setupSelect
+	hq, store, token, secret *setupEntry
 	marks                    map[string]*widget.Label
 	result                   *widget.Label
 	timer                    *time.Timer
@@ -39,9 +40,10 @@ func (s *starter) showSetup() {
 		NewHQ:    func(url, token string) counter.SetupHQ { return hqclient.New(url, token, counter.HQBudget) },
 		OpenPort: v.reader.Open, Post: fyne.Do, OnChange: v.refresh, Logger: s.log})
 	c := s.cfg
-	v.port = widget.NewSelectEntry(counter.SerialPorts(s.demo.ExtraPorts...))
+	v.port = newSetupSelect(counter.SerialPorts(s.demo.ExtraPorts...), v.key)
 	v.port.SetText(c.Port)
-	v.hq, v.store, v.token, v.secret = widget.NewEntry(), widget.NewEntry(), widget.NewEntry(), widget.NewEntry()
+	field := func(name string) *setupEntry { return newSetupEntry(name, v.key, s.log) }
+	v.hq, v.store, v.token, v.secret = field(counter.CheckHQ), field(counter.CheckStore), field(counter.CheckToken), field(counter.CheckSecret)
 	v.hq.SetText(c.HQURL)
 	v.store.SetText(c.StoreID)
 	v.token.SetText(c.Token)
@@ -49,7 +51,7 @@ func (s *starter) showSetup() {
 	v.secret.SetText(c.SecretFile)
 	v.secret.SetPlaceHolder("/etc/pharmachain/chain.secret")
 	v.hq.SetPlaceHolder("https://hq.example.cn")
-	for _, e := range []*widget.Entry{v.hq, v.store, v.token, v.secret} {
+	for _, e := range []*setupEntry{v.hq, v.store, v.token, v.secret} {
 		e.OnChanged = func(string) { v.later() }
 		e.OnSubmitted = func(string) { v.check() }
 	}
@@ -137,4 +139,57 @@ func (v *setupScreen) save() {
 	v.s.cfg = cfg
 	v.s.show(startingScreen())
 	go v.s.run()
+}
+
+// setupEntry is a text field of the setup screen that hands F5 and F6 to the screen (a
+// focused field takes every key) and logs when it gets the focus.
+type setupEntry struct {
+	widget.Entry
+	name  string
+	onKey func(fyne.KeyName)
+	log   *slog.Logger
+}
+
+func newSetupEntry(name string, onKey func(fyne.KeyName), log *slog.Logger) *setupEntry {
+	e := &setupEntry{name: name, onKey: onKey, log: log}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// FocusGained implements fyne.Focusable.
+func (e *setupEntry) FocusGained() {
+	e.Entry.FocusGained()
+	e.log.Debug("setup field focused", "field", e.name)
+}
+
+// TypedKey implements fyne.Focusable.
+func (e *setupEntry) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyF5 || k.Name == fyne.KeyF6 {
+		e.onKey(k.Name)
+		return
+	}
+	e.Entry.TypedKey(k)
+}
+
+// setupSelect is the port field: a select entry that hands F5 and F6 to the screen.
+type setupSelect struct {
+	widget.SelectEntry
+	onKey func(fyne.KeyName)
+}
+
+func newSetupSelect(options []string, onKey func(fyne.KeyName)) *setupSelect {
+	e := &setupSelect{onKey: onKey}
+	e.ExtendBaseWidget(e)
+	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
+	e.SetOptions(options)
+	return e
+}
+
+// TypedKey implements fyne.Focusable.
+func (e *setupSelect) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyF5 || k.Name == fyne.KeyF6 {
+		e.onKey(k.Name)
+		return
+	}
+	e.SelectEntry.TypedKey(k)
 }

@@ -87,7 +87,7 @@ type Core struct {
 	pharmacist *flows.Pharmacist
 	visit      *flows.Visit
 	vs         *VisitState
-	resumable  []flows.Visit // visits left open by a crash, offered to their pharmacist
+	resumable  []resumable // visits left open by a crash, offered to their pharmacist
 	lastInput  time.Time
 	locked     bool
 

@@ -7,16 +7,23 @@ import (
 	"github.com/pharmachain/counter/flows"
 )
 
-// ResumeWithin is how long after its last save a visit a crash left open is offered to
-// its pharmacist at sign-in; older ones are saved as abandoned.
+// ResumeWithin is how long after its last save (a step or a draft) a visit a crash left
+// open is offered to its pharmacist at sign-in; older ones are saved as abandoned.
 const ResumeWithin = 10 * time.Minute
 
 // draft is what a step holds before it is recorded (kiosk/store keeps it with the open
 // visit, see store.SaveDraft): a visit resumed after a crash continues with it.
 type draft struct {
+	At       time.Time         `json:"at"` // when it was saved
 	Answers  map[string]string `json:"answers,omitempty"`
 	Accepted [2]bool           `json:"accepted,omitzero"`
 	Consent  map[string]bool   `json:"consent,omitempty"`
+}
+
+// resumable is a visit a crash left open, with its last save.
+type resumable struct {
+	v    flows.Visit
+	last time.Time
 }
 
 // saveDraft stores the open visit's unrecorded input.
@@ -24,7 +31,7 @@ func (c *Core) saveDraft() {
 	if !c.visitOpen() {
 		return
 	}
-	b, err := json.Marshal(draft{Answers: c.vs.Answers, Accepted: c.vs.Accepted, Consent: c.vs.Consent})
+	b, err := json.Marshal(draft{At: c.now(), Answers: c.vs.Answers, Accepted: c.vs.Accepted, Consent: c.vs.Consent})
 	if err == nil {
 		err = c.deps.Store.SaveDraft(c.ctx, c.visit.ID, b)
 	}
@@ -32,6 +39,19 @@ func (c *Core) saveDraft() {
 		c.log.Error("save draft", "visit", c.visit.ID, "err", err)
 		c.say(true, "msg.save_failed", map[string]any{"Err": err.Error()})
 	}
+}
+
+// readDraft is an open visit's draft (zero when it has none or it cannot be read).
+func (c *Core) readDraft(id string) draft {
+	var d draft
+	b, err := c.deps.Store.Draft(c.ctx, id)
+	if err == nil && len(b) > 0 {
+		err = json.Unmarshal(b, &d)
+	}
+	if err != nil {
+		c.log.Warn("draft of an open visit", "visit", id, "err", err)
+	}
+	return d
 }
 
 // sortOpenVisits looks at the visits a crash or power cut left open: those saved within
@@ -44,9 +64,14 @@ func (c *Core) sortOpenVisits() {
 		return
 	}
 	for _, v := range open {
-		if c.now().Sub(v.UpdatedAt) < ResumeWithin && v.ContentVersion == c.content.Version {
-			c.log.Info("visit left open by a crash: offered to its pharmacist", "visit", v.ID, "pharmacist", v.PharmacistID)
-			c.resumable = append(c.resumable, v)
+		last := v.UpdatedAt
+		if d := c.readDraft(v.ID); d.At.After(last) {
+			last = d.At
+		}
+		if c.now().Sub(last) < ResumeWithin && v.ContentVersion == c.content.Version {
+			c.log.Info("visit left open by a crash: offered to its pharmacist", "visit", v.ID, "pharmacist", v.PharmacistID,
+				"customer", v.CustomerMasked, "step", max(1, flows.NextStep(v)))
+			c.resumable = append(c.resumable, resumable{v: v, last: last})
 			continue
 		}
 		c.dropResumable(v)
@@ -56,12 +81,7 @@ func (c *Core) sortOpenVisits() {
 // dropResumable saves a visit left open as abandoned (idle), as if the counter had
 // locked while it was open.
 func (c *Core) dropResumable(v flows.Visit) {
-	for i, r := range c.resumable {
-		if r.ID == v.ID {
-			c.resumable = append(c.resumable[:i], c.resumable[i+1:]...)
-			break
-		}
-	}
+	c.forgetResumable(v.ID)
 	if err := flows.Abandon(&v, AbandonIdle, c.now()); err != nil {
 		return
 	}
@@ -74,11 +94,20 @@ func (c *Core) dropResumable(v flows.Visit) {
 	}
 }
 
+func (c *Core) forgetResumable(id string) {
+	for i, r := range c.resumable {
+		if r.v.ID == id {
+			c.resumable = append(c.resumable[:i], c.resumable[i+1:]...)
+			return
+		}
+	}
+}
+
 // expireResumable abandons the visits nobody resumed in time.
 func (c *Core) expireResumable() {
-	for _, v := range append([]flows.Visit(nil), c.resumable...) {
-		if c.now().Sub(v.UpdatedAt) >= ResumeWithin {
-			c.dropResumable(v)
+	for _, r := range append([]resumable(nil), c.resumable...) {
+		if c.now().Sub(r.last) >= ResumeWithin {
+			c.dropResumable(r.v)
 		}
 	}
 }
@@ -86,16 +115,16 @@ func (c *Core) expireResumable() {
 // resumableFor is pharmacist id's most recent visit left open, if still in time.
 func (c *Core) resumableFor(id string) (flows.Visit, bool) {
 	c.expireResumable()
-	var best *flows.Visit
-	for i, v := range c.resumable {
-		if v.PharmacistID == id && (best == nil || v.UpdatedAt.After(best.UpdatedAt)) {
+	var best *resumable
+	for i, r := range c.resumable {
+		if r.v.PharmacistID == id && (best == nil || r.last.After(best.last)) {
 			best = &c.resumable[i]
 		}
 	}
 	if best == nil {
 		return flows.Visit{}, false
 	}
-	return *best, true
+	return best.v, true
 }
 
 // ResumePage offers the signed-in pharmacist their visit a crash interrupted: Enter (or
@@ -136,20 +165,8 @@ func (p *ResumePage) key(c *Core, k Key) bool {
 
 // resume reopens v at the step it reached, with its recorded steps and its draft.
 func (c *Core) resume(v flows.Visit) {
-	for i, r := range c.resumable {
-		if r.ID == v.ID {
-			c.resumable = append(c.resumable[:i], c.resumable[i+1:]...)
-			break
-		}
-	}
-	var d draft
-	if b, err := c.deps.Store.Draft(c.ctx, v.ID); err != nil {
-		c.log.Warn("draft of resumed visit", "visit", v.ID, "err", err)
-	} else if len(b) > 0 {
-		if err := json.Unmarshal(b, &d); err != nil {
-			c.log.Warn("draft of resumed visit", "visit", v.ID, "err", err)
-		}
-	}
+	c.forgetResumable(v.ID)
+	d := c.readDraft(v.ID)
 	vs := &VisitState{Content: c.content, Answers: map[string]string{}, Consent: map[string]bool{}, Accepted: d.Accepted}
 	for k, a := range d.Answers {
 		vs.Answers[k] = a

@@ -91,8 +91,13 @@ func TestResumeOnlyForItsPharmacistWithinTenMinutes(t *testing.T) {
 	r := newRig(t, rigOpts{dataDir: dir, now: testNow.Add(2 * time.Minute)})
 	r.signIn(2, "2345")
 	r.mustBe(ScreenWaiting)
-	r.press("4") // sign out
-	r.clk.Advance(8 * time.Minute)
+	r.press("4")                   // sign out
+	r.clk.Advance(7 * time.Minute) // 9 minutes or so after the draft's last save
+	r.c.Tick()
+	if v := r.stored(id); v.Outcome != flows.OutcomeInProgress {
+		t.Fatalf("visit %s/%s before 10 minutes, want still open", v.Outcome, v.AbandonReason)
+	}
+	r.clk.Advance(2 * time.Minute)
 	r.c.Tick()
 	if v := r.stored(id); v.Outcome != flows.OutcomeAbandoned || v.AbandonReason != AbandonIdle {
 		t.Fatalf("visit %s/%s 10 minutes after the crash, want abandoned/idle", v.Outcome, v.AbandonReason)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package realwin
+
+const raceBuild = false
