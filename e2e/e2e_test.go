@@ -3,7 +3,7 @@
 // unreachable for a (simulated) hour, and no raw identifier in any file written.
 //
 // `make test` runs a shortened form; `make crash-test` (CRASH_FULL=1) runs the full
-// counts the issue asks for (100 kiosk kills, 20 HQ kills, a one-hour outage compressed
+// counts (100 kiosk kills, 20 HQ kills, a one-hour outage compressed
 // into a minute).
 package e2e
 

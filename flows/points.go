@@ -31,12 +31,6 @@ func DefaultPointsCaps() PointsCaps {
 	return PointsCaps{PointsLinkOpened: 40, PointsRevisitBooked: 60}
 }
 
-// LoadPointsRules parses a points rules file and returns its rules (see LoadPoints).
-func LoadPointsRules(data []byte) (PointsRules, error) {
-	r, _, err := LoadPoints(data)
-	return r, err
-}
-
 // LoadPoints parses a points rules file: a JSON object of kind → points (strict:
 // duplicate keys rejected), optionally with "daily_cap": an object of kind → the most
 // points of that kind a pharmacist earns per day through customers' links. The three

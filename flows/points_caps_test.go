@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The daily caps of link points (issue 11.2) in the points rules file; files without
+// The daily caps of link points in the points rules file; files without
 // them stay valid.
 func TestLoadPointsCaps(t *testing.T) {
 	r, caps, err := LoadPoints([]byte(`{"visit_complete":1,"link_opened":2,"revisit_booked":3,"daily_cap":{"link_opened":40,"revisit_booked":60}}`))
@@ -16,8 +16,8 @@ func TestLoadPointsCaps(t *testing.T) {
 	if err != nil || caps != nil || r[PointsRevisitBooked] != 3 {
 		t.Fatalf("a file without caps: %v %v %v", r, caps, err)
 	}
-	if r, err := LoadPointsRules([]byte(`{"visit_complete":1,"link_opened":2,"revisit_booked":3,"daily_cap":{"link_opened":4}}`)); err != nil || len(r) != 3 {
-		t.Fatalf("LoadPointsRules with caps: %v %v", r, err)
+	if r, _, err := LoadPoints([]byte(`{"visit_complete":1,"link_opened":2,"revisit_booked":3,"daily_cap":{"link_opened":4}}`)); err != nil || len(r) != 3 {
+		t.Fatalf("LoadPoints with caps: %v %v", r, err)
 	}
 	for in, want := range map[string]string{
 		`{"visit_complete":1,"link_opened":2,"revisit_booked":3,"daily_cap":5}`:                                 "daily_cap: want an object",

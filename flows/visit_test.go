@@ -353,8 +353,8 @@ func TestPoints(t *testing.T) {
 		`null`: "want an object, got null",
 		`{"visit_complete":1,"link_opened":2,"revisit_booked":3} {}`: "trailing",
 	} {
-		if _, err := LoadPointsRules([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("LoadPointsRules(%s) = %v, want %q", in, err, want)
+		if _, _, err := LoadPoints([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadPoints(%s) = %v, want %q", in, err, want)
 		}
 	}
 }

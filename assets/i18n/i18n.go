@@ -26,9 +26,6 @@ const (
 	En     Locale = "en"
 )
 
-// Locales lists every translation file, Chinese (the default) first.
-func Locales() []Locale { return []Locale{ZhHans, En} }
-
 // Dir is the translation files' directory inside the assets.
 const Dir = "translations"
 
@@ -123,16 +120,6 @@ func (t *Texts) L(key string, data ...any) string {
 // ClassName is a chronic class's name ("class."+class; ClassGeneral too).
 func ClassName(l Lookup, class string) string { return l("class." + class) }
 
-// LevelName is an adherence level's label as shown beside its colour ("level."+level;
-// "level.none" for no level).
-func LevelName(l Lookup, level string) string {
-	switch level {
-	case flows.LevelOK, flows.LevelYellow, flows.LevelRed, flows.LevelUnknown:
-		return l("level." + level)
-	}
-	return l("level.none")
-}
-
 // LevelWord is the level as a word inside a sentence (a knowledge-base reason).
 func LevelWord(l Lookup, level string) string {
 	switch level {
@@ -163,11 +150,6 @@ func UnknownDrugsText(l Lookup, n int) string {
 		return ""
 	}
 	return l("alert.unknown_drugs", map[string]any{"N": n})
-}
-
-// StepOrderText says a flows.StepOrderError: which step comes first.
-func StepOrderText(l Lookup, e *flows.StepOrderError) string {
-	return l("error.step_order", map[string]any{"Step": StepName(l, e.Step), "Next": StepName(l, e.Next)})
 }
 
 // ReasonWords are the words a knowledge-base reason puts in for the class and level, in

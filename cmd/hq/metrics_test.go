@@ -20,7 +20,7 @@ func freeAddr(t *testing.T) string {
 	return a
 }
 
-// TestMetricsNotPublic (issue 11.7): /metrics on HQ's address needs an admin token or
+// TestMetricsNotPublic: /metrics on HQ's address needs an admin token or
 // the token of --metrics-token-file (Prometheus' authorization); without a token it is
 // served only on --metrics-addr, a private (loopback) address, which serves nothing
 // else. It fails on the code before the fix (/metrics answered anyone).

@@ -33,7 +33,7 @@ type serveConfig struct {
 	addr, catalogFile, pointsFile, secretFile string
 	demo                                      bool
 	grace                                     time.Duration
-	// Follow-ups (issue 6): tracked links, WeCom, dispatcher.
+	// Follow-ups: tracked links, WeCom, dispatcher.
 	publicURL, linkSecretFile      string
 	wecomBaseURL, wecomCorpID      string
 	wecomSecretFile, robotKeysFile string

@@ -114,7 +114,7 @@ func TestServeBadFlags(t *testing.T) {
 	}
 }
 
-// TestServeSaysWhichChannelIsLive (issue 11.2): `hq serve` says at start which
+// TestServeSaysWhichChannelIsLive: `hq serve` says at start which
 // follow-up channel is live; without WeCom and without --demo it is none (nothing is
 // sent), the log-only channel only with --demo.
 func TestServeSaysWhichChannelIsLive(t *testing.T) {

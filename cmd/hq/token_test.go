@@ -62,7 +62,7 @@ func TestTokenCreateUsage(t *testing.T) {
 	}
 }
 
-// TestTokenLifeCycleWhileHQRuns (issue 11.6): with HQ running (it holds hq.db), `hq token
+// TestTokenLifeCycleWhileHQRuns: with HQ running (it holds hq.db), `hq token
 // create|list|revoke --hq URL --token ADMIN` add a store, list the tokens (id first, then
 // store/admin, label, created, last used) and revoke one — which answers 401 from the
 // next request on and ends the dashboard sessions opened with it; --expires bounds a

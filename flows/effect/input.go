@@ -1,4 +1,4 @@
-// Package effect is the outcome side of the four-step service (issue 12, 效果验证):
+// Package effect is the outcome side of the four-step service (效果验证):
 // cohorts of served and comparison customers per chronic class, their outcomes
 // (continuity PDC, 30-day revisit, Rx basket, non-drug spend, recommendation
 // conversion), a difference-in-differences effect estimate matched on store and

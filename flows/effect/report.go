@@ -178,12 +178,6 @@ type Rate struct {
 	Share     *float64 `json:"share,omitempty"`
 }
 
-func (r *Rate) add(conv bool) {
-	r.N++
-	if conv {
-		r.Converted++
-	}
-}
 
 func (r *Rate) finish() {
 	if r.N > 0 {

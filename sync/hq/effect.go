@@ -7,7 +7,7 @@ import (
 	"github.com/pharmachain/counter/flows/effect"
 )
 
-// EffectStore gives the effect and process-health reports (flows/effect, issue 12)
+// EffectStore gives the effect and process-health reports (flows/effect)
 // their facts. A store keeps a compact effect.VisitFact beside every visit it ingests
 // (and builds them once for visits stored before), so the reports decode no visit JSON.
 // Every method streams to fn in the order it states; an error from fn stops the scan

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Flag kinds: what HQ marks for a person to look at (issue 11.2: points that cannot be
+// Flag kinds: what HQ marks for a person to look at (points that cannot be
 // farmed with a store token).
 const (
 	// FlagNotOnRoster: a visit of a pharmacist who is not on the store's roster (or a

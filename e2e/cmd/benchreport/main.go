@@ -1,4 +1,4 @@
-// Command benchreport runs every benchmark named in the issues and writes
+// Command benchreport runs every benchmark that has a goal and writes
 // docs/benchmarks.md: the machine, the date, each figure beside its goal, and the ratios
 // measured in the same run.
 //
@@ -23,7 +23,7 @@ import (
 	"time"
 )
 
-// goal is one figure the issues ask for.
+// goal is one figure with its target.
 type goal struct {
 	Bench  string  // benchmark name without -N suffix (sub-benchmarks with /)
 	Unit   string  // metric unit as printed by go test (ns/op, p99-ms, records/s, …)

@@ -13,7 +13,7 @@ import (
 	"github.com/pharmachain/counter/sync/wire"
 )
 
-// Content routes (issue 13): a kiosk pulls its store's pack and reports what it runs;
+// Content routes: a kiosk pulls its store's pack and reports what it runs;
 // an admin publishes, assigns, lists and compares versions. Every operation goes through
 // contentadmin.Service, as the dashboard and `hq content --data` do.
 func (s *Server) contentRoutes() {

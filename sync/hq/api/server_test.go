@@ -79,7 +79,7 @@ func TestRecordsIngestDuplicatesAndPoints(t *testing.T) {
 	if err != nil || v.PharmacistID != "P01" || !v.StartedAt.Equal(day1.Add(time.Hour)) {
 		t.Fatalf("stored visit: %+v %v", v, err)
 	}
-	// Crediting the same event id again (e.g. from issue 6's click path) earns nothing.
+	// Crediting the same event id again (e.g. from the tracked link's click path) earns nothing.
 	ok, err := h.Store.CreditPoints(context.Background(), flows.PointsEvent{ID: "v1:" + flows.PointsVisitComplete, StoreID: "S001", PharmacistID: "P01", Points: 5})
 	if err != nil || ok {
 		t.Fatalf("re-credit: %v %v", ok, err)

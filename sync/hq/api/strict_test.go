@@ -33,7 +33,7 @@ func recordJSON(t *testing.T, id string, edit map[string]any) string {
 	return string(out)
 }
 
-// TestIngestStrictness (issue 11.3): on every ingest route, a field name in another
+// TestIngestStrictness: on every ingest route, a field name in another
 // case ("Customer_Key", which encoding/json would fill customer_key with and which the
 // PIPL deletion then misses in the stored JSON), a repeated key, an ID number in
 // customer_key and anything but a mask in customer_masked are refused with 400 naming

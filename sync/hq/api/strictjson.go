@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// Ingest strictness (issue 11.3). encoding/json matches object keys to struct fields
+// Ingest strictness. encoding/json matches object keys to struct fields
 // case-insensitively ("Customer_Key" fills customer_key) and lets a repeated key
 // overwrite the first. A record whose key is spelled "Customer_Key" is then stored with
 // that spelling in its raw JSON — where the PIPL deletion, which looks for

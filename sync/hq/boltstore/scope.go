@@ -8,7 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Visit ids and the points events derived from them are scoped per store (issue 11.4):
+// Visit ids and the points events derived from them are scoped per store:
 // visits and pevents are keyed store 0x00 id. Files written before were keyed by id
 // alone; migrateScopedIDs rewrites them once, in Open's transaction. A purge tombstone
 // of such a file does not say its store: it moves to the key 0x00 id (store unknown),

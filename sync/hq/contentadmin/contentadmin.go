@@ -1,4 +1,4 @@
-// Package contentadmin is HQ's content management (零代码, issue 13): publishing a
+// Package contentadmin is HQ's content management (零代码): publishing a
 // content pack as a new immutable version after the kiosk's own strict validation,
 // assigning versions to pilot stores or to all (rollback = assigning an older one),
 // listing and comparing versions, the pack each store is to run, and what the kiosks

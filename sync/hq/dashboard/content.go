@@ -20,7 +20,7 @@ import (
 	"github.com/pharmachain/counter/sync/wire"
 )
 
-// The 内容管理 page (issue 13): versions with note, author and the stores running each,
+// The 内容管理 page: versions with note, author and the stores running each,
 // readable diffs, forms to edit a draft with live validation and a counter preview
 // (static/content.js), publishing to pilot stores then to all, rollback, and the
 // completion rate of each version. Mounted when Config.Content is set.

@@ -20,7 +20,7 @@ import (
 	"github.com/pharmachain/counter/sync/wire"
 )
 
-// The 效果验证 page (issue 12): per chronic class, the served and comparison cohorts'
+// The 效果验证 page: per chronic class, the served and comparison cohorts'
 // before and after with the effect's 95 % interval drawn, every outcome, the strata
 // table, recommendation conversion and the three process-health dimensions; CSV export
 // of each. The numbers come from effectreport (docs/effect.md); this file only renders.

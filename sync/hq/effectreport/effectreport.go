@@ -1,5 +1,5 @@
-// Package effectreport computes HQ's effect and process-health reports (issue 12,
-// docs/effect.md) from an hq.EffectStore with flows/effect.
+// Package effectreport computes HQ's effect and process-health reports (docs/effect.md)
+// from an hq.EffectStore with flows/effect.
 //
 // A store's reports are computed on request from that store's customers (their visits
 // and purchases at every store). The chain-wide ones come from a snapshot of every fact

@@ -136,10 +136,3 @@ func safeID(s string) bool {
 	}
 	return true
 }
-
-// PutContact records (or replaces) a customer's WeCom contact binding for a store,
-// audited as an admin action (demo, import). WeCom's callback binds through
-// ContactEvents.
-func PutContact(ctx context.Context, st hq.ContactStore, c hq.Contact, now time.Time) error {
-	return st.BindContact(ctx, c, []hq.AuditEntry{{At: now, Actor: "admin", Action: "contact.bind", Detail: "store=" + c.StoreID}})
-}

@@ -147,9 +147,6 @@ func DefaultOwner() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// Owner is the name this dispatcher claims follow-ups under.
-func (d *Dispatcher) Owner() string { return d.cfg.Owner }
-
 // Run recovers interrupted sends, then polls until ctx ends. It returns ctx's error.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.Interval)

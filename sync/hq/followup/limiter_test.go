@@ -10,7 +10,7 @@ import (
 	"github.com/pharmachain/counter/sync/hq/clientip"
 )
 
-// TestLinkLimiterEvictsOldClients (issue 11.5): when the link limiter's table of clients
+// TestLinkLimiterEvictsOldClients: when the link limiter's table of clients
 // is full, a new client evicts the least recently seen instead of being refused — so a
 // flood of addresses cannot lock every customer out — and IPv6 clients are keyed by
 // their /64. It fails on the code before the fix (a full table refused every new

@@ -18,15 +18,20 @@ import (
 	"github.com/pharmachain/counter/sync/hq/clientip"
 )
 
-// Booking time slots offered on the page.
-var Slots = []struct{ ID, Label string }{
-	{"am", "上午 09:00–12:00"},
-	{"pm", "下午 14:00–17:00"},
-	{"eve", "晚上 18:00–20:00"},
+// Slot is a booking time slot offered on the page.
+type Slot struct{ ID, Label string }
+
+// Slots are the booking time slots offered on the page, in page order.
+func Slots() []Slot {
+	return []Slot{
+		{"am", "上午 09:00–12:00"},
+		{"pm", "下午 14:00–17:00"},
+		{"eve", "晚上 18:00–20:00"},
+	}
 }
 
 func slotLabel(id string) (string, bool) {
-	for _, s := range Slots {
+	for _, s := range Slots() {
 		if s.ID == id {
 			return s.Label, true
 		}
@@ -237,7 +242,7 @@ func (h *LinkHandlerT) open(w http.ResponseWriter, r *http.Request) {
 		Action:   "/f/" + r.PathValue("token") + "/book",
 		MinDate:  (today + 1).String(),
 		MaxDate:  (today + flows.Day(h.cfg.BookingDays)).String(),
-		Slots:    Slots,
+		Slots:    Slots(),
 	})
 }
 
@@ -302,7 +307,7 @@ type pageData struct {
 	Action   string
 	MinDate  string
 	MaxDate  string
-	Slots    []struct{ ID, Label string }
+	Slots    []Slot
 	Booked   string
 }
 

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestLinkRejectsAuditedPerMinute (issue 11.8): rejected link requests (forged tokens,
+// TestLinkRejectsAuditedPerMinute: rejected link requests (forged tokens,
 // over the rate limit) are counted and written as one audit entry per minute, not one
 // fsync'ed entry each — a script hammering /f/ costs HQ no disk writes. It fails on the
 // code before the fix (one audit entry, one commit, per rejected request).

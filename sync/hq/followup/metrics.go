@@ -12,7 +12,7 @@ import (
 )
 
 // OverdueCollector exports hq_followups_overdue{store,reason}: follow-ups not sent within
-// 2 h of their due time, or not opened within 72 h of sending (the seed's 闭环校验 rule).
+// 2 h of their due time, or not opened within 72 h of sending (the 闭环校验 rule).
 // The count is computed at scrape time from the follow-up store and cached for a while so
 // that frequent scrapes do not scan it again and again.
 type OverdueCollector struct {

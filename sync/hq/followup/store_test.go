@@ -119,11 +119,11 @@ func TestAuditAppendOnlyAndQuery(t *testing.T) {
 func TestContacts(t *testing.T) {
 	st, _ := newTestStore(t)
 	ctx := context.Background()
-	if err := PutContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey}, time.Now()); !errors.Is(err, hq.ErrInvalid) {
+	if err := bindContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey}); !errors.Is(err, hq.ErrInvalid) {
 		t.Fatalf("incomplete contact: %v", err)
 	}
 	c := hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1", ConsentAt: time.Now()}
-	if err := PutContact(ctx, st, c, time.Now()); err != nil {
+	if err := bindContact(ctx, st, c); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := st.Contact(ctx, "S001", testCustomerKey)
@@ -178,4 +178,10 @@ func TestSignerTokens(t *testing.T) {
 	if _, err := NewSigner([]byte("short")); err == nil {
 		t.Fatal("short secret accepted")
 	}
+}
+
+// bindContact binds a customer's WeCom contact as an admin would (the callback binds
+// through ContactEvents).
+func bindContact(ctx context.Context, st hq.ContactStore, c hq.Contact) error {
+	return st.BindContact(ctx, c, []hq.AuditEntry{{At: time.Now(), Actor: "admin", Action: "contact.bind", Detail: "store=" + c.StoreID}})
 }

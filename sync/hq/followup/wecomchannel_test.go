@@ -35,7 +35,7 @@ func TestWeComChannelThroughDispatcher(t *testing.T) {
 	}
 	noContact := visit("V3", "S002", "P05", clk.Now(), true)
 	mustEnqueue(t, st, noContact)
-	if err := PutContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1"}, time.Now()); err != nil {
+	if err := bindContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1"}); err != nil {
 		t.Fatal(err)
 	}
 	srv.QueueSendCodes(wecom.CodeRateLimited) // V1's first attempt: frequency limit
@@ -80,7 +80,7 @@ func TestWeComFailuresRecorded(t *testing.T) {
 	st, srv, d := wecomSetup(t, clk)
 	ctx := context.Background()
 	mustEnqueue(t, st, visit("V1", "S001", "P01", clk.Now(), true))
-	_ = PutContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1"}, time.Now())
+	_ = bindContact(ctx, st, hq.Contact{StoreID: "S001", CustomerKey: testCustomerKey, Sender: "staff01", ExternalUserID: "wmEXT1"})
 	srv.QueueSendCodes(41001)
 	_, _ = d.DispatchDue(ctx)
 	it := get(t, st, "S001:V1-f1")

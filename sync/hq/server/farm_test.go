@@ -27,7 +27,7 @@ func (h *testHQ) pointsOf(t *testing.T, store, pharm string) int {
 	return n
 }
 
-// TestFollowUpCreditsOnlyItsVisitsPharmacist (issue 11.2): a record whose scheduled
+// TestFollowUpCreditsOnlyItsVisitsPharmacist: a record whose scheduled
 // follow-up names another pharmacist (or visit, or customer) than the record's is
 // refused — the link would otherwise credit that other pharmacist. It fails on the code
 // before the fix (the record was accepted and P02 would earn P01's link points).
@@ -57,7 +57,7 @@ func TestFollowUpCreditsOnlyItsVisitsPharmacist(t *testing.T) {
 	}
 }
 
-// TestUnrosteredPharmacistEarnsNothing (issue 11.2): a visit whose pharmacist_id is not
+// TestUnrosteredPharmacistEarnsNothing: a visit whose pharmacist_id is not
 // on its store's roster is stored (nothing lost) but earns no points — neither its
 // visit_complete nor its follow-up's link open — and is flagged 未在花名册 in the
 // ingest answer, GET /api/v1/flags and the dashboard. It fails on the code before the
@@ -110,7 +110,7 @@ func TestUnrosteredPharmacistEarnsNothing(t *testing.T) {
 	}
 }
 
-// TestNoChannelSendsNothing (issue 11.2): a production HQ without a real channel (no
+// TestNoChannelSendsNothing: a production HQ without a real channel (no
 // WeCom, no demo flag) does not mark follow-ups sent and makes no link: each stays
 // not_sent with code no_channel and its message, and no link points can be earned.
 // It fails on the code before the fix (the log-only demo channel was the default: the
@@ -148,7 +148,7 @@ func TestNoChannelSendsNothing(t *testing.T) {
 	}
 }
 
-// TestDailyCapOfLinkPoints (issue 11.2): the points rules' daily cap bounds what one
+// TestDailyCapOfLinkPoints: the points rules' daily cap bounds what one
 // pharmacist earns per day from customers' links; opens past it are recorded, earn
 // nothing and are flagged. It fails on the code before the fix (every open credited).
 func TestDailyCapOfLinkPoints(t *testing.T) {
@@ -183,7 +183,7 @@ func TestDailyCapOfLinkPoints(t *testing.T) {
 	}
 }
 
-// TestSuspiciousCreditsListed (issue 11.2): link credits that do not look like a
+// TestSuspiciousCreditsListed: link credits that do not look like a
 // customer's — opened within 60 s of the send, or from an address the store's own token
 // syncs from — are credited but listed on the dashboard (and GET /api/v1/flags) for a
 // person to check. HQ remembers the addresses each store's token syncs from (behind the
@@ -233,7 +233,7 @@ func TestSuspiciousCreditsListed(t *testing.T) {
 	}
 }
 
-// TestHistoryReadsAudited (issue 11.8): a store token's chain-wide history read is
+// TestHistoryReadsAudited: a store token's chain-wide history read is
 // logged — which store read which customer, when — for the admins (GET
 // /api/v1/admin/reads) without a commit on the read's path (written in batches), and a
 // customer's PIPL deletion removes their reads. It fails on the code before the fix

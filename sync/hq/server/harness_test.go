@@ -21,7 +21,7 @@ import (
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
-// testHQ is an assembled HQ on a bbolt file, served over loopback, for the issue-11
+// testHQ is an assembled HQ on a bbolt file, served over loopback, for the
 // regression tests: an admin token and a store token per store.
 type testHQ struct {
 	st     hq.Store

@@ -45,7 +45,7 @@ func (h *testHQ) signIn(t *testing.T, token, client string) (int, *http.Response
 	return resp.StatusCode, resp
 }
 
-// TestBehindTrustedProxy (issue 11.5): behind nginx (a trusted proxy) the sign-in
+// TestBehindTrustedProxy: behind nginx (a trusted proxy) the sign-in
 // failure limit is per client — ten bad guesses from one address do not lock out the
 // admin at another —, while X-Forwarded-For from a peer that is not a trusted proxy is
 // ignored (a guesser cannot escape the limit by inventing addresses); the audit names
@@ -101,7 +101,7 @@ func (h *testHQ) auditDetails(t *testing.T, action string) string {
 	return strings.Join(out, "\n")
 }
 
-// TestSecureCookieWithHTTPSPublicURL (issue 11.5): the dashboard's cookies are Secure
+// TestSecureCookieWithHTTPSPublicURL: the dashboard's cookies are Secure
 // whenever HQ's public URL is https (behind a TLS-terminating proxy the request itself
 // is plain HTTP). It fails on the code before the fix (hq serve never set it).
 func TestSecureCookieWithHTTPSPublicURL(t *testing.T) {

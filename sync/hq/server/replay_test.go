@@ -14,7 +14,7 @@ import (
 	"github.com/pharmachain/counter/sync/wire"
 )
 
-// TestWeComCallbackReplayRefused (issue 11.8): a captured add-contact callback replayed
+// TestWeComCallbackReplayRefused: a captured add-contact callback replayed
 // within the timestamp window — say after the customer removed the contact — is refused
 // (409) and binds nothing; the nonce is remembered in the HQ store, shared by replicas.
 // It fails on the code before the fix (the replay was answered "success" and re-bound

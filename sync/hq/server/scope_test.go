@@ -9,7 +9,7 @@ import (
 	"github.com/pharmachain/counter/sync/wire"
 )
 
-// TestVisitIDsScopedPerStore (issue 11.4): a record of S002 whose id S001 already used
+// TestVisitIDsScopedPerStore: a record of S002 whose id S001 already used
 // is stored as S002's — its rollup, its visit_complete points and its follow-up — not
 // answered as a duplicate. It fails on the code before the fix (HQ answered
 // {"accepted":0,"duplicates":1} and dropped S002's record).

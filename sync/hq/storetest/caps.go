@@ -11,7 +11,7 @@ import (
 	"github.com/pharmachain/counter/sync/hq"
 )
 
-// capsArea: the daily cap of link points (hq.LinkOpen.DailyCap, issue 11.2).
+// capsArea: the daily cap of link points (hq.LinkOpen.DailyCap).
 func capsArea(t *testing.T, open Opener) {
 	t.Run("ConcurrentOpensNeverPassTheCap", func(t *testing.T) {
 		st := open(t)

@@ -178,8 +178,6 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	reply(w, map[string]any{"errcode": 0, "errmsg": "ok"})
 }
 
-// SetExpiresIn sets the expires_in of tokens issued from now on.
-func (s *Server) SetExpiresIn(sec int) { s.mu.Lock(); s.expiresIn = sec; s.mu.Unlock() }
 
 // QueueSendCodes makes the next add_msg_template calls answer these errcodes (0: normal).
 // 42001/40014 also invalidate the token used.
