@@ -11,7 +11,7 @@ import (
 	"github.com/pharmachain/counter/sync/hq/boltstore"
 )
 
-// TestSecretsNotOnCommandLine (issue 11.8): `hq pharmacist add --pin 1234` and `hq forget
+// TestSecretsNotOnCommandLine: `hq pharmacist add --pin 1234` and `hq forget
 // --id-number N` are refused — ps, /proc and the shell history keep arguments — and the
 // secrets are read from a prompt or a file/standard input instead. It fails on the code
 // before the fix (both took the secret as an argument).
