@@ -22,12 +22,6 @@ type FollowUpMessages struct {
 	LinkDesc  string `json:"link_desc"`  // one line under the title
 }
 
-// DefaultFollowUpMessages are the texts used when a chain has not changed them; the
-// embedded messages/followup.json holds the same.
-func DefaultFollowUpMessages() FollowUpMessages {
-	return FollowUpMessages{Reminder: DefaultFollowUpText, LinkTitle: "复诊预约与用药提醒", LinkDesc: "点击查看用药提醒并预约复诊"}
-}
-
 // LoadFollowUpMessages parses and checks messages/followup.json (strict JSON). Every
 // text is required; the reminder must be a template that renders with FollowUpData
 // (only its fields, the join function) within MaxReminderBytes for accepted items

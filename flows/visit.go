@@ -146,8 +146,9 @@ func RecordRecommendations(v *Visit, items []Recommendation, now time.Time) erro
 type FollowUpPolicy struct {
 	Delay   time.Duration // after the visit ends; default 24 h
 	Channel string        // ChannelWeCom (default) or ChannelSMS
-	// Text is a text/template for the reminder, executed with FollowUpData. Empty
-	// means DefaultFollowUpText.
+	// Text is a text/template for the reminder, executed with FollowUpData: the
+	// reminder of the messages file (messages/followup.json, FollowUpMessages). Needed
+	// to schedule a follow-up.
 	Text string
 	// ClassNames are the words the reminder uses for each class (FollowUpData.ClassName),
 	// by class code; ClassGeneral's serves a visit without a chronic class. A class
@@ -155,12 +156,10 @@ type FollowUpPolicy struct {
 	ClassNames map[string]string
 }
 
-// DefaultFollowUpText is the default reminder template.
-const DefaultFollowUpText = `您好，感谢您昨天到店咨询{{.ClassName}}用药。请按时按量服药，如有不适请及时联系药师。{{if .Accepted}}您选择的服务：{{join .Accepted "、"}}。{{end}}点击链接可预约下次到店。`
-
-// DefaultFollowUpPolicy is 24 h, WeCom, DefaultFollowUpText.
+// DefaultFollowUpPolicy is 24 h and WeCom; the reminder text comes from the messages
+// file (set Text).
 func DefaultFollowUpPolicy() FollowUpPolicy {
-	return FollowUpPolicy{Delay: DefaultFollowUpDelay, Channel: ChannelWeCom, Text: DefaultFollowUpText}
+	return FollowUpPolicy{Delay: DefaultFollowUpDelay, Channel: ChannelWeCom}
 }
 
 // FollowUpData is what the reminder template sees. It holds no personal data.
@@ -196,15 +195,15 @@ func RecordFollowUp(v *Visit, consent map[string]bool, policy FollowUpPolicy, no
 	if policy.Channel == "" {
 		policy.Channel = ChannelWeCom
 	}
-	if policy.Text == "" {
-		policy.Text = DefaultFollowUpText
-	}
 	cons := make(map[string]bool, len(consent))
 	for k, b := range consent {
 		cons[k] = b
 	}
 	step := &FollowUpStep{At: now, Consent: cons}
 	if cons[policy.Channel] {
+		if strings.TrimSpace(policy.Text) == "" {
+			return fmt.Errorf("visit %s: no reminder text (FollowUpPolicy.Text, from messages/followup.json)", v.ID)
+		}
 		tmpl, err := ParseFollowUpText(policy.Text)
 		if err != nil {
 			return fmt.Errorf("visit %s: %w", v.ID, err)

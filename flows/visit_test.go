@@ -37,7 +37,7 @@ func runVisit(t *testing.T, id, store, ph string, start time.Time, n int, secs [
 			return RecordRecommendations(&v, recs, now)
 		},
 		func() error {
-			pol := DefaultFollowUpPolicy()
+			pol := testPolicy(t)
 			pol.ClassNames = map[string]string{ClassHypertension: "高血压", ClassGeneral: "慢病"}
 			return RecordFollowUp(&v, map[string]bool{ChannelWeCom: consent}, pol, now)
 		},
@@ -98,7 +98,7 @@ func TestFollowUpWithoutConsent(t *testing.T) {
 	}
 	// Consent for another channel does not count.
 	v = runVisit(t, "V3", "S1", "P1", t0, 3, [4]int{1, 1, 1, 1}, false)
-	if err := RecordFollowUp(&v, map[string]bool{ChannelSMS: true}, DefaultFollowUpPolicy(), t0.Add(time.Minute)); err != nil {
+	if err := RecordFollowUp(&v, map[string]bool{ChannelSMS: true}, testPolicy(t), t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if !v.FollowUp.Declined || !v.FollowUp.Consent[ChannelSMS] {
@@ -123,6 +123,10 @@ func TestFollowUpWithoutConsent(t *testing.T) {
 	if err := RecordFollowUp(&v, map[string]bool{ChannelWeCom: true}, FollowUpPolicy{Text: "{{.Nope}}"}, now); err == nil || v.FollowUp != nil {
 		t.Fatalf("unknown template field: %v", err)
 	}
+	// Without a reminder text nothing is scheduled: the text is the messages file's.
+	if err := RecordFollowUp(&v, map[string]bool{ChannelWeCom: true}, DefaultFollowUpPolicy(), now); err == nil || v.FollowUp != nil {
+		t.Fatalf("no reminder text: %v", err)
+	}
 }
 
 func TestStepOrder(t *testing.T) {
@@ -138,7 +142,7 @@ func TestStepOrder(t *testing.T) {
 	if err := RecordRecommendations(&v, recs, t0); !errors.As(err, &so) || so.Next != 1 {
 		t.Fatalf("recommend before identify: %v", err)
 	}
-	if err := RecordFollowUp(&v, nil, DefaultFollowUpPolicy(), t0); !errors.As(err, &so) || so.Next != 1 {
+	if err := RecordFollowUp(&v, nil, testPolicy(t), t0); !errors.As(err, &so) || so.Next != 1 {
 		t.Fatalf("follow-up before identify: %v", err)
 	}
 	if NextStep(v) != 1 {
@@ -188,10 +192,10 @@ func TestStepOrder(t *testing.T) {
 	if NextStep(v) != 4 || StepsDone(v) != 3 {
 		t.Fatalf("next %d done %d", NextStep(v), StepsDone(v))
 	}
-	if err := RecordFollowUp(&v, nil, DefaultFollowUpPolicy(), t0); err != nil {
+	if err := RecordFollowUp(&v, nil, testPolicy(t), t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := RecordFollowUp(&v, nil, DefaultFollowUpPolicy(), t0); !errors.Is(err, ErrVisitEnded) {
+	if err := RecordFollowUp(&v, nil, testPolicy(t), t0); !errors.Is(err, ErrVisitEnded) {
 		t.Fatalf("step after completion: %v", err)
 	}
 	if err := Abandon(&v, "idle", t0); !errors.Is(err, ErrVisitEnded) {
@@ -371,4 +375,16 @@ func TestVisitContentVersionJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || back.ContentVersion != 2 || !strings.Contains(string(b), `"content_version":2`) {
 		t.Errorf("round trip: %s → %d (%v)", b, back.ContentVersion, err)
 	}
+}
+
+// testPolicy is the default policy with the embedded messages file's reminder.
+func testPolicy(t testing.TB) FollowUpPolicy {
+	t.Helper()
+	d, err := LoadData(assetFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := DefaultFollowUpPolicy()
+	p.Text = d.Messages.Reminder
+	return p
 }

@@ -46,7 +46,9 @@ func completedVisit(t *testing.T, id string, now time.Time) flows.Visit {
 	if err := flows.RecordRecommendations(&v, recs, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := flows.RecordFollowUp(&v, map[string]bool{flows.ChannelWeCom: true}, flows.DefaultFollowUpPolicy(), now); err != nil {
+	policy := flows.DefaultFollowUpPolicy()
+	policy.Text = data.Messages.Reminder
+	if err := flows.RecordFollowUp(&v, map[string]bool{flows.ChannelWeCom: true}, policy, now); err != nil {
 		t.Fatal(err)
 	}
 	return v

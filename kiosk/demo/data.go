@@ -17,6 +17,7 @@ import (
 	"github.com/oklog/ulid/v2"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/assets/i18n"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
@@ -124,7 +125,15 @@ func Visits(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, now time.Time) (
 	if err != nil {
 		return nil, fmt.Errorf("demo visits: %w", err)
 	}
-	tx := texts{zh, en}
+	msgs, err := assets.Read(flows.MessagesFile)
+	if err != nil {
+		return nil, fmt.Errorf("demo visits: %w", err)
+	}
+	m, err := flows.LoadFollowUpMessages(msgs, nil)
+	if err != nil {
+		return nil, fmt.Errorf("demo visits: %w", err)
+	}
+	tx := texts{zh, en, m.Reminder}
 	today := flows.DayOf(now)
 	rng := rand.New(rand.NewPCG(uint64(today), 42))
 	// Probability of continuing past each step, per pharmacist.
@@ -221,7 +230,7 @@ func visit(qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, tx texts, pharmac
 	}
 	consent := map[string]bool{flows.ChannelWeCom: rng.IntN(3) > 0}
 	policy := flows.DefaultFollowUpPolicy()
-	policy.ClassNames = i18n.FollowUpClassNames(tx.zh.L)
+	policy.Text, policy.ClassNames = tx.reminder, i18n.FollowUpClassNames(tx.zh.L)
 	if err := flows.RecordFollowUp(&v, consent, policy, step()); err != nil {
 		return v, fmt.Errorf("demo visit: %w", err)
 	}
@@ -284,5 +293,9 @@ func SeedLocal(ctx context.Context, st Seeder, cat *flows.Catalog, qs flows.Ques
 	return nil
 }
 
-// texts are the translations a demo visit records its texts with (as the counter does).
-type texts struct{ zh, en *i18n.Texts }
+// texts are the translations a demo visit records its texts with (as the counter does)
+// and the reminder's template.
+type texts struct {
+	zh, en   *i18n.Texts
+	reminder string
+}

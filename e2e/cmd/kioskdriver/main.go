@@ -156,7 +156,7 @@ func replay(ctx context.Context, st *store.Store, d *drain.Drainer, o options, s
 		}
 		now := time.Now()
 		id := ulid.Make().String() // monotonic within the process, time-ordered across restarts
-		v, err := script(ctx, st, qs, kb, zh, en, id, o.store, i, now)
+		v, err := script(ctx, st, qs, kb, zh, en, data.Messages.Reminder, id, o.store, i, now)
 		if err != nil {
 			if ctx.Err() != nil { // stopped mid-visit: the next start abandons it
 				return nil
@@ -176,7 +176,7 @@ func replay(ctx context.Context, st *store.Store, d *drain.Drainer, o options, s
 	return nil
 }
 
-func script(ctx context.Context, st *store.Store, qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, zh, en *i18n.Texts, id, storeID string, i int, now time.Time) (flows.Visit, error) {
+func script(ctx context.Context, st *store.Store, qs flows.QuestionnaireSet, kb *flows.KnowledgeBase, zh, en *i18n.Texts, reminder, id, storeID string, i int, now time.Time) (flows.Visit, error) {
 	key := fmt.Sprintf("%032x", i%97+1)
 	pharm := fmt.Sprintf("P%02d", i%3+1)
 	v := flows.NewVisit(id, storeID, pharm, flows.Customer{Key: key, Masked: "1101**********002X"}, now)
@@ -242,7 +242,7 @@ func script(ctx context.Context, st *store.Store, qs flows.QuestionnaireSet, kb 
 	}
 	consent := map[string]bool{flows.ChannelWeCom: i%2 == 0}
 	policy := flows.DefaultFollowUpPolicy()
-	policy.ClassNames = i18n.FollowUpClassNames(zh.L)
+	policy.Text, policy.ClassNames = reminder, i18n.FollowUpClassNames(zh.L)
 	if err := flows.RecordFollowUp(&v, consent, policy, now); err != nil {
 		return v, err
 	}

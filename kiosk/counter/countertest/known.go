@@ -51,7 +51,9 @@ func KnownVisits(t testing.TB, dom flows.Data, now time.Time) []flows.Visit {
 			must(flows.RecordRecommendations(&v, recs, at(3)))
 		}
 		if steps >= 4 {
-			must(flows.RecordFollowUp(&v, map[string]bool{flows.ChannelWeCom: true}, flows.DefaultFollowUpPolicy(), at(4)))
+			policy := flows.DefaultFollowUpPolicy()
+			policy.Text = dom.Messages.Reminder
+			must(flows.RecordFollowUp(&v, map[string]bool{flows.ChannelWeCom: true}, policy, at(4)))
 		} else {
 			must(flows.Abandon(&v, "pharmacist", at(steps+1)))
 		}

@@ -85,7 +85,9 @@ func TestDemoHQPrintsFollowUpLinks(t *testing.T) {
 		recs[i].Accepted = &no
 	}
 	must(flows.RecordRecommendations(&fresh, recs, now))
-	must(flows.RecordFollowUp(&fresh, map[string]bool{flows.ChannelWeCom: true}, flows.DefaultFollowUpPolicy(), now))
+	policy := flows.DefaultFollowUpPolicy()
+	policy.Text = data.Messages.Reminder
+	must(flows.RecordFollowUp(&fresh, map[string]bool{flows.ChannelWeCom: true}, policy, now))
 	if code, b := call(t, "POST", h.URL+wire.PathRecords, wire.RecordsRequest{StoreID: demo.StoreID, Records: append(old, fresh)}); code != 200 {
 		t.Fatalf("records: %d %s", code, b)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/sync/hq"
@@ -58,7 +59,7 @@ type Config struct {
 	// or the flows defaults with default rules).
 	PointsCaps flows.PointsCaps
 	// Messages are the follow-up texts (the WeCom link card's title and description);
-	// nil: flows.DefaultFollowUpMessages().
+	// nil: the embedded messages/followup.json.
 	Messages *flows.FollowUpMessages
 	// DefaultContent is content version 0, the pack embedded in the binaries
 	// (content.FromFS(assets.FS())); see api.Options.DefaultContent.
@@ -190,9 +191,12 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 	case ch != nil:
 		h.channel = ChannelCustom
 	case cfg.WeCom != nil:
-		msgs := flows.DefaultFollowUpMessages()
+		msgs, err := embeddedMessages()
 		if cfg.Messages != nil {
-			msgs = *cfg.Messages
+			msgs, err = *cfg.Messages, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("hq server: %w", err)
 		}
 		ch = followup.Mux{flows.ChannelWeCom: &followup.WeComChannel{Client: cfg.WeCom, Contacts: st, Title: msgs.LinkTitle, Desc: msgs.LinkDesc}}
 		h.channel = ChannelWeCom
@@ -353,4 +357,17 @@ func (h *HQ) Stop() {
 	if stop != nil {
 		stop()
 	}
+}
+
+// embeddedMessages are the follow-up texts of the embedded messages/followup.json.
+func embeddedMessages() (flows.FollowUpMessages, error) {
+	b, err := assets.Read(flows.MessagesFile)
+	if err != nil {
+		return flows.FollowUpMessages{}, fmt.Errorf("follow-up messages: %w", err)
+	}
+	m, err := flows.LoadFollowUpMessages(b, nil)
+	if err != nil {
+		return flows.FollowUpMessages{}, fmt.Errorf("%s: %w", flows.MessagesFile, err)
+	}
+	return m, nil
 }
