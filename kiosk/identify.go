@@ -53,7 +53,7 @@ func (s *identifyScreen) build() fyne.CanvasObject {
 		return container.NewVBox(rows...)
 	}
 	if vs.Loading {
-		rows = append(rows, text(lang.L("identify.loading"), 1.2, false))
+		rows = append(rows, text(lang.L("identify.loading", lookback()), 1.2, false))
 		return container.NewVBox(rows...)
 	}
 	if vs.Offline {
@@ -64,7 +64,7 @@ func (s *identifyScreen) build() fyne.CanvasObject {
 	}
 	a := vs.Analysis
 	if len(a.Classes) == 0 {
-		rows = append(rows, text(lang.L("identify.no_class"), 1.2, false))
+		rows = append(rows, text(lang.L("identify.no_class", lookback()), 1.2, false))
 	}
 	byID := map[string]flows.Purchase{}
 	for _, p := range a.Shown {

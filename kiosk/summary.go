@@ -32,7 +32,7 @@ func (s *summaryScreen) build() fyne.CanvasObject {
 			parts = append(parts, fmt.Sprintf("%s %d%% %s", u.className(c.Class), flows.Percent(c), levelLabel(c.Level)))
 		}
 		if len(parts) == 0 {
-			parts = append(parts, lang.L("identify.no_class"))
+			parts = append(parts, lang.L("identify.no_class", lookback()))
 		}
 		if v.Identify.Offline {
 			parts = append(parts, lang.L("summary.offline"))

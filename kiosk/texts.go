@@ -27,3 +27,6 @@ func alertText(r flows.ClassResult) string {
 func unknownDrugsText(a flows.Analysis) string {
 	return i18n.UnknownDrugsText(lang.L, flows.UnknownDrugs(a))
 }
+
+// lookback is the parameter of the texts that name the analysis window ("近 90 天").
+func lookback() map[string]any { return map[string]any{"Days": flows.DefaultLookbackDays} }

@@ -180,7 +180,7 @@ func (c *Core) resume(v flows.Visit) {
 	if v.Identify == nil {
 		vs.Loading = true
 		c.show(&IdentifyPage{})
-		c.loadHistoryAsync(v.ID, v.CustomerKey, flows.DayOf(v.StartedAt))
+		c.loadHistoryAsync(v.ID, v.CustomerKey, flows.VisitDay(v))
 		return
 	}
 	// The recorded step 1 is the analysis the visit went on with.

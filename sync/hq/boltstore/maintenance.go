@@ -218,7 +218,7 @@ func (s *Store) PurgeBefore(ctx context.Context, cutoff flows.Day) (hq.PurgeStat
 				if err := json.Unmarshal(v, &head); err != nil {
 					return fmt.Errorf("visit %s: %w", k, err)
 				}
-				if !head.StartedAt.IsZero() && flows.DayOf(head.StartedAt) < cutoff { // zero: a tombstone
+				if !head.StartedAt.IsZero() && flows.VisitDay(flows.Visit{StartedAt: head.StartedAt}) < cutoff { // zero: a tombstone
 					keys = append(keys, append([]byte(nil), k...))
 				}
 				return nil
