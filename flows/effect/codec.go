@@ -8,15 +8,23 @@ import (
 	"time"
 )
 
-// visitFactV1 is the first (and current) binary form of a VisitFact.
-const visitFactV1 = 1
+// Binary forms of a VisitFact: v2 is v1 followed by the content version (varint);
+// a fact of content version 0 is written in v1, as before content versions.
+const (
+	visitFactV1 = 1
+	visitFactV2 = 2
+)
 
 // MarshalBinary encodes a visit fact compactly (storage backends keep one per visit
 // beside the record, so reports read no JSON). Classes other than the three chronic
 // ones are dropped.
 func (f VisitFact) MarshalBinary() ([]byte, error) {
 	b := make([]byte, 0, 96+len(f.VisitID)+len(f.CustomerKey)+len(f.StoreID))
-	b = append(b, visitFactV1)
+	form := byte(visitFactV1)
+	if f.ContentVersion != 0 {
+		form = visitFactV2
+	}
+	b = append(b, form)
 	for _, s := range []string{f.VisitID, f.CustomerKey, f.StoreID, f.QuestionnaireClass} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -59,6 +67,9 @@ func (f VisitFact) MarshalBinary() ([]byte, error) {
 			b = append(b, 0)
 		}
 	}
+	if form == visitFactV2 {
+		b = binary.AppendVarint(b, int64(f.ContentVersion))
+	}
 	return b, nil
 }
 
@@ -66,9 +77,10 @@ var errFactCorrupt = errors.New("corrupt visit fact encoding")
 
 // UnmarshalBinary decodes MarshalBinary's form.
 func (f *VisitFact) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || b[0] != visitFactV1 {
+	if len(b) == 0 || (b[0] != visitFactV1 && b[0] != visitFactV2) {
 		return errFactCorrupt
 	}
+	form := b[0]
 	b = b[1:]
 	str := func() (string, error) {
 		n, k := binary.Uvarint(b)
@@ -138,6 +150,14 @@ func (f *VisitFact) UnmarshalBinary(b []byte) error {
 		}
 		b = b[1:]
 		out.Recommendations = append(out.Recommendations, r)
+	}
+	if form == visitFactV2 {
+		cv, k := binary.Varint(b)
+		if k <= 0 || cv == 0 || cv < math.MinInt32 || cv > math.MaxInt32 {
+			return errFactCorrupt
+		}
+		b = b[k:]
+		out.ContentVersion = int(cv)
 	}
 	if len(b) != 0 {
 		return fmt.Errorf("%w: %d trailing bytes", errFactCorrupt, len(b))

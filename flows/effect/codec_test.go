@@ -18,6 +18,8 @@ func TestVisitFactBinaryRoundTrip(t *testing.T) {
 			StepSeconds: [4]float64{12.5, 30, 0, 61.25}, StepTimed: [4]bool{true, true, false, true}, VisitSeconds: 110.5, VisitTimed: true,
 			Classes: []string{flows.ClassHypertension, flows.ClassHyperlipidemia}, QuestionnaireClass: flows.ClassHypertension,
 			Recommendations: []effect.RecommendationFact{{ItemID: "pill_organiser", Accepted: &yes}, {ItemID: "refill_plan", Accepted: &no}, {ItemID: "x"}}},
+		{VisitID: "v2", StoreID: "S002", StartedAt: time.Date(2026, 6, 2, 9, 0, 0, 0, flows.Shanghai()), ContentVersion: 3,
+			Recommendations: []effect.RecommendationFact{{ItemID: "pill_organiser", Accepted: &yes}}},
 	} {
 		b, err := f.MarshalBinary()
 		if err != nil {

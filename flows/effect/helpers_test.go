@@ -98,6 +98,7 @@ type visit struct {
 	incomplete  bool
 	qclass      string
 	recs        []rec
+	cv          int // content version
 }
 
 func (h *hist) visit(vs ...visit) {
@@ -111,7 +112,7 @@ func (h *hist) visit(vs ...visit) {
 			v.classes = []string{flows.ClassHypertension}
 		}
 		f := effect.VisitFact{CustomerKey: v.cust, StoreID: v.store, StartedAt: v.day.Time().Add(9*time.Hour + time.Duration(h.n)*time.Second),
-			Complete: !v.incomplete, StepsDone: 4, Classes: v.classes, QuestionnaireClass: v.qclass}
+			Complete: !v.incomplete, StepsDone: 4, Classes: v.classes, QuestionnaireClass: v.qclass, ContentVersion: v.cv}
 		if v.incomplete {
 			f.StepsDone = 2
 		}

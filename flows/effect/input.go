@@ -53,6 +53,9 @@ type VisitFact struct {
 	QuestionnaireClass string
 	// Recommendations are step 3's items with the customer's choice.
 	Recommendations []RecommendationFact
+	// ContentVersion is the content the counter served the visit with (0: the content
+	// built into the kiosk): its knowledge base names the recommendations' products.
+	ContentVersion int
 }
 
 // RecommendationFact is one recommendation made in step 3.
@@ -67,6 +70,7 @@ func VisitFactOf(v flows.Visit) VisitFact {
 	f := VisitFact{
 		VisitID: v.ID, CustomerKey: v.CustomerKey, StoreID: v.StoreID, StartedAt: v.StartedAt,
 		Complete: flows.Complete(v), StepsDone: flows.StepsDone(v), StepSeconds: c.StepSeconds,
+		ContentVersion: v.ContentVersion,
 	}
 	for i := range f.StepTimed {
 		f.StepTimed[i] = c.StepTimed[i] == 1
@@ -233,9 +237,18 @@ type Builder struct {
 	infoIdx  map[infoKey]int32
 	infos    []lineInfo
 	ingrIdx  map[string]int32
-	entryIdx map[string]int32 // catalog primary code → entry id
-	itemIdx  map[string]int32 // knowledge-base item id → index
-	itemEnt  [][]int32        // item index → entry ids of its product codes
+	entryIdx map[string]int32 // catalog primary code (or a code the catalog lacks) → entry id
+
+	// Knowledge-base items: a variant is one item of one content version's knowledge
+	// base (its product codes may differ between versions); the report counts items by
+	// id over every version.
+	itemIdx  map[string]int32         // version 0: item id → variant
+	verItems map[int]map[string]int32 // version ≥ 1: item id → variant
+	kbFor    func(version int) (*flows.KnowledgeBase, *flows.Catalog)
+	itemEnt  [][]int32        // variant → entry ids of its product codes
+	itemOf   []int32          // variant → report item
+	itemIDs  []string         // report item → id
+	idItem   map[string]int32 // id → report item
 
 	lines []pline
 	lcust []int32
@@ -252,21 +265,79 @@ func NewBuilder(cat *flows.Catalog, kb *flows.KnowledgeBase) *Builder {
 	b := &Builder{
 		cat: cat, kb: kb,
 		custIdx: map[string]int32{}, storeIdx: map[string]int32{}, lastCustI: -1, lastStoreI: -1,
-		infoIdx: map[infoKey]int32{}, ingrIdx: map[string]int32{}, entryIdx: map[string]int32{}, itemIdx: map[string]int32{},
+		infoIdx: map[infoKey]int32{}, ingrIdx: map[string]int32{}, entryIdx: map[string]int32{},
+		verItems: map[int]map[string]int32{}, idItem: map[string]int32{},
 	}
-	if kb != nil {
-		for i, it := range kb.Items {
-			b.itemIdx[it.ID] = int32(i)
-			var ents []int32
-			for _, code := range it.ProductCodes {
-				if d, ok := cat.Lookup(code); ok {
-					ents = append(ents, b.entry(d.Code))
+	b.itemIdx = b.addKnowledge(kb, cat)
+	return b
+}
+
+// KnowledgeFor says where the knowledge base of a content version comes from: fn(v)
+// gives, for visits the counter served with content version v ≥ 1 (VisitFact.
+// ContentVersion), the knowledge base that named their recommendations' products and
+// the catalog its product codes resolve in (nil catalog: NewBuilder's). A nil knowledge
+// base, or no fn, reads them with NewBuilder's (version 0's). Call it before AddVisit;
+// fn is called once per version.
+func (b *Builder) KnowledgeFor(fn func(version int) (*flows.KnowledgeBase, *flows.Catalog)) {
+	b.kbFor = fn
+}
+
+// addKnowledge adds kb's items as variants and returns item id → variant.
+func (b *Builder) addKnowledge(kb *flows.KnowledgeBase, cat *flows.Catalog) map[string]int32 {
+	idx := map[string]int32{}
+	if kb == nil {
+		return idx
+	}
+	for _, it := range kb.Items {
+		var ents []int32
+		for _, code := range it.ProductCodes {
+			d, ok := cat.Lookup(code)
+			if !ok {
+				continue
+			}
+			if cat != b.cat {
+				// A product a newer catalog added: HQ's catalog may not know it, and its
+				// sales then carry their own code (info).
+				if hd, ok := b.cat.Lookup(d.Code); ok {
+					d = hd
+				} else {
+					for _, alt := range d.AltCodes {
+						ents = append(ents, b.entry(strings.TrimSpace(alt)))
+					}
 				}
 			}
-			b.itemEnt = append(b.itemEnt, ents)
+			ents = append(ents, b.entry(d.Code))
 		}
+		r, ok := b.idItem[it.ID]
+		if !ok {
+			r = int32(len(b.itemIDs))
+			b.idItem[it.ID] = r
+			b.itemIDs = append(b.itemIDs, it.ID)
+		}
+		idx[it.ID] = int32(len(b.itemEnt))
+		b.itemEnt = append(b.itemEnt, ents)
+		b.itemOf = append(b.itemOf, r)
 	}
-	return b
+	return idx
+}
+
+// items is item id → variant for visits served with content version v.
+func (b *Builder) items(v int) map[string]int32 {
+	if v == 0 || b.kbFor == nil {
+		return b.itemIdx
+	}
+	if idx, ok := b.verItems[v]; ok {
+		return idx
+	}
+	idx := b.itemIdx
+	if kb, cat := b.kbFor(v); kb != nil {
+		if cat == nil {
+			cat = b.cat
+		}
+		idx = b.addKnowledge(kb, cat)
+	}
+	b.verItems[v] = idx
+	return idx
 }
 
 // Grow reserves room for about this many facts of each kind (optional).
@@ -342,7 +413,7 @@ type lineInfo struct {
 	kind    uint8
 	supply  int32
 	ingr    int32
-	entry   int32 // catalog entry, -1 not in the catalog
+	entry   int32 // catalog entry (the code itself when not in the catalog), -1 no code
 }
 
 // infoKey is every field ReadPurchase's result depends on (besides id, date, name).
@@ -375,6 +446,8 @@ func (b *Builder) info(p *PurchaseFact) int32 {
 	}
 	if d, ok := b.cat.Lookup(p.DrugCode); ok {
 		li.entry = b.entry(d.Code)
+	} else if code := strings.TrimSpace(p.DrugCode); code != "" {
+		li.entry = b.entry(code) // maybe a product only a newer content version's catalog knows
 	}
 	i := int32(len(b.infos))
 	b.infos = append(b.infos, li)
@@ -472,11 +545,12 @@ func (b *Builder) AddVisit(v VisitFact) error {
 			r.classes |= 1 << ci
 		}
 	}
+	items := b.items(v.ContentVersion)
 	for i, it := range v.Recommendations {
 		if i >= len(r.recs) {
 			break
 		}
-		if k, ok := b.itemIdx[it.ItemID]; ok {
+		if k, ok := items[it.ItemID]; ok {
 			r.recs[i].item = k
 		}
 		if it.Accepted != nil {
@@ -523,8 +597,9 @@ type Data struct {
 	keys     []string // customer keys, in the canonical order (Build)
 	cmask    []uint8  // per customer: bit c if a counted class-c fill or a complete visit listing c
 	infos    []lineInfo
-	itemEnt  [][]int32
-	itemIDs  []string
+	itemEnt  [][]int32 // variant → entries of its products
+	itemOf   []int32   // variant → report item
+	itemIDs  []string  // report item → knowledge-base item id
 
 	lineOff []int32 // customer u's lines are lines[lineOff[u]:lineOff[u+1]], by (day, second, store)
 	lines   []pline
@@ -537,12 +612,7 @@ type Data struct {
 // Build groups the facts per customer and sorts them. The builder must not be used
 // afterwards.
 func (b *Builder) Build() *Data {
-	d := &Data{infos: b.infos, itemEnt: b.itemEnt, health: b.hl, follow: b.fl}
-	if b.kb != nil {
-		for _, it := range b.kb.Items {
-			d.itemIDs = append(d.itemIDs, it.ID)
-		}
-	}
+	d := &Data{infos: b.infos, itemEnt: b.itemEnt, itemOf: b.itemOf, itemIDs: b.itemIDs, health: b.hl, follow: b.fl}
 	// Stores in id order, so the store index orders like the id.
 	order := make([]int32, len(b.stores))
 	for i := range order {

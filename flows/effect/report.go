@@ -649,7 +649,7 @@ func (d *Data) conversions(vis []vrec, lines []pline, q *query, sc *scratch) {
 					break
 				}
 			}
-			it := &sc.conv.items[r.item]
+			it := &sc.conv.items[d.itemOf[r.item]]
 			if r.accepted == 1 {
 				sc.conv.acc++
 				it.acc++

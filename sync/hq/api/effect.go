@@ -17,15 +17,21 @@ func (s *Server) effectService() *effectreport.Service {
 	if s.opts.Effect != nil {
 		return s.opts.Effect
 	}
-	var kb *flows.KnowledgeBase
-	if s.opts.DefaultContent.Len() > 0 {
-		if d, err := s.opts.DefaultContent.Validate(); err == nil {
-			kb = d.Knowledge
-		} else {
-			s.log.Warn("effect report: the default content does not load; no recommendation conversions", "err", err)
-		}
+	return effectreport.New(s.st, effectreport.Config{Catalog: s.opts.Catalog, Knowledge: s.versions.Base().Knowledge,
+		Versions: s.versions, Logger: s.log, Now: s.opts.Now})
+}
+
+// defaultKnowledge is the default content's knowledge base (nil without one).
+func (s *Server) defaultKnowledge() *flows.KnowledgeBase {
+	if s.opts.DefaultContent.Len() == 0 {
+		return nil
 	}
-	return effectreport.New(s.st, effectreport.Config{Catalog: s.opts.Catalog, Knowledge: kb, Logger: s.log, Now: s.opts.Now})
+	d, err := s.opts.DefaultContent.Validate()
+	if err != nil {
+		s.log.Warn("effect report: the default content does not load; no recommendation conversions", "err", err)
+		return nil
+	}
+	return d.Knowledge
 }
 
 // reportPeriod parses the required from and to of a report.

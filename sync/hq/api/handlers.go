@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -206,9 +207,15 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p hq.Prin
 	oldest := time.Time{}
 	unrostered := map[string]bool{}
 	now := s.opts.Now()
+	rules := map[int]flows.PointsRules{}
 	for i, v := range req.Records {
 		batch[i] = hq.VisitIngest{Visit: v, Raw: raws[i]}
-		ev, ok, err := s.opts.PointsRules.CompletionEvent(v)
+		pr, err := s.pointsRules(r.Context(), v, rules)
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("records[%d]: %w", i, err))
+			return
+		}
+		ev, ok, err := pr.CompletionEvent(v)
 		if err != nil {
 			s.fail(w, r, badf("records[%d]: points: %v", i, err))
 			return
@@ -253,6 +260,31 @@ func (s *Server) handleRecords(w http.ResponseWriter, r *http.Request, p hq.Prin
 	s.log.Info("records ingested", "store", req.StoreID, "accepted", res.Accepted, "duplicates", res.Duplicates,
 		"idempotency_key", r.Header.Get(wire.HeaderIdempotencyKey))
 	WriteJSON(w, http.StatusOK, out)
+}
+
+// pointsRules are the points rules of the content version v was served with (memo:
+// the batch's versions so far). Version 0 is HQ's own rules; a version HQ does not
+// have (published at another HQ, or its data lost) is priced with version 0's and
+// logged.
+func (s *Server) pointsRules(ctx context.Context, v flows.Visit, memo map[int]flows.PointsRules) (flows.PointsRules, error) {
+	n := v.ContentVersion
+	if n == 0 {
+		return s.opts.PointsRules, nil
+	}
+	if pr, ok := memo[n]; ok {
+		return pr, nil
+	}
+	pr, _, err := s.versions.Points(ctx, n)
+	switch {
+	case errors.Is(err, hq.ErrNotFound):
+		s.log.Warn("visit served with a content version HQ does not have: points priced with version 0's rules",
+			"visit", v.ID, "store", v.StoreID, "content_version", n)
+		pr = s.opts.PointsRules
+	case err != nil:
+		return nil, err
+	}
+	memo[n] = pr
+	return pr, nil
 }
 
 // parseRecords decodes and validates a records batch for principal p. It returns the

@@ -52,6 +52,11 @@ type Options struct {
 	// against version 0. Zero: version 0 cannot be read or compared (publishing then
 	// needs complete packs).
 	DefaultContent content.Pack
+	// Versions is HQ's domain data per content version: a visit's points are priced
+	// with the rules of the content version it was served with (flows.Visit.
+	// ContentVersion). Nil: one on the server's content management whose version 0 is
+	// Catalog, PointsRules and DefaultContent's knowledge base.
+	Versions *contentadmin.Versions
 	// Effect computes the effect and process-health reports; nil: a service on the
 	// server's store with Catalog and DefaultContent's knowledge base (its chain-wide
 	// snapshot is then built on first use, never refreshed nightly: the composition
@@ -71,14 +76,15 @@ type Options struct {
 
 // Server is the HQ HTTP API. It implements http.Handler.
 type Server struct {
-	st      hq.Store
-	opts    Options
-	log     *slog.Logger
-	mux     *http.ServeMux
-	metrics *metrics
-	handler http.Handler
-	content *contentadmin.Service
-	effect  *effectreport.Service
+	st       hq.Store
+	opts     Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	metrics  *metrics
+	handler  http.Handler
+	content  *contentadmin.Service
+	versions *contentadmin.Versions
+	effect   *effectreport.Service
 	// uses are the token uses noted since the last Flush; flushers are other queues
 	// flushed with them (OnFlush).
 	uses     *useTracker
@@ -112,6 +118,10 @@ func New(st hq.Store, opts Options) *Server {
 	}
 	s := &Server{st: st, opts: opts, log: opts.Logger, mux: http.NewServeMux(), uses: newUseTracker()}
 	s.content = contentadmin.New(st, opts.DefaultContent, opts.Now)
+	s.versions = opts.Versions
+	if s.versions == nil {
+		s.versions = contentadmin.NewVersions(s.content, flows.Data{Catalog: opts.Catalog, Points: opts.PointsRules, Knowledge: s.defaultKnowledge()})
+	}
 	s.effect = s.effectService()
 	s.metrics = newMetrics(opts.Registry)
 	for _, err := range s.metrics.registerErrs {

@@ -45,8 +45,12 @@ var ErrNotReady = errors.New("the chain-wide snapshot is being built")
 type Config struct {
 	Catalog   *flows.Catalog       // kinds, classes and product codes of drug codes
 	Knowledge *flows.KnowledgeBase // recommendations' product codes; nil: no conversions
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Versions gives the knowledge base and catalog of each content version, so a
+	// visit's recommendations are read with the content it was served with; nil: every
+	// visit with Knowledge (version 0's).
+	Versions ContentVersions
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// SnapshotDays of facts the chain-wide snapshot holds (ending at its as_of);
 	// 0: DefaultSnapshotDays. A chain-wide report needs from − 270 d inside them.
 	SnapshotDays int
@@ -56,6 +60,11 @@ type Config struct {
 	// Wait is how long a chain-wide request waits for a snapshot being built before
 	// ErrNotReady; 0: 20 s.
 	Wait time.Duration
+}
+
+// ContentVersions gives HQ's domain data of a content version (contentadmin.Versions).
+type ContentVersions interface {
+	Data(ctx context.Context, version int) (flows.Data, error)
 }
 
 // Service computes the reports.
@@ -165,7 +174,7 @@ func (s *Service) storeData(ctx context.Context, store string, from, to, asOf fl
 	if err != nil {
 		return nil, fmt.Errorf("effect report of store %s: %w", store, err)
 	}
-	b := effect.NewBuilder(s.cfg.Catalog, s.cfg.Knowledge)
+	b := s.builder(ctx)
 	var addErr error
 	bad := 0
 	for i := 0; i < len(custs); i += customerBatch {
@@ -220,7 +229,7 @@ func (s *Service) Health(ctx context.Context, p effect.HealthParams) (HealthResu
 	}
 	now := s.cfg.Now()
 	p.Now = now
-	b := effect.NewBuilder(s.cfg.Catalog, s.cfg.Knowledge)
+	b := s.builder(ctx)
 	bad := 0
 	if err := s.st.EffectVisits(ctx, p.StoreID, p.From, p.To, func(f effect.VisitFact) error {
 		if b.AddVisit(f) != nil {
@@ -327,7 +336,7 @@ func (s *Service) build(ctx context.Context) (*Snapshot, error) {
 	start := s.cfg.Now()
 	asOf := flows.DayOf(start)
 	from := asOf - flows.Day(s.cfg.SnapshotDays)
-	b := effect.NewBuilder(s.cfg.Catalog, s.cfg.Knowledge)
+	b := s.builder(ctx)
 	bad := 0
 	if err := s.st.EffectPurchases(ctx, from, asOf, func(p *effect.PurchaseFact) error {
 		if b.AddPurchase(*p) != nil {
@@ -387,4 +396,23 @@ func (s *Service) Run(ctx context.Context) {
 			_ = s.Refresh(ctx)
 		}
 	}
+}
+
+// builder starts a fact builder that reads each visit's recommendations with the
+// knowledge base of its content version (Config.Versions). A version HQ cannot read
+// (not stored, storage down) is read with version 0's, and logged once per build.
+func (s *Service) builder(ctx context.Context) *effect.Builder {
+	b := effect.NewBuilder(s.cfg.Catalog, s.cfg.Knowledge)
+	if s.cfg.Versions != nil {
+		b.KnowledgeFor(func(v int) (*flows.KnowledgeBase, *flows.Catalog) {
+			d, err := s.cfg.Versions.Data(ctx, v)
+			if err != nil {
+				s.cfg.Logger.Warn("effect report: content version unreadable; its visits' recommendations read with version 0's knowledge base",
+					"content_version", v, "err", err)
+				return nil, nil
+			}
+			return d.Knowledge, d.Catalog
+		})
+	}
+	return b
 }

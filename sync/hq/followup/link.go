@@ -46,6 +46,13 @@ type LinkStore interface {
 	hq.AuditStore
 	hq.RosterStore
 	hq.TokenStore // the addresses each store's token syncs from (suspicious opens)
+	hq.VisitStore // the content version a follow-up's visit was served with
+}
+
+// PointsVersions gives the points rules and daily caps of a content version
+// (contentadmin.Versions).
+type PointsVersions interface {
+	Points(ctx context.Context, version int) (flows.PointsRules, flows.PointsCaps, error)
 }
 
 // LinkConfig configures LinkHandler.
@@ -54,9 +61,13 @@ type LinkConfig struct {
 	Signer *Signer           // required
 	Points flows.PointsRules // default flows.DefaultPointsRules()
 	// Caps are the daily caps of link and booking points per pharmacist (nil: none).
-	Caps   flows.PointsCaps
-	Logger *slog.Logger // default slog.Default()
-	Now    func() time.Time
+	Caps flows.PointsCaps
+	// Versions, if set, prices a follow-up's link open and booking with the points rules
+	// and caps of the content version its visit was served with; Points and Caps are
+	// version 0's (and any version Versions does not have).
+	Versions PointsVersions
+	Logger   *slog.Logger // default slog.Default()
+	Now      func() time.Time
 	// Rate and Burst: token bucket per client (an IPv4 address, an IPv6 /64; default
 	// 0.5/s, burst 10). MaxClients bounds the clients remembered (default 10 000): the
 	// least recently seen is forgotten to make room, never everyone refused.
@@ -163,20 +174,30 @@ func (h *LinkHandlerT) verify(w http.ResponseWriter, r *http.Request) (string, b
 // credit decides what a link open or booking (kind) of follow-up it earns at now: the
 // points event (the zero event: nothing) and the flags that go with it. Every credit
 // path goes through here: only a pharmacist on the store's roster earns.
-func (h *LinkHandlerT) credit(ctx context.Context, it hq.FollowUpItem, kind string, now time.Time, addr string) (flows.PointsEvent, []hq.Flag, error) {
+//
+// The event is priced, and capped (the daily cap it returns), by the points rules of
+// the content version the follow-up's visit was served with.
+func (h *LinkHandlerT) credit(ctx context.Context, it hq.FollowUpItem, kind string, now time.Time, addr string) (flows.PointsEvent, int, []hq.Flag, error) {
 	fu := it.FollowUp
-	ev := pointsEvent(h.cfg.Points, fu, kind, now)
-	if ev.ID == "" || it.Attempts == 0 {
-		// Nothing to earn, or a follow-up no channel ever sent: its link never reached
-		// the customer, so opening it earns nothing.
-		return flows.PointsEvent{}, nil, nil
+	if it.Attempts == 0 {
+		// A follow-up no channel ever sent: its link never reached the customer, so
+		// opening it earns nothing.
+		return flows.PointsEvent{}, 0, nil, nil
+	}
+	rules, caps, err := h.rules(ctx, fu)
+	if err != nil {
+		return flows.PointsEvent{}, 0, nil, err
+	}
+	ev := pointsEvent(rules, fu, kind, now)
+	if ev.ID == "" {
+		return flows.PointsEvent{}, 0, nil, nil // nothing to earn
 	}
 	roster, err := hq.RosterSet(ctx, h.cfg.Store, fu.StoreID)
 	if err != nil {
-		return flows.PointsEvent{}, nil, err
+		return flows.PointsEvent{}, 0, nil, err
 	}
 	if !roster[fu.PharmacistID] {
-		return flows.PointsEvent{}, []hq.Flag{{At: now, Kind: hq.FlagNotOnRoster, StoreID: fu.StoreID, PharmacistID: fu.PharmacistID, Ref: fu.ID,
+		return flows.PointsEvent{}, 0, []hq.Flag{{At: now, Kind: hq.FlagNotOnRoster, StoreID: fu.StoreID, PharmacistID: fu.PharmacistID, Ref: fu.ID,
 			Detail: fmt.Sprintf("%s: pharmacist %s is not on the roster of store %s: no points", kind, fu.PharmacistID, fu.StoreID)}}, nil
 	}
 	// Credited, but listed for a person to check when it does not look like a customer.
@@ -190,13 +211,41 @@ func (h *LinkHandlerT) credit(ctx context.Context, it hq.FollowUpItem, kind stri
 	if addr != "" {
 		addrs, err := h.cfg.Store.StoreAddresses(ctx, fu.StoreID, now.Add(-kioskAddressWindow))
 		if err != nil {
-			return flows.PointsEvent{}, nil, err
+			return flows.PointsEvent{}, 0, nil, err
 		}
 		if slices.Contains(addrs, addr) {
 			flag(hq.FlagKioskAddress, fmt.Sprintf("%s from %s, an address store %s's token syncs from", kind, addr, fu.StoreID))
 		}
 	}
-	return ev, flags, nil
+	return ev, caps[ev.Kind], flags, nil
+}
+
+// rules are the points rules and caps of the content version fu's visit was served
+// with: version 0's (Points, Caps) without Versions, for a visit HQ no longer has
+// (purged) and for a version HQ does not have.
+func (h *LinkHandlerT) rules(ctx context.Context, fu flows.FollowUp) (flows.PointsRules, flows.PointsCaps, error) {
+	if h.cfg.Versions == nil || fu.VisitID == "" {
+		return h.cfg.Points, h.cfg.Caps, nil
+	}
+	v, err := h.cfg.Store.Visit(ctx, fu.StoreID, fu.VisitID)
+	switch {
+	case errors.Is(err, hq.ErrNotFound):
+		return h.cfg.Points, h.cfg.Caps, nil
+	case err != nil:
+		return nil, nil, err
+	case v.ContentVersion == 0:
+		return h.cfg.Points, h.cfg.Caps, nil
+	}
+	rules, caps, err := h.cfg.Versions.Points(ctx, v.ContentVersion)
+	switch {
+	case errors.Is(err, hq.ErrNotFound):
+		h.cfg.Logger.Warn("follow-up of a visit served with a content version HQ does not have: version 0's points",
+			"followup", fu.ID, "content_version", v.ContentVersion)
+		return h.cfg.Points, h.cfg.Caps, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	return rules, caps, nil
 }
 
 // kioskAddressWindow: a link opened from an address a store's token used within this
@@ -219,8 +268,9 @@ func (h *LinkHandlerT) open(w http.ResponseWriter, r *http.Request) {
 		// The event is of the follow-up's own store and pharmacist, fields that never change.
 		var ev flows.PointsEvent
 		var flags []hq.Flag
-		if ev, flags, err = h.credit(r.Context(), it, flows.PointsLinkOpened, now, h.clientAddr(r)); err == nil {
-			out, err = h.cfg.Store.OpenLink(r.Context(), hq.LinkOpen{ID: id, At: now, Points: ev, Flags: flags, DailyCap: h.cfg.Caps[ev.Kind], Audit: []hq.AuditEntry{{At: now,
+		var dailyCap int
+		if ev, dailyCap, flags, err = h.credit(r.Context(), it, flows.PointsLinkOpened, now, h.clientAddr(r)); err == nil {
+			out, err = h.cfg.Store.OpenLink(r.Context(), hq.LinkOpen{ID: id, At: now, Points: ev, Flags: flags, DailyCap: dailyCap, Audit: []hq.AuditEntry{{At: now,
 				Actor: "customer-link", Action: "link.click", Detail: fmt.Sprintf("followup=%s pharmacist=%s points=%d", id, it.FollowUp.PharmacistID, ev.Points)}}})
 		}
 	}
@@ -278,8 +328,9 @@ func (h *LinkHandlerT) book(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var ev flows.PointsEvent
 		var flags []hq.Flag
-		if ev, flags, err = h.credit(r.Context(), it, flows.PointsRevisitBooked, now, h.clientAddr(r)); err == nil {
-			out, err = h.cfg.Store.BookRevisit(r.Context(), hq.RevisitBooking{ID: id, Date: date, Slot: slot, At: now, Points: ev, Flags: flags, DailyCap: h.cfg.Caps[ev.Kind],
+		var dailyCap int
+		if ev, dailyCap, flags, err = h.credit(r.Context(), it, flows.PointsRevisitBooked, now, h.clientAddr(r)); err == nil {
+			out, err = h.cfg.Store.BookRevisit(r.Context(), hq.RevisitBooking{ID: id, Date: date, Slot: slot, At: now, Points: ev, Flags: flags, DailyCap: dailyCap,
 				Audit: []hq.AuditEntry{{At: now, Actor: "customer-link", Action: "link.book",
 					Detail: fmt.Sprintf("followup=%s date=%s slot=%s points=%d", id, date, slot, ev.Points)}}})
 		}

@@ -221,28 +221,33 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hq server: %w", err)
 	}
-	h.link, err = followup.LinkHandler(followup.LinkConfig{Store: st, Signer: signer, Points: cfg.PointsRules, Caps: cfg.PointsCaps,
-		Logger: cfg.Logger, Now: cfg.Now, Clients: cfg.TrustProxy})
-	if err != nil {
-		return nil, fmt.Errorf("hq server: %w", err)
-	}
-	var kb *flows.KnowledgeBase
+	// Version 0 of the content is HQ's own data: the embedded content with the catalog
+	// and points rules of the configuration; a visit is priced and read with the version
+	// it was served with (contentadmin.Versions).
+	base := flows.Data{Catalog: cfg.Catalog, Points: cfg.PointsRules, PointsCaps: cfg.PointsCaps}
 	if cfg.DefaultContent.Len() > 0 {
 		d, err := cfg.DefaultContent.Validate()
 		if err != nil {
 			return nil, fmt.Errorf("hq server: default content: %w", err)
 		}
-		kb = d.Knowledge
+		base.Knowledge, base.Questionnaires, base.Messages = d.Knowledge, d.Questionnaires, d.Messages
 	}
-	h.effect = effectreport.New(st, effectreport.Config{Catalog: cfg.Catalog, Knowledge: kb, Logger: cfg.Logger, Now: cfg.Now,
-		SnapshotDays: cfg.EffectSnapshotDays})
+	content := contentadmin.New(st, cfg.DefaultContent, cfg.Now)
+	versions := contentadmin.NewVersions(content, base)
+	h.link, err = followup.LinkHandler(followup.LinkConfig{Store: st, Signer: signer, Points: cfg.PointsRules, Caps: cfg.PointsCaps,
+		Versions: versions, Logger: cfg.Logger, Now: cfg.Now, Clients: cfg.TrustProxy})
+	if err != nil {
+		return nil, fmt.Errorf("hq server: %w", err)
+	}
+	h.effect = effectreport.New(st, effectreport.Config{Catalog: cfg.Catalog, Knowledge: base.Knowledge, Versions: versions,
+		Logger: cfg.Logger, Now: cfg.Now, SnapshotDays: cfg.EffectSnapshotDays})
 	h.dash, err = dashboard.New(dashboard.Config{Data: dashboard.HQData(st), Tokens: st, Effect: h.effect,
 		Audit: func(ctx context.Context, actor, action, detail string, at time.Time) error {
 			return st.Audit(ctx, hq.AuditEntry{At: at, Actor: actor, Action: action, Detail: detail})
 		},
 		Now: cfg.Now, Logger: cfg.Logger, SecureCookie: cfg.SecureCookie || strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
 		Clients: cfg.TrustProxy, Sessions: st,
-		Content: contentadmin.New(st, cfg.DefaultContent, cfg.Now)})
+		Content: content})
 	if err != nil {
 		return nil, fmt.Errorf("hq server: %w", err)
 	}
@@ -258,7 +263,7 @@ func New(ctx context.Context, st hq.Store, cfg Config) (*HQ, error) {
 		}
 	}
 	h.api = api.New(st, api.Options{Logger: cfg.Logger, Now: cfg.Now, Catalog: cfg.Catalog, PointsRules: cfg.PointsRules,
-		Registry: cfg.Registry, DefaultContent: cfg.DefaultContent, Effect: h.effect, Clients: cfg.TrustProxy, MetricsToken: cfg.MetricsToken,
+		Registry: cfg.Registry, DefaultContent: cfg.DefaultContent, Versions: versions, Effect: h.effect, Clients: cfg.TrustProxy, MetricsToken: cfg.MetricsToken,
 		PrepareRecord: func(in *hq.VisitIngest) error {
 			return followup.Prepare(in, cfg.Now())
 		},
