@@ -44,13 +44,38 @@ func (u *UI) banner() fyne.CanvasObject {
 	if s.Outbox.Rejected > 0 {
 		parts = append(parts, lang.L("banner.rejected", map[string]any{"N": s.Outbox.Rejected}))
 	}
+	cs := u.c.ContentState()
+	parts = append(parts, contentLabel(cs))
 	txt := canvas.NewText(strings.Join(parts, "  ·  "), theme.Color(theme.ColorNameForeground))
 	txt.TextSize = textSize() * 0.85
 	bgc := u.th.Color(theme.ColorNameHeaderBackground, 0)
-	if s.Warn() {
+	if s.Warn() || cs.Refused != nil {
 		bgc = u.th.Color(ColorBanner, 0)
 	}
-	return container.NewStack(canvas.NewRectangle(bgc), container.NewPadded(txt))
+	bar := container.NewStack(canvas.NewRectangle(bgc), container.NewPadded(txt))
+	if cs.Refused == nil {
+		return bar
+	}
+	return container.NewVBox(bar, u.contentRefused(cs))
+}
+
+// contentLabel is the banner's content version: the one new visits start on, and the
+// one waiting for the open visit to end.
+func contentLabel(cs counter.ContentState) string {
+	if cs.Next >= 0 {
+		return lang.L("banner.content_next", map[string]any{"V": cs.Version, "Next": cs.Next})
+	}
+	return lang.L("banner.content", map[string]any{"V": cs.Version})
+}
+
+// contentRefused is the line under the banner while the kiosk refuses the pack HQ
+// assigned: which, why, and that it keeps the content it runs.
+func (u *UI) contentRefused(cs counter.ContentState) fyne.CanvasObject {
+	r := cs.Refused
+	t := canvas.NewText(lang.L("banner.content_refused", map[string]any{"V": r.Version, "Why": noteText(r.Why), "Cur": cs.Version}), color.White)
+	t.TextStyle.Bold = true
+	t.TextSize = textSize() * 0.85
+	return container.NewStack(canvas.NewRectangle(u.th.Color(ColorAlertRed, 0)), container.NewPadded(t))
 }
 
 func deviceLabel(state string) string {

@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
 
-	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/flows/customerkey"
@@ -47,6 +46,12 @@ type starter struct {
 	inject  func(code string)
 	ui      *UI
 	devices *counter.Reader
+
+	// embedded is the content built into the kiosk (version 0; dom is its data);
+	// content the one the counter starts on (the pack kept from HQ, else embedded) and
+	// contentTag HQ's tag of it.
+	embedded, content counter.Content
+	contentTag        string
 }
 
 func (s *starter) phase(name string) {
@@ -86,12 +91,12 @@ func (s *starter) start() {
 		s.failed(fmt.Errorf("data dir: %w", err))
 		return
 	}
-	dom, err := flows.LoadData(assets.FS())
+	embedded, ct, tag, err := startContent(flags.DataDir, s.log)
 	if err != nil {
 		s.failed(fmt.Errorf("content: %w", err))
 		return
 	}
-	s.dom = dom
+	s.dom, s.embedded, s.content, s.contentTag = embedded.Data, embedded, ct, tag
 	s.phase("content")
 	st, err := store.Open(store.DefaultPath(flags.DataDir), store.Options{Logger: s.log})
 	if err != nil {
@@ -189,7 +194,7 @@ func (s *starter) run() {
 	s.devices = rd
 	s.onStop(rd.Close)
 	deps := counter.Deps{Store: s.st, HQ: hq, Classifier: cls, Resolver: s.demo.Resolver,
-		Content: counter.Content{Data: s.dom}, FollowUp: flows.DefaultFollowUpPolicy(), Logger: s.log,
+		Content: s.content, Embedded: s.embedded, ContentTag: s.contentTag, FollowUp: flows.DefaultFollowUpPolicy(), Logger: s.log,
 		Post: fyne.Do, Kick: kick, TestDevice: rd.Open, ApplyConfig: rd.Open, Quit: s.a.Quit}
 	fyne.DoAndWait(func() { s.openCounter(cfg, deps, cls) })
 	if s.ui == nil {
@@ -199,7 +204,7 @@ func (s *starter) run() {
 	if err := rd.Open(cfg); err != nil {
 		s.log.Warn("serial port", "err", err)
 	}
-	go seedCatalog(s.st, s.dom, s.log)
+	go seedCatalog(s.st, s.content.Data, s.log)
 	go counter.Maintain(s.ctx, s.st, cfg.DataDir, s.log)
 }
 

@@ -12,6 +12,7 @@ import (
 // the Content it started with and records its Version.
 type Content struct {
 	Version int
+	Hash    string // the pack's content hash (content.Pack.Hash); reported to HQ
 	Data    flows.Data
 }
 
@@ -47,6 +48,7 @@ func (c *Core) useContent(ct Content) {
 	}
 	c.content, c.offered = ct, nil
 	c.changed()
+	c.reportContent()
 }
 
 // visitEnded takes an offered content into use once no visit is open.

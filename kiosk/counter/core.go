@@ -45,8 +45,14 @@ type Deps struct {
 	HQ         HQ                        // nil: no HQ configured (offline install)
 	Classifier *devices.Classifier       // turns manual entries into scans
 	Resolver   devices.InsuranceResolver // nil: insurance QR codes cannot be resolved
-	// Content is the content in use at start (OfferContent swaps it between visits).
+	// Content is the content in use at start (OfferContent swaps it between visits):
+	// the pack kept in the data directory, else Embedded (StartContent).
 	Content Content
+	// Embedded is version 0, the content built into the kiosk, which HQ may assign
+	// (rollback); zero: Content, when its version is 0. ContentTag is HQ's entity tag
+	// of Content when it is a kept pack (the first pull then costs a 304).
+	Embedded   Content
+	ContentTag string
 	// FollowUp is the follow-up policy (delay, default channel); its text comes from the
 	// content's reminder message when the content has one.
 	FollowUp flows.FollowUpPolicy
@@ -79,6 +85,7 @@ type Core struct {
 
 	content Content  // in use; a visit keeps its own (VisitState.Content)
 	offered *Content // offered while a visit was open: applied when it ends
+	cs      contentSync
 
 	page   Page
 	serial int   // incremented at every page change (the screens rebuild their widgets)
@@ -105,7 +112,7 @@ type Core struct {
 
 // New builds the core on deps and cfg, sorts out the visits a crash left open (recent
 // ones are offered to their pharmacist, older ones saved as abandoned) and shows the
-// sign-in page. It pulls the roster and points from HQ in the background.
+// sign-in page. It pulls the roster, points and content pack from HQ in the background.
 func New(cfg Config, deps Deps) (*Core, error) {
 	if deps.Store == nil || deps.Classifier == nil {
 		return nil, errors.New("counter: Store and Classifier are required")
@@ -135,10 +142,14 @@ func New(cfg Config, deps Deps) (*Core, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	c := &Core{cfg: cfg, deps: deps, log: deps.Logger, ctx: ctx, stop: stop, content: deps.Content,
 		lastInput: deps.Now(), entropy: ulid.Monotonic(rand.Reader, 0)}
+	if err := c.initContent(); err != nil {
+		stop()
+		return nil, err
+	}
 	c.refreshStats()
 	c.sortOpenVisits()
 	c.show(&SignInPage{})
-	c.pullRoster()
+	c.SyncHQ()
 	return c, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/kiosk/demo/demohq"
 	"github.com/pharmachain/counter/kiosk/store"
@@ -44,6 +45,8 @@ type rig struct {
 	dir     string
 	changes int
 	kicks   int
+
+	embedded Content // version 0, the content built into the kiosk (its data is dom)
 }
 
 type rigOpts struct {
@@ -53,6 +56,9 @@ type rigOpts struct {
 	dataDir string // reuse a data dir (a restart)
 	now     time.Time
 	content *Content
+	// contentTag is HQ's tag of content (a kept pack).
+	contentTag string
+	useHQ      *demohq.HQ // talk to this demo HQ (another rig's: a restart)
 }
 
 func loadDomain(t testing.TB) flows.Data {
@@ -62,6 +68,16 @@ func loadDomain(t testing.TB) flows.Data {
 		t.Fatal(err)
 	}
 	return dom
+}
+
+// embeddedHash is the hash of the content built into the kiosk (version 0).
+func embeddedHash(t testing.TB) string {
+	t.Helper()
+	p, err := content.FromFS(assets.FS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Hash()
 }
 
 // seeded is a store file holding the demo data set as of testNow, written once per test
@@ -140,16 +156,22 @@ func newRig(t *testing.T, o rigOpts) *rig {
 		hqc = hqclient.New(d.URL, demo.StoreToken, HQBudget)
 		res = devices.NewHTTPResolver(d.URL+demohq.InsurancePath, HQBudget, nil)
 	}
+	if o.useHQ != nil {
+		r.hq = o.useHQ
+		hqc = hqclient.New(o.useHQ.URL, demo.StoreToken, HQBudget)
+		res = devices.NewHTTPResolver(o.useHQ.URL+demohq.InsurancePath, HQBudget, nil)
+	}
 	if o.hqDown {
 		hqc = hqclient.New("http://127.0.0.1:1", demo.StoreToken, HQBudget)
 	}
 	cfg := DefaultConfig()
 	cfg.DataDir = r.dir
-	ct := Content{Data: r.dom}
+	r.embedded = Content{Hash: embeddedHash(t), Data: r.dom}
+	ct := r.embedded
 	if o.content != nil {
 		ct = *o.content
 	}
-	c, err := New(cfg, Deps{Store: st, HQ: hqc, Resolver: res, Classifier: r.cls, Content: ct, Now: r.clk.Now,
+	c, err := New(cfg, Deps{Store: st, HQ: hqc, Resolver: res, Classifier: r.cls, Content: ct, Embedded: r.embedded, ContentTag: o.contentTag, Now: r.clk.Now,
 		Post: func(f func()) { r.q <- f }, OnChange: func() { r.changes++ }, Kick: func() { r.kicks++ }})
 	if err != nil {
 		t.Fatal(err)

@@ -77,19 +77,24 @@ func (c *Core) OutboxChanged() {
 // TickEvery is how often the app calls Tick.
 const TickEvery = 2 * time.Second
 
-// rosterEvery: every 15 ticks (30 s) the roster and points are pulled again (roster
-// changes, points earned by follow-up clicks).
+// rosterEvery: every 15 ticks (30 s) a sync cycle pulls the roster, points and
+// content pack again (roster changes, points earned by follow-up clicks, a pack HQ
+// assigned).
 const rosterEvery = 15
 
+// SyncEvery is the sync cycle: how often the roster, points and content pack are
+// pulled from HQ.
+const SyncEvery = rosterEvery * TickEvery
+
 // Tick runs the periodic checks: idle lock, visits left open by a crash that nobody
-// resumed, the banner's outbox numbers and, every 30 s, the roster and points.
+// resumed, the banner's outbox numbers and, every SyncEvery, the sync cycle (SyncHQ).
 func (c *Core) Tick() {
 	c.ticks++
 	c.CheckIdle()
 	c.expireResumable()
 	c.OutboxChanged()
 	if c.ticks%rosterEvery == 0 {
-		c.pullRoster()
+		c.SyncHQ()
 	}
 }
 

@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pharmachain/counter/assets"
 	"github.com/pharmachain/counter/devices/demogateway"
 	"github.com/pharmachain/counter/flows"
+	"github.com/pharmachain/counter/flows/content"
 	"github.com/pharmachain/counter/kiosk/demo"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/api"
@@ -61,9 +63,17 @@ func StartHQ(ctx context.Context, dir string, cat *flows.Catalog, now time.Time,
 		st.Close()
 		return nil, fmt.Errorf("demo HQ: listen: %w", err)
 	}
+	def, err := content.FromFS(assets.FS())
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, fmt.Errorf("demo HQ: built-in content: %w", err)
+	}
 	d := &HQ{URL: "http://" + ln.Addr().String(), st: st, done: make(chan error, 1)}
 	gw := demogateway.Handler(demogateway.Data())
-	d.hq, err = server.New(ctx, st, server.Config{PublicURL: d.URL, Out: links, DemoChannel: true, Logger: log, Catalog: cat,
+	// The built-in content is version 0, as at a real HQ: `hq content publish --hq URL
+	// --token ADMIN` works against the demo, and the demo kiosk follows what it assigns.
+	d.hq, err = server.New(ctx, st, server.Config{PublicURL: d.URL, Out: links, DemoChannel: true, Logger: log, Catalog: cat, DefaultContent: def,
 		Interval: time.Second, SendEarly: 24 * time.Hour, MaxLate: time.Hour, // only today's visits print a link
 		Mount: func(mux *http.ServeMux, _ *api.Server) { mux.Handle("POST "+InsurancePath, gw) }})
 	if err != nil {
