@@ -2,7 +2,6 @@ package devices
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -291,4 +290,4 @@ func SymbologyName(aim string) string {
 }
 
 // ErrClassify is returned by helpers that need a valid scan of a certain kind.
-var ErrClassify = errors.New("scan is not of the expected kind")
+const ErrClassify = sentinel("scan is not of the expected kind")

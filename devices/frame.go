@@ -1,7 +1,6 @@
 package devices
 
 import (
-	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -27,11 +26,11 @@ type Frame struct {
 }
 
 // Errors for rejected frames, wrapped with details.
-var (
-	ErrFrameTooLong   = errors.New("frame too long")
-	ErrControlBytes   = errors.New("frame contains control bytes")
-	ErrBadEncoding    = errors.New("frame is neither UTF-8 nor GB18030")
-	ErrNothingToFrame = errors.New("empty frame")
+const (
+	ErrFrameTooLong   = sentinel("frame too long")
+	ErrControlBytes   = sentinel("frame contains control bytes")
+	ErrBadEncoding    = sentinel("frame is neither UTF-8 nor GB18030")
+	ErrNothingToFrame = sentinel("empty frame")
 )
 
 // FramerConfig configures a Framer. Zero values take the defaults.
@@ -184,3 +183,9 @@ func containsRune(b []byte, r rune) bool {
 
 func isAlpha(c byte) bool { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') }
 func isAlnum(c byte) bool { return isAlpha(c) || (c >= '0' && c <= '9') }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

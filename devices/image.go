@@ -20,7 +20,7 @@ type Code struct {
 }
 
 // ErrNoImage is returned by DecodeImage for a nil or empty image.
-var ErrNoImage = errors.New("no image (nil or empty)")
+const ErrNoImage = sentinel("no image (nil or empty)")
 
 // DecodeImage finds codes in an image: QR, DataMatrix, EAN-13, EAN-8 and Code 128, trying each
 // reader in turn (gozxing has no multi-format reader). A *image.YCbCr (camera frame) is read

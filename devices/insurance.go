@@ -15,7 +15,7 @@ import (
 
 // ErrInsuranceUnresolved is the user-facing error for an insurance QR code that could not be
 // resolved; every resolution failure wraps it.
-var ErrInsuranceUnresolved = errors.New("医保凭证无法识别，请刷卡或手工输入")
+const ErrInsuranceUnresolved = sentinel("医保凭证无法识别，请刷卡或手工输入")
 
 // DefaultInsuranceTimeout is the default timeout of an insurance gateway call.
 const DefaultInsuranceTimeout = 800 * time.Millisecond

@@ -9,7 +9,7 @@ import (
 )
 
 // ErrVisitEnded is returned when a step is recorded on a complete or abandoned visit.
-var ErrVisitEnded = errors.New("visit has ended")
+const ErrVisitEnded = sentinel("visit has ended")
 
 // StepOrderError is returned when a step is recorded out of order.
 type StepOrderError struct {
@@ -280,3 +280,9 @@ func StepTimes(v Visit) [4]time.Time {
 	}
 	return t
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -25,7 +25,6 @@ package codec
 
 import (
 	"encoding/binary"
-	"errors"
 	"math"
 	"time"
 
@@ -54,7 +53,7 @@ func Day(b []byte) flows.Day {
 const Version = 3
 
 // ErrCorrupt is returned (wrapped) for a value that is not a purchase in the current form.
-var ErrCorrupt = errors.New("corrupt purchase record")
+const ErrCorrupt = sentinel("corrupt purchase record")
 
 // maxZoneOffset bounds a stored zone offset (real zones are within ±14 h).
 const maxZoneOffset = 18 * 3600
@@ -91,13 +90,13 @@ func EncodePurchase(p *flows.Purchase) []byte {
 // long as the value is (in a bbolt store: inside the transaction), so a reader that keeps
 // only some fields, or interns them, allocates nothing.
 type Raw struct {
-	Sec        int64 // sale time, unix seconds
-	Nsec       int32 // sale time, nanoseconds
-	Offset     int32 // the sale time's zone offset, seconds
-	Quantity   float64
-	DaysSupply int
-	AmountFen  int64
-	HasAmount  bool
+	Sec                                                       int64 // sale time, unix seconds
+	Nsec                                                      int32 // sale time, nanoseconds
+	Offset                                                    int32 // the sale time's zone offset, seconds
+	Quantity                                                  float64
+	DaysSupply                                                int
+	AmountFen                                                 int64
+	HasAmount                                                 bool
 	StoreID, DrugCode, Name, Ingredient, ATC, ReceiptID, Kind []byte
 }
 
@@ -195,3 +194,9 @@ func Zone(offset int) *time.Location {
 	}
 	return time.FixedZone("", offset)
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

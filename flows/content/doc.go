@@ -1,7 +1,6 @@
 package content
 
 import (
-	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -11,7 +10,7 @@ import (
 
 // ErrHashMismatch: a document's files do not hash to the hash it carries (altered or
 // truncated in transit).
-var ErrHashMismatch = errors.New("content hash mismatch")
+const ErrHashMismatch = sentinel("content hash mismatch")
 
 // Doc is a pack as one JSON document: its version number, its hash and every file's
 // content inline as UTF-8 text. HQ serves a store its assigned pack as one.
@@ -64,3 +63,9 @@ type Version struct {
 	At     time.Time `json:"at"`
 	Note   string    `json:"note,omitempty"`
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -11,7 +11,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -23,7 +22,7 @@ import (
 type Key string
 
 // ErrMalformed is returned (wrapped) by Parse for text that is not a customer key.
-var ErrMalformed = errors.New("not a customer key (32 lower-case hex characters)")
+const ErrMalformed = sentinel("not a customer key (32 lower-case hex characters)")
 
 // Parse checks that s is a customer key: exactly 32 lower-case hex characters (an ID
 // number, an upper-case key or anything else is refused). Errors never quote s.
@@ -112,7 +111,7 @@ func FromIDNumber(secret []byte, id string, today time.Time) (Key, error) {
 
 // ErrNeedSecret is returned by FromInput for a valid ID number when no chain secret was
 // given to hash it with.
-var ErrNeedSecret = errors.New("a chain secret is needed to hash an ID number")
+const ErrNeedSecret = sentinel("a chain secret is needed to hash an ID number")
 
 // FromInput turns what a file or an operator gives for a customer into the key: a
 // customer key (32 hex characters, either case) is returned in lower case; otherwise
@@ -175,7 +174,7 @@ func visible(s string) bool {
 const MinSecretLen = 16
 
 // ErrSecretTooShort is returned (wrapped) by LoadSecret for an empty or short secret file.
-var ErrSecretTooShort = errors.New("chain secret too short")
+const ErrSecretTooShort = sentinel("chain secret too short")
 
 // LoadSecret reads the chain secret file. Surrounding white space (a trailing newline)
 // is removed; what remains must be at least MinSecretLen bytes. The secret is identical
@@ -196,3 +195,9 @@ func LoadSecret(path string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

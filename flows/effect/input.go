@@ -19,7 +19,6 @@ package effect
 import (
 	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -217,7 +216,7 @@ type FollowUpFact struct {
 }
 
 // ErrInvalid marks a fact the builder refuses.
-var ErrInvalid = errors.New("invalid fact")
+const ErrInvalid = sentinel("invalid fact")
 
 // Builder collects facts. It is not safe for concurrent use; Build it once.
 type Builder struct {
@@ -733,3 +732,9 @@ func classIndex(class string) int {
 	}
 	return -1
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -83,7 +83,7 @@ var errEmpty = errors.New("empty")
 
 // ErrNoStore is wrapped by the errors for a missing store id: no store_id column or
 // cell and no Options.Store.
-var ErrNoStore = errors.New("no default store id")
+const ErrNoStore = sentinel("no default store id")
 
 // Options configure a Reader.
 type Options struct {
@@ -798,3 +798,9 @@ func (s *csvSource) next() ([]string, int, error) {
 }
 
 func (s *csvSource) close() error { return nil }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -25,7 +25,7 @@ type Source struct {
 func (s Source) Given() bool { return s.File != "" || s.Prompt }
 
 // ErrOnCommandLine is the error for a secret given as a command-line argument.
-var ErrOnCommandLine = errors.New("on the command line, where ps and the shell history keep it")
+const ErrOnCommandLine = sentinel("on the command line, where ps and the shell history keep it")
 
 // Read returns the secret what (for messages: "PIN", "ID number") from src; stdin is
 // the command's standard input, stderr where a prompt goes. Surrounding white space is
@@ -76,3 +76,9 @@ func firstLine(r io.Reader) (string, error) {
 	}
 	return line, nil
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -30,19 +30,19 @@ const FileName = "kiosk.db"
 const DefaultLockTimeout = 2 * time.Second
 
 // Errors callers can test with errors.Is.
-var (
+const (
 	// ErrInUse: another process (usually the running counter app) holds the store.
-	ErrInUse = errors.New("store in use by another process")
+	ErrInUse = sentinel("store in use by another process")
 	// ErrNewerSchema: the file was written by a newer kiosk version.
-	ErrNewerSchema = errors.New("store schema is newer than this program")
+	ErrNewerSchema = sentinel("store schema is newer than this program")
 	// ErrNotFound: no record with that id.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = sentinel("not found")
 	// ErrVisitFinished: a finished visit cannot be changed or reopened.
-	ErrVisitFinished = errors.New("visit already finished")
+	ErrVisitFinished = sentinel("visit already finished")
 	// ErrInvalid: the input is malformed; nothing was written.
-	ErrInvalid = errors.New("invalid input")
+	ErrInvalid = sentinel("invalid input")
 	// ErrClosed: the store has been closed.
-	ErrClosed = errors.New("store closed")
+	ErrClosed = sentinel("store closed")
 )
 
 // DefaultPath returns the store's path inside the kiosk data directory dir.
@@ -194,3 +194,9 @@ func addU64(b *bolt.Bucket, key []byte, delta int) error {
 	}
 	return b.Put(key, u64(uint64(cur)))
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -219,7 +218,7 @@ type Result struct {
 
 // ErrRejected wraps HQ's reason for a parked batch (only in logs/Result; DrainOnce
 // goes on with the next batch).
-var ErrRejected = errors.New("rejected by HQ")
+const ErrRejected = sentinel("rejected by HQ")
 
 // DrainOnce sends batches until the outbox has nothing pending, HQ is unreachable
 // (after the retries), or ctx ends. Acknowledged entries leave the outbox; rejected
@@ -538,3 +537,9 @@ func (d *Drainer) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -2,7 +2,6 @@ package hq
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -22,7 +21,7 @@ type Contact struct {
 
 // ErrVisitAlreadyBound: a visit's QR code already bound the customer to another WeCom
 // contact (someone else scanned the same code); the first binding stays.
-var ErrVisitAlreadyBound = errors.New("visit already bound to another WeCom contact")
+const ErrVisitAlreadyBound = sentinel("visit already bound to another WeCom contact")
 
 // Unbind removes the bindings to one WeCom external contact.
 type Unbind struct {

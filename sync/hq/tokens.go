@@ -76,7 +76,7 @@ func TokenID(hash string) string {
 
 // ErrTokenExpired: CheckToken's answer for a token past its ExpiresAt (callers answer
 // it like an unknown token).
-var ErrTokenExpired = fmt.Errorf("token expired: %w", ErrNotFound)
+const ErrTokenExpired = sentinel("token expired: not found")
 
 // CheckToken resolves a bearer token at now: ErrNotFound (wrapped) for an unknown or
 // revoked token, ErrTokenExpired for one past its expiry. Every path that accepts a

@@ -13,7 +13,7 @@ import (
 
 // ErrUnauthorized is returned by Authenticate for a missing, unknown, revoked or expired
 // token.
-var ErrUnauthorized = errors.New("missing or unknown bearer token")
+const ErrUnauthorized = sentinel("missing or unknown bearer token")
 
 // Authenticate resolves the request's "Authorization: Bearer TOKEN".
 func (s *Server) Authenticate(r *http.Request) (hq.Principal, error) {
@@ -84,3 +84,9 @@ func WriteUnavailable(w http.ResponseWriter) {
 func WriteError(w http.ResponseWriter, code int, msg string) {
 	WriteJSON(w, code, map[string]string{"error": msg})
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

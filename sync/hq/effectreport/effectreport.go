@@ -11,7 +11,6 @@ package effectreport
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -35,11 +34,11 @@ const (
 )
 
 // ErrInput marks a request the service refuses (the API answers 400).
-var ErrInput = errors.New("invalid report request")
+const ErrInput = sentinel("invalid report request")
 
 // ErrNotReady is returned for a chain-wide report while the first snapshot is still
 // being built (the API answers 503 with Retry-After).
-var ErrNotReady = errors.New("the chain-wide snapshot is being built")
+const ErrNotReady = sentinel("the chain-wide snapshot is being built")
 
 // Config configures a Service.
 type Config struct {
@@ -416,3 +415,9 @@ func (s *Service) builder(ctx context.Context) *effect.Builder {
 	}
 	return b
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,10 +12,10 @@ import (
 )
 
 // Token errors. Every one of them earns nothing and gets a plain page.
-var (
-	ErrTokenMalformed = errors.New("link token malformed")
-	ErrTokenForged    = errors.New("link token signature invalid")
-	ErrTokenExpired   = errors.New("link token expired")
+const (
+	ErrTokenMalformed = sentinel("link token malformed")
+	ErrTokenForged    = sentinel("link token signature invalid")
+	ErrTokenExpired   = sentinel("link token expired")
 )
 
 const (
@@ -85,3 +84,9 @@ func (s *Signer) Verify(token string, now time.Time) (id string, expiry time.Tim
 	}
 	return id, expiry, nil
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

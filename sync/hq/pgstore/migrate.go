@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -71,7 +70,7 @@ type MigrateResult struct {
 }
 
 // ErrSchemaTooNew: the database was migrated by a newer HQ than this one.
-var ErrSchemaTooNew = errors.New("database schema is newer than this HQ")
+const ErrSchemaTooNew = sentinel("database schema is newer than this HQ")
 
 // Migrate brings the database at url to this build's schema version. Each step runs in
 // its own transaction and is recorded in hq_schema_version; all of it runs under a
@@ -154,3 +153,9 @@ func MigrateTemplate(ctx context.Context, url string) error {
 	_, err := Migrate(ctx, url)
 	return err
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -154,7 +154,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // ErrUnavailable (hq.ErrUnavailable) marks errors of an unreachable database (refused,
 // reset, shutting down, too many connections).
-var ErrUnavailable = hq.ErrUnavailable
+const ErrUnavailable = hq.ErrUnavailable
 
 // unavailable wraps err so that errors.Is(…, ErrUnavailable) holds while err's own
 // text and chain are kept.

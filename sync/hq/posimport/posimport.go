@@ -31,11 +31,11 @@ const DefaultBatchRows = 5000
 // ErrUnavailable wraps the failures that are not the file's fault: HQ unreachable or
 // answering 5xx/408/429 after the retries, or refusing the token (401). Running the
 // import again later resumes it.
-var ErrUnavailable = errors.New("HQ unavailable")
+const ErrUnavailable = sentinel("HQ unavailable")
 
 // ErrRefused wraps HQ refusing a batch for its content (a 4xx other than 401, 408,
 // 429): importing this file again will not help.
-var ErrRefused = errors.New("HQ refused the batch")
+const ErrRefused = sentinel("HQ refused the batch")
 
 // Sink stores batches of purchases.
 type Sink interface {
@@ -294,3 +294,9 @@ func putSplit(ctx context.Context, sink Sink, ps []flows.Purchase) (Result, erro
 
 // errTooLarge is a sink's answer to a batch over its size limit (split and retried).
 var errTooLarge = errors.New("batch too large")
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -41,7 +41,7 @@ type StoreConfig struct {
 const EnvDB = "HQ_DB"
 
 // ErrNoStore: StoreConfig names no storage.
-var ErrNoStore = errors.New("no HQ storage given (--data DIR or --db URL)")
+const ErrNoStore = sentinel("no HQ storage given (--data DIR or --db URL)")
 
 // OpenStore opens the store cfg names: the embedded bbolt file DIR/hq.db (the directory
 // is created unless MustExist), or the PostgreSQL database at DB.
@@ -99,3 +99,9 @@ func LoadOrCreateSecretFile(path string) ([]byte, error) {
 	}
 	return sec, nil
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }

@@ -41,7 +41,7 @@ func visits(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("IDsScopedPerStore", func(t *testing.T) {
-		// Issue 11.4: a record of S002 whose id S001 already used is S002's own visit,
+		// A record of S002 whose id S001 already used is S002's own visit,
 		// with its own rollup and its own visit_complete points (event ids are scoped
 		// like visit ids).
 		st := open(t)

@@ -34,10 +34,10 @@ import (
 
 // Callback errors. The handler answers ErrSignature and ErrReceiveID with 403, anything
 // else wrapping ErrCallback with 400.
-var (
-	ErrCallback  = errors.New("wecom callback: invalid message")
-	ErrSignature = fmt.Errorf("%w: bad msg_signature", ErrCallback)
-	ErrReceiveID = fmt.Errorf("%w: receiveid is not our corp id", ErrCallback)
+const (
+	ErrCallback  = sentinel("wecom callback: invalid message")
+	ErrSignature = sentinel("wecom callback: invalid message: bad msg_signature")
+	ErrReceiveID = sentinel("wecom callback: invalid message: receiveid is not our corp id")
 )
 
 // Crypter verifies and decrypts WeCom callbacks for one token, EncodingAESKey and
@@ -344,7 +344,7 @@ func (h *callbackHandler) reject(w http.ResponseWriter, what string, err error) 
 }
 
 // ErrStale: an event's signed timestamp is too far from now (a replayed request).
-var ErrStale = errors.New("stale callback timestamp")
+const ErrStale = sentinel("stale callback timestamp")
 
 // window is how long a nonce is remembered: the skew window on both sides of its
 // timestamp (a day when the timestamp is not checked).

@@ -47,10 +47,10 @@ func (e *APIError) Error() string { return fmt.Sprintf("wecom errcode %d: %s", e
 // ErrNotDelivered wraps transport failures after which the request certainly did not
 // reach WeCom's application (connection refused, DNS failure, 502/503/504, 429): the
 // caller may retry later without risking a duplicate.
-var ErrNotDelivered = errors.New("wecom: request not delivered")
+const ErrNotDelivered = sentinel("wecom: request not delivered")
 
 // ErrToken wraps failures to obtain an access token: no message was sent.
-var ErrToken = errors.New("wecom: no access token")
+const ErrToken = sentinel("wecom: no access token")
 
 // IsRateLimited reports whether err is WeCom's 45009 frequency limit.
 func IsRateLimited(err error) bool {
@@ -390,4 +390,18 @@ func TruncateUTF8(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + ell
+}
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }
+
+// Unwrap: a bad signature and a foreign receiveid are invalid callback messages.
+func (e sentinel) Unwrap() error {
+	if e == ErrSignature || e == ErrReceiveID {
+		return ErrCallback
+	}
+	return nil
 }

@@ -1,9 +1,7 @@
 package pgtest
 
-import "errors"
-
 // ErrNotInstalled means no PostgreSQL server binaries were found.
-var ErrNotInstalled = errors.New("PostgreSQL server binaries (initdb, postgres) not found")
+const ErrNotInstalled = sentinel("PostgreSQL server binaries (initdb, postgres) not found")
 
 // Options tune a cluster.
 type Options struct {
@@ -16,3 +14,9 @@ type Options struct {
 	// (benchmarks that compare with an fsync'ing embedded store).
 	Durable bool
 }
+
+// sentinel is an error that is a constant, so the package's errors cannot be replaced
+// at run time; errors.Is compares them by value.
+type sentinel string
+
+func (e sentinel) Error() string { return string(e) }
