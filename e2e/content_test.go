@@ -355,7 +355,7 @@ func retitle(t *testing.T, id, title string) string {
 	return ""
 }
 
-// TestContentPacksReachTheCounters is issue 13's kiosk side end to end, on each HQ
+// TestContentPacksReachTheCounters is the counters' side of content packs end to end, on each HQ
 // storage backend: two stores' counters (the real core on real kiosk stores) sync with
 // HQ over real HTTP, the second through a proxy that can corrupt what passes.
 //
