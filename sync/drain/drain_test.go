@@ -83,7 +83,7 @@ func TestDrainOnceSendsEverythingInBatches(t *testing.T) {
 	ob := openOutbox(t)
 	addVisits(t, ob, "v", 1200, nil)
 	key := hqtest.Key("cust")
-	if _, err := ob.Add(testoutbox.Item{Kind: wire.KindPurchase, ID: "S001-9-1", Body: flows.Purchase{ID: "S001-9-1", CustomerKey: key, StoreID: "S001", SoldAt: day1, DrugCode: "POS-AML5", Quantity: 1}}); err != nil {
+	if _, err := ob.Add(testoutbox.Item{Kind: wire.KindPurchase, ID: "S001:9:1", Body: flows.Purchase{ID: "S001:9:1", CustomerKey: key, StoreID: "S001", SoldAt: day1, DrugCode: "POS-AML5", Quantity: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	var keys sync.Map

@@ -762,6 +762,11 @@ func validatePurchase(pu *flows.Purchase, i int, p hq.Principal) error {
 		return badf("%s.receipt_id: %d bytes; at most %d", path, len(pu.ReceiptID), maxReceiptID)
 	case strings.ContainsFunc(pu.ReceiptID, unicode.IsControl):
 		return badf("%s.receipt_id: contains a control character", path)
+	case !strings.HasPrefix(pu.ID, pu.StoreID+":"):
+		// Purchase ids are deduplicated chain-wide: each store's ids begin with its own
+		// store id (STORE:SALE:CODE, as the POS import makes them), so no store can take
+		// an id another store's sale will have.
+		return badf("%s.id: %q does not begin with its store_id and a colon (%s:SALE:CODE)", path, pu.ID, pu.StoreID)
 	}
 	return nil
 }

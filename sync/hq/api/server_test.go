@@ -156,7 +156,7 @@ func TestAuthMatrix(t *testing.T) {
 	}
 	v1 := hqtest.Visit("a1", "S001", "P01", day1, true)
 	purch := func(store string) wire.PurchasesRequest {
-		return wire.PurchasesRequest{Purchases: []flows.Purchase{{ID: "p-" + store, CustomerKey: hqtest.Key("c"), StoreID: store, SoldAt: day1, DrugCode: "POS-AML5", Quantity: 1}}}
+		return wire.PurchasesRequest{Purchases: []flows.Purchase{{ID: store + ":p1:X", CustomerKey: hqtest.Key("c"), StoreID: store, SoldAt: day1, DrugCode: "POS-AML5", Quantity: 1}}}
 	}
 	hist := "/api/v1/customers/" + hqtest.Key("c") + "/history"
 	cases := []struct {
@@ -307,11 +307,11 @@ func TestHistoryAdherence(t *testing.T) {
 	key := hqtest.Key("customer-1")
 	at := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, flows.Shanghai()) }
 	req := wire.PurchasesRequest{Purchases: []flows.Purchase{
-		{ID: "S001-1-1", CustomerKey: key, StoreID: "S001", SoldAt: at(4, 2), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30},
-		{ID: "S001-2-1", CustomerKey: key, StoreID: "S001", SoldAt: at(5, 20), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30},
-		{ID: "S001-2-2", CustomerKey: key, StoreID: "S001", SoldAt: at(5, 20), DrugCode: "POS-UNKNOWN", Quantity: 2},
-		{ID: "S001-0-1", CustomerKey: key, StoreID: "S001", SoldAt: time.Date(2025, 9, 1, 10, 0, 0, 0, flows.Shanghai()), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30}, // outside horizon
-		{ID: "S001-3-1", CustomerKey: hqtest.Key("someone-else"), StoreID: "S001", SoldAt: at(5, 20), DrugCode: "POS-MET", Quantity: 1},
+		{ID: "S001:1:1", CustomerKey: key, StoreID: "S001", SoldAt: at(4, 2), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30},
+		{ID: "S001:2:1", CustomerKey: key, StoreID: "S001", SoldAt: at(5, 20), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30},
+		{ID: "S001:2:2", CustomerKey: key, StoreID: "S001", SoldAt: at(5, 20), DrugCode: "POS-UNKNOWN", Quantity: 2},
+		{ID: "S001:0:1", CustomerKey: key, StoreID: "S001", SoldAt: time.Date(2025, 9, 1, 10, 0, 0, 0, flows.Shanghai()), DrugCode: "POS-AML5", Quantity: 1, DaysSupply: 30}, // outside horizon
+		{ID: "S001:3:1", CustomerKey: hqtest.Key("someone-else"), StoreID: "S001", SoldAt: at(5, 20), DrugCode: "POS-MET", Quantity: 1},
 	}}
 	code, body := h.Do(t, "POST", wire.PathPurchases, h.Tokens["S001"], req)
 	ir := decode[wire.IngestResponse](t, body)
@@ -331,7 +331,7 @@ func TestHistoryAdherence(t *testing.T) {
 	if hr.AsOf.String() != "2026-06-30" || hr.Days != 90 || len(hr.Purchases) != 3 {
 		t.Fatalf("history: %s", body)
 	}
-	if hr.Purchases[0].ID != "S001-1-1" || hr.Purchases[0].Ingredient != "amlodipine" || hr.Purchases[0].ATC != "C08CA01" {
+	if hr.Purchases[0].ID != "S001:1:1" || hr.Purchases[0].Ingredient != "amlodipine" || hr.Purchases[0].ATC != "C08CA01" {
 		t.Fatalf("purchase not resolved from catalog: %+v", hr.Purchases[0])
 	}
 	if len(hr.Adherence) != 1 {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/pharmachain/counter/flows"
@@ -46,5 +47,25 @@ func TestVisitIDsScopedPerStore(t *testing.T) {
 		if err != nil || it.FollowUp.StoreID != c.store || it.FollowUp.PharmacistID != c.pharm || it.FollowUp.VisitID != "V1" {
 			t.Fatalf("follow-up %s: %+v %v", c.id, it.FollowUp, err)
 		}
+	}
+}
+
+// TestPurchaseIDsScopedPerStore: purchase ids are deduplicated chain-wide, so each
+// store's begin with its own store id (STORE:SALE:CODE, as the POS import makes them):
+// a store cannot send a purchase under an id another store's sale will have, which would
+// make that sale a "duplicate" and drop it from the customer's history. It fails on the
+// code before the fix (S001's purchase under S002's id was taken; S002's own was then
+// answered as a duplicate).
+func TestPurchaseIDsScopedPerStore(t *testing.T) {
+	h := startHQ(t, Config{}, "S001", "S002")
+	key := "0123456789abcdef0123456789abcdef"
+	body := func(store, id string) string {
+		return `{"purchases":[{"id":"` + id + `","customer_key":"` + key + `","store_id":"` + store + `","sold_at":"2026-03-02T10:00:00+08:00","drug_code":"POS-AML5","quantity":1}]}`
+	}
+	if code, b := h.do(t, "POST", wire.PathPurchases, h.tokens["S001"], body("S001", "S002:A7:POS-AML5")); code != 400 || !strings.Contains(string(b), "purchases[0].id") {
+		t.Fatalf("S001's purchase under S002's id: %d %s, want 400", code, b)
+	}
+	if code, b := h.do(t, "POST", wire.PathPurchases, h.tokens["S002"], body("S002", "S002:A7:POS-AML5")); code != 200 || !strings.Contains(string(b), `"accepted":1`) {
+		t.Fatalf("S002's own purchase: %d %s, want accepted", code, b)
 	}
 }
