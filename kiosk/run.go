@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -24,7 +23,8 @@ type RunOptions struct {
 	Flags  counter.Config // command-line flags: override the stored settings
 	Logger *slog.Logger
 	Getenv func(string) string // locale detection (os.Getenv)
-	// Ready, if set, is called once the window is shown (measurements).
+	// Ready, if set, is called with the window just before it is first shown, its first
+	// content in place (measurements).
 	Ready func(w fyne.Window)
 	// Demo, if set, adds the demo to the run (cmd/kiosk-demo); the production kiosk
 	// leaves it nil and links no HQ.
@@ -72,32 +72,43 @@ func Run(ctx context.Context, a fyne.App, o RunOptions) error {
 		return err
 	}
 	a.Settings().SetTheme(th)
+	warm := WarmFonts(th) // on the second core while the window is created
+	log.Debug("startup", "phase", "theme", "elapsed", time.Since(t0))
 	locale := DetectLocale(o.Getenv)
 	if err := SetupTranslations(locale); err != nil {
 		return err
 	}
+	log.Debug("startup", "phase", "translations", "elapsed", time.Since(t0))
 	w := a.NewWindow(lang.L("app.title"))
 	w.Resize(fyne.NewSize(1280, 800))
 	if o.Flags.Fullscreen {
 		w.SetFullScreen(true)
 		w.SetCloseIntercept(func() {}) // close only through the manager view
 	}
-	host := container.NewStack(startingScreen())
+	<-warm // laying text out before the face is parsed would parse it twice
+	painted := make(chan struct{})
+	host := container.NewStack(startingScreen(), paintProbe(painted))
 	w.SetContent(host)
 	w.SetMaster()
-	w.Show()
-	log.Debug("startup", "phase", "shown", "elapsed", time.Since(t0))
+	log.Debug("startup", "phase", "window", "elapsed", time.Since(t0))
 	if o.Ready != nil {
 		o.Ready(w)
 	}
+	w.Show()
+	log.Debug("startup", "phase", "shown", "elapsed", time.Since(t0))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &starter{a: a, w: w, host: host, th: th, locale: locale, o: o, log: log, ctx: ctx, t0: t0}
 	defer s.cleanup()
-	go s.start()
-	// Return the start-up garbage (JSON decoding, font parsing, demo seeding) to the OS
-	// once the counter is up: it runs for days at a constant footprint.
-	time.AfterFunc(2*time.Second, debug.FreeOSMemory)
+	go func() {
+		// The rest waits for the first frame, so it does not compete with it for the CPU.
+		select {
+		case <-painted:
+			s.phase("painted")
+		case <-time.After(time.Second): // a window that is not painted (minimised)
+		}
+		s.start()
+	}()
 	a.Run()
 	return s.failure()
 }

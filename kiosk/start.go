@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/pharmachain/counter/devices"
 	"github.com/pharmachain/counter/flows"
@@ -80,7 +85,7 @@ func (s *starter) cleanup() {
 	}
 }
 
-// start runs off the UI goroutine.
+// start runs off the UI goroutine, after the first frame.
 func (s *starter) start() {
 	flags := s.o.Flags
 	if flags.DataDir == "" {
@@ -204,8 +209,13 @@ func (s *starter) run() {
 	if err := rd.Open(cfg); err != nil {
 		s.log.Warn("serial port", "err", err)
 	}
-	go seedCatalog(s.st, s.content.Data, s.log)
+	seedCatalog(s.st, s.content.Data, s.log)
 	go counter.Maintain(s.ctx, s.st, cfg.DataDir, s.log)
+	s.phase("settled")
+	// Return the start-up garbage (content decoding, font parsing, demo seeding) to the
+	// OS once the counter is up and its first screens are drawn: it runs for days at a
+	// constant footprint.
+	time.AfterFunc(time.Second, debug.FreeOSMemory)
 }
 
 // openCounter makes the core and its screens in the window (UI goroutine).
@@ -240,7 +250,34 @@ func seedCatalog(st *store.Store, dom flows.Data, log *slog.Logger) {
 	}
 }
 
-// startingScreen is the first frame: the app's name while the rest starts.
+// paintProbe is an invisible 1×1 raster that closes painted when the window first draws
+// it: a raster's generator runs only when the GL painter paints it.
+func paintProbe(painted chan<- struct{}) fyne.CanvasObject {
+	var once sync.Once
+	r := canvas.NewRaster(func(int, int) image.Image {
+		once.Do(func() { close(painted) })
+		return image.NewNRGBA(image.Rect(0, 0, 1, 1))
+	})
+	r.Resize(fyne.NewSize(1, 1))
+	return container.NewWithoutLayout(r)
+}
+
+// startingScreen is the first frame: the app's name while the rest starts, in the
+// regular face only (the bold one is loaded after the first frame, warmFonts).
 func startingScreen() fyne.CanvasObject {
-	return container.NewCenter(container.NewVBox(title(lang.L("app.title")), text(lang.L("app.starting"), 1.2, false)))
+	return container.NewCenter(widget.NewLabel(lang.L("app.title") + " — " + lang.L("app.starting")))
+}
+
+// WarmFonts parses the regular and bold faces (and fyne's one-off system font scan) on
+// another goroutine, so that they are ready when the window is laid out: the main
+// goroutine creates the window (a GL context) meanwhile. The channel is closed when the
+// regular face is ready (the first frame needs no more); the bold one follows.
+func WarmFonts(th *Theme) <-chan struct{} {
+	regular := make(chan struct{})
+	go func() {
+		fyne.MeasureText("药师登录 PIN 1–9", th.Size(theme.SizeNameText), fyne.TextStyle{})
+		close(regular)
+		fyne.MeasureText("药师登录 PIN 1–9", th.Size(theme.SizeNameText), fyne.TextStyle{Bold: true})
+	}()
+	return regular
 }

@@ -45,6 +45,7 @@ func main() {
 type options struct {
 	data, measure string
 	verbose, full bool
+	seedOnly      bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -55,6 +56,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.verbose, "v", false, "debug logging")
 	fs.BoolVar(&o.full, "fullscreen", false, "full screen")
 	fs.StringVar(&o.measure, "measure", "", "write start-up measurements to this file and quit")
+	fs.BoolVar(&o.seedOnly, "seed-only", false, "write the demo data set into the data directory's store and exit (no window)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -68,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.seedOnly {
+		return seedOnly(ctx, o.data)
 	}
 	level := slog.LevelInfo
 	if o.verbose {

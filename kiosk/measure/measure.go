@@ -32,7 +32,9 @@ type Result struct {
 // wall-clock time of the first frame that painted it: a canvas.Raster's generator runs
 // only when the GL painter draws the raster, so its first call is the first frame. Then
 // it waits settle, reads the resident memory, writes the Result to file and quits the
-// app. Call it on the UI goroutine (or before a.Run), after w.Show.
+// app. Call it before w.Show, with the window's first content set: the GLFW driver paints
+// the first frame while showing the window, so a probe added after Show would time a
+// later frame.
 func Start(a fyne.App, w fyne.Window, file string, settle time.Duration, log *slog.Logger) {
 	first := make(chan time.Time, 1)
 	var once sync.Once

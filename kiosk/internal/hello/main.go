@@ -31,9 +31,9 @@ func main() {
 	w := a.NewWindow("Hello")
 	w.SetContent(widget.NewLabel("你好，世界 — Hello, world"))
 	w.Resize(fyne.NewSize(1280, 800))
-	w.Show()
 	if *out != "" {
 		measure.Start(a, w, *out, 2*time.Second, log)
 	}
+	w.Show()
 	a.Run()
 }

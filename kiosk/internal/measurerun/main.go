@@ -83,8 +83,8 @@ func run(kioskBin, demoBin, helloBin string, runs int, update string) error {
 	defer os.RemoveAll(data)
 	// Warm-up, not counted: seeds the data dir with the demo data set (a month of visits)
 	// and warms the page cache for both binaries.
-	if _, err := once(demoBin, "--data", data); err != nil {
-		return err
+	if out, err := exec.Command(demoBin, "--seed-only", "--data", data).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s --seed-only: %w\n%s", demoBin, err, out)
 	}
 	if _, err := once(helloBin); err != nil {
 		return err
