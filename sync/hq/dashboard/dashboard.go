@@ -106,13 +106,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Sessions == nil {
 		cfg.Sessions = newMemorySessions()
 	}
-	tmpl, err := template.New("").Funcs(funcs).Funcs(effectFuncs).ParseFS(templatesFS, "templates/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: templates: %w", err)
-	}
 	zh, err := i18n.Load(i18n.ZhHans)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	words := template.FuncMap{"levelWord": func(l string) string { return i18n.LevelWord(zh.L, l) }}
+	tmpl, err := template.New("").Funcs(funcs).Funcs(effectFuncs).Funcs(words).ParseFS(templatesFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: templates: %w", err)
 	}
 	h := &Handler{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), zh: zh}
 	static, _ := fs.Sub(staticFS, "static")

@@ -38,8 +38,6 @@ var outcomeZh = map[string]string{
 	effect.OutcomeNonDrug:   "非药品消费",
 }
 
-var levelZh = map[string]string{flows.LevelOK: "连续", flows.LevelYellow: "存疑", flows.LevelRed: "高风险"}
-
 // fmtOutcome formats an outcome's value: PDC and revisit as percent, money as yuan.
 func fmtOutcome(name string, x float64) string {
 	switch name {
@@ -100,7 +98,12 @@ type effectView struct {
 	ExportQuery          string
 	TargetCompletenessPc string
 	TargetCoordinationPc string
+	// ClassOptions are the chronic classes for the selector, named by the translations.
+	ClassOptions []classOption
 }
+
+// classOption is one chronic class in the selector.
+type classOption struct{ Value, Label string }
 
 // effectPeriod reads ?from=&to=&store_id=&class=; the default period is the year
 // whose customers are all mature: to = today − 89 d, from = to − 364 d.
@@ -152,7 +155,11 @@ func (h *Handler) effectPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	v := &effectView{CSRF: s.CSRF, ContentPage: h.cfg.Content != nil,
+	var classes []classOption
+	for _, c := range flows.Classes() {
+		classes = append(classes, classOption{c, i18n.ClassName(h.zh.L, c)})
+	}
+	v := &effectView{CSRF: s.CSRF, ContentPage: h.cfg.Content != nil, ClassOptions: classes,
 		TargetCompletenessPc: "95%", TargetCoordinationPc: "85%"}
 	p, err := h.effectPeriod(r)
 	v.From, v.To, v.StoreID, v.Class = p.From.String(), p.To.String(), p.StoreID, p.Class
@@ -437,7 +444,6 @@ var effectFuncs = template.FuncMap{
 		}
 		return strconv.FormatFloat(*p*100, 'f', 1, 64) + "%"
 	},
-	"levelZh": func(l string) string { return levelZh[l] },
 	"secs": func(p *float64) string {
 		if p == nil {
 			return "—"

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pharmachain/counter/assets/i18n"
 	"github.com/pharmachain/counter/flows"
 	"github.com/pharmachain/counter/sync/hq"
 	"github.com/pharmachain/counter/sync/hq/followup"
@@ -21,7 +22,6 @@ import (
 )
 
 // Step labels of the funnel and heat map.
-var stepLabels = []string{"1 进店识别", "2 需求挖掘", "3 方案推荐", "4 效果追踪"}
 
 type funnelBar struct {
 	Label string
@@ -162,7 +162,8 @@ func (h *Handler) build(ctx context.Context, from, to flows.Day, sortBy, dir str
 	}
 	v.Chain.Rate = pct(v.Chain.Completed, v.Chain.Visits)
 	fc := funnelCounts(v.Chain.Funnel)
-	for i, l := range stepLabels {
+	steps := h.stepLabels()
+	for i, l := range steps {
 		v.Funnel = append(v.Funnel, funnelBar{Label: l, Count: fc[i], Pct: pct(fc[i], v.Chain.Visits)})
 	}
 	for _, r := range pharm {
@@ -212,7 +213,7 @@ func (h *Handler) build(ctx context.Context, from, to flows.Day, sortBy, dir str
 		v.SortLinks[col] = "/?" + q.Encode() + "#stores"
 	}
 	v.FunnelSVG = funnelSVG(v.Funnel)
-	v.HeatSVG = heatSVG(v.Heat)
+	v.HeatSVG = heatSVG(v.Heat, steps)
 	v.TrendSVG = trendSVG(v.Trend)
 	return v, nil
 }
@@ -306,7 +307,7 @@ func heatColor(p float64) string {
 	return fmt.Sprintf("#%02x%02x%02x", mix(0xf0, 0x0b), mix(0xf4, 0x6e), mix(0xf8, 0x4f))
 }
 
-func heatSVG(rows []heatRow) template.HTML {
+func heatSVG(rows []heatRow, stepLabels []string) template.HTML {
 	const labelW, cellW, cellH, top = 170, 180, 30, 26
 	w := labelW + cellW*4
 	hgt := top + cellH*len(rows) + 4
@@ -454,4 +455,13 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("\ufeff")) // BOM: Excel opens UTF-8 correctly
 	cw := csv.NewWriter(w)
 	_ = cw.WriteAll(rows)
+}
+
+// stepLabels are the four steps' names, numbered (1 进店识别 …), from the translations.
+func (h *Handler) stepLabels() []string {
+	out := make([]string, 0, 4)
+	for s := flows.StepIdentify; s <= flows.StepFollowUp; s++ {
+		out = append(out, fmt.Sprintf("%d %s", s, i18n.StepName(h.zh.L, s)))
+	}
+	return out
 }
