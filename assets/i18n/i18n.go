@@ -38,9 +38,8 @@ type Lookup func(key string, data ...any) string
 
 // Texts is one translation file, its templates parsed.
 type Texts struct {
-	locale Locale
-	raw    map[string]string
-	tmpl   map[string]*template.Template
+	raw  map[string]string
+	tmpl map[string]*template.Template
 }
 
 // Load reads a locale's embedded translation file.
@@ -59,7 +58,7 @@ func Parse(l Locale, data []byte) (*Texts, error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("translations %s: %w", l, err)
 	}
-	t := &Texts{locale: l, raw: raw, tmpl: make(map[string]*template.Template, len(raw))}
+	t := &Texts{raw: raw, tmpl: make(map[string]*template.Template, len(raw))}
 	for k, v := range raw {
 		if !strings.Contains(v, "{{") {
 			continue
@@ -72,9 +71,6 @@ func Parse(l Locale, data []byte) (*Texts, error) {
 	}
 	return t, nil
 }
-
-// Locale is the file's locale.
-func (t *Texts) Locale() Locale { return t.locale }
 
 // Has reports whether the file has key.
 func (t *Texts) Has(key string) bool {
