@@ -123,9 +123,11 @@ clean:
 	rm -rf bin dist .demo-data
 
 ## screenshots: the real app (GLFW) under Xvfb, driven through every screen with the demo
-## data set; each step captured with ImageMagick `import` into docs/screenshots (docs/ui.md)
+## data set (and the production kiosk's setup and start-up error screens); each step
+## captured with ImageMagick `import` into docs/screenshots (docs/ui.md)
 screenshots: deps
-	xvfb-run -a -s '-screen 0 1280x800x24' $(GO) run ./kiosk/internal/screenshots -out docs/screenshots -import import
+	$(GO) build -o bin/kiosk ./cmd/kiosk
+	xvfb-run -a -s '-screen 0 1280x800x24' $(GO) run ./kiosk/internal/screenshots -out docs/screenshots -import import -kiosk bin/kiosk
 
 ## measure: kiosk vs hello-world Fyne app (same bundled font): first frame and RSS under
 ## Xvfb in one run; writes the "## Kiosk UI" section of docs/benchmarks.md

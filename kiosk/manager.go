@@ -46,12 +46,13 @@ func (s *managerScreen) build() fyne.CanvasObject {
 		cell(r.Total[counter.PeriodWeek]), cell(r.Total[counter.PeriodMonth]))
 	table := container.NewVBox(text(lang.L("manager.rate_title"), 1.1, true), container.NewGridWithColumns(4, grid...))
 	left := container.NewVBox(table, widget.NewSeparator(), s.funnel(), widget.NewSeparator(), s.selfCheck())
-	if eb := s.effectBox(); eb != nil {
-		left.Add(widget.NewSeparator())
-		left.Add(eb)
-	}
 	right := container.NewVBox(s.trend(), widget.NewSeparator(), s.heatmap())
-	return container.NewBorder(head, nil, nil, nil, container.NewVScroll(container.NewGridWithColumns(2, left, right)))
+	body := container.NewVBox(container.NewGridWithColumns(2, left, right))
+	if eb := s.effectBox(); eb != nil { // the whole width: its lines are longer than a column
+		body.Add(widget.NewSeparator())
+		body.Add(eb)
+	}
+	return container.NewBorder(head, nil, nil, nil, container.NewVScroll(body))
 }
 
 // selfCheck lists the self-check items with a pass/fail label each; the last one is
@@ -75,7 +76,10 @@ func (s *managerScreen) selfCheck() fyne.CanvasObject {
 	add(c.Overdue == 0, lang.L("check.overdue", map[string]any{"N": c.Overdue}))
 	add(c.AvgWithinTarget, lang.L("check.avg_time", map[string]any{"Secs": fmt.Sprintf("%.0f", c.AvgVisitSeconds), "Target": counter.TargetVisitSeconds}))
 	rc := s.p.Reach
-	add(rc.OK(), lang.L("check.drill", map[string]any{"Max": rc.Max, "Limit": counter.MaxReachClicks, "N": rc.Visits, "Missed": rc.Unreachable}))
+	add(rc.OK(), lang.L("check.drill", map[string]any{"Max": rc.Max, "Limit": counter.MaxReachClicks, "N": rc.Visits}))
+	if rc.Unreachable > 0 {
+		add(false, lang.L("check.drill_missed", map[string]any{"Missed": rc.Unreachable, "Limit": counter.MaxReachClicks}))
+	}
 	return container.NewVBox(rows...)
 }
 

@@ -37,14 +37,15 @@ func main() {
 	out := flag.String("out", "docs/screenshots", "output directory")
 	importCmd := flag.String("import", "import", "ImageMagick import command")
 	lang := flag.String("lang", "zh", "UI language: zh or en")
+	kioskBin := flag.String("kiosk", "", "the production kiosk binary: also capture its setup screen and a start-up error")
 	flag.Parse()
-	if err := run(*out, *importCmd, kiosk.Locale(*lang)); err != nil {
+	if err := run(*out, *importCmd, kiosk.Locale(*lang), *kioskBin); err != nil {
 		fmt.Fprintln(os.Stderr, "screenshots:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, importCmd string, loc kiosk.Locale) error {
+func run(out, importCmd string, loc kiosk.Locale, kioskBin string) error {
 	if os.Getenv("DISPLAY") == "" {
 		return fmt.Errorf("no DISPLAY: run under Xvfb (make screenshots)")
 	}
@@ -92,32 +93,96 @@ func run(out, importCmd string, loc kiosk.Locale) error {
 	dctx, stopDrain := context.WithCancel(ctx)
 	defer stopDrain()
 	go dr.Run(dctx)
-	var u *kiosk.UI
-	c, err := counter.New(cfg, counter.Deps{Store: st, HQ: hqclient.New(hq.URL, demo.StoreToken, counter.HQBudget), Classifier: cls,
-		Resolver: devices.NewHTTPResolver(hq.URL+demohq.InsurancePath, counter.HQBudget, nil),
-		Content:  counter.Content{Data: dom}, Logger: log, Kick: dr.Kick, Post: fyne.Do,
-		OnChange: func() {
-			if u != nil {
-				u.Refresh()
-			}
-		}})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	w := a.NewWindow(lang.L("app.title"))
 	host := container.NewStack()
 	w.SetContent(host)
-	u = kiosk.Create(w, host, c, th, kiosk.Options{Locale: loc, Classifier: cls, Logger: log})
 	w.Resize(fyne.NewSize(1280, 800))
+	// open makes a counter core on the store and renders it in the window; opened again
+	// (without closing anything) it is the counter started after a crash.
+	var u *kiosk.UI
+	open := func() (*counter.Core, error) {
+		c, err := counter.New(cfg, counter.Deps{Store: st, HQ: hqclient.New(hq.URL, demo.StoreToken, counter.HQBudget), Classifier: cls,
+			Resolver: devices.NewHTTPResolver(hq.URL+demohq.InsurancePath, counter.HQBudget, nil),
+			Content:  counter.Content{Data: dom}, Logger: log, Kick: dr.Kick, Post: fyne.Do,
+			OnChange: func() {
+				if u != nil {
+					u.Refresh()
+				}
+			}})
+		if err != nil {
+			return nil, err
+		}
+		u = kiosk.Create(w, host, c, th, kiosk.Options{Locale: loc, Classifier: cls, Logger: log})
+		return c, nil
+	}
+	c, err := open()
+	if err != nil {
+		return err
+	}
+	restart := func() *counter.Core {
+		c.Close() // the old core stops; nothing is ended or saved on the way out
+		var err error
+		fyne.DoAndWait(func() { c, err = open() })
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "screenshots: restart:", err)
+		}
+		return c
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- script(c, cls, out, importCmd, loc); fyne.Do(a.Quit) }()
+	go func() {
+		err := script(c, restart, cls, out, importCmd, loc)
+		if err == nil && kioskBin != "" {
+			err = startupShots(kioskBin, out, importCmd, loc)
+		}
+		errc <- err
+		fyne.Do(a.Quit)
+	}()
 	w.ShowAndRun()
+	c.Close()
 	return <-errc
 }
 
+// startupShots runs the production kiosk on an empty data directory (the setup screen)
+// and on a data directory that cannot be made (a start-up error in the window).
+func startupShots(bin, out, importCmd string, loc kiosk.Locale) error {
+	prefix := ""
+	if loc == kiosk.LocaleEn {
+		prefix = "en-"
+	}
+	empty, err := os.MkdirTemp("", "kiosk-setup-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(empty)
+	notADir := filepath.Join(empty, "not-a-dir")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		return err
+	}
+	env := append(os.Environ(), "LANG=zh_CN.UTF-8", "LC_ALL=", "LC_MESSAGES=")
+	if loc == kiosk.LocaleEn {
+		env = append(os.Environ(), "LANG=en_US.UTF-8", "LC_ALL=", "LC_MESSAGES=")
+	}
+	for _, sh := range []struct{ name, data string }{{"19-setup", filepath.Join(empty, "data")}, {"20-startup-error", notADir}} {
+		cmd := exec.Command(bin, "--data", sh.data)
+		cmd.Env = env
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		time.Sleep(3 * time.Second) // a tool, not a test: the window settles
+		path := filepath.Join(out, prefix+sh.name+".png")
+		b, err := exec.Command(importCmd, "-window", "root", "-crop", "1280x800+0+0", "+repage", path).CombinedOutput()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if err != nil {
+			return fmt.Errorf("%s: %v: %s", path, err, b)
+		}
+		fmt.Println("wrote", path)
+	}
+	return nil
+}
+
 // script walks through every screen and captures it.
-func script(u *counter.Core, cls *devices.Classifier, out, importCmd string, loc kiosk.Locale) error {
+func script(u *counter.Core, restart func() *counter.Core, cls *devices.Classifier, out, importCmd string, loc kiosk.Locale) error {
 	prefix := ""
 	if loc == kiosk.LocaleEn {
 		prefix = "en-"
@@ -177,6 +242,20 @@ func script(u *counter.Core, cls *devices.Classifier, out, importCmd string, loc
 		{"manager", func() { key(fyne.KeyEscape); press("2"); press("1234"); key(fyne.KeyReturn) }},
 		{"manager-drill", func() { press("5") }},
 		{"settings", func() { key(fyne.KeyBackspace); press("7") }},
+		{"resume", func() {
+			// A visit at step 2 with one answer, then the counter "crashes" and starts
+			// again: the same pharmacist's sign-in offers the visit.
+			key(fyne.KeyEscape)
+			key(fyne.KeyBackspace)
+			scan(demo.Customers()[0].ID)
+			key(fyne.KeyReturn)
+			press("1")
+			u = restart()
+			time.Sleep(300 * time.Millisecond)
+			press("1")
+			press("1234")
+			key(fyne.KeyReturn)
+		}},
 	}
 	for _, s := range steps {
 		s.act()
