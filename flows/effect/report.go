@@ -178,7 +178,6 @@ type Rate struct {
 	Share     *float64 `json:"share,omitempty"`
 }
 
-
 func (r *Rate) finish() {
 	if r.N > 0 {
 		s := float64(r.Converted) / float64(r.N)

@@ -178,7 +178,6 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	reply(w, map[string]any{"errcode": 0, "errmsg": "ok"})
 }
 
-
 // QueueSendCodes makes the next add_msg_template calls answer these errcodes (0: normal).
 // 42001/40014 also invalidate the token used.
 func (s *Server) QueueSendCodes(codes ...int) {
